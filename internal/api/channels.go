@@ -1,0 +1,252 @@
+package api
+
+import (
+	"context"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/service"
+)
+
+type createChannelIn struct {
+	AppInstanceArn, Name, Mode, Privacy, Metadata, ClientRequestToken, ChannelId string
+	Tags                                                                         []tag
+	MemberArns, ModeratorArns                                                    []string
+	ElasticChannelConfiguration                                                  map[string]any
+	ExpirationSettings                                                           *expirationSettings
+}
+
+func (s *Server) createChannel(ctx context.Context, c chime.Caller, in *createChannelIn) (any, error) {
+	if in.ElasticChannelConfiguration != nil {
+		return nil, chime.Errorf(chime.KindBadRequest, "ElasticChannelConfiguration: elastic channels are not supported by this server yet.")
+	}
+	arn, err := s.svc.CreateChannel(ctx, c, service.CreateChannelInput{AppInstanceArn: in.AppInstanceArn, Name: in.Name, Mode: in.Mode,
+		Privacy: in.Privacy, Metadata: in.Metadata, ChannelID: in.ChannelId, ClientRequestToken: in.ClientRequestToken,
+		MemberArns: in.MemberArns, ModeratorArns: in.ModeratorArns, Tags: tagsIn(in.Tags), Expiration: expirationIn(in.ExpirationSettings)})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"ChannelArn": arn}, nil
+}
+
+type channelArnIn struct {
+	ChannelArn string
+}
+
+func (s *Server) describeChannel(ctx context.Context, c chime.Caller, in *channelArnIn) (any, error) {
+	ch, err := s.svc.DescribeChannel(ctx, c, in.ChannelArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Channel": channelFull(ch)}, nil
+}
+
+type listChannelsIn struct {
+	AppInstanceArn, Privacy string
+	page
+}
+
+func (s *Server) listChannels(ctx context.Context, c chime.Caller, in *listChannelsIn) (any, error) {
+	items, next, err := s.svc.ListChannels(ctx, c, service.ListChannelsInput{AppInstanceArn: in.AppInstanceArn, Privacy: in.Privacy, PageRequest: in.req()})
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"Channels": mapList(items, channelSum)}, next), nil
+}
+
+type updateChannelIn struct {
+	ChannelArn           string
+	Name, Mode, Metadata *string
+}
+
+func (s *Server) updateChannel(ctx context.Context, c chime.Caller, in *updateChannelIn) (any, error) {
+	err := s.svc.UpdateChannel(ctx, c, service.UpdateChannelInput{ChannelArn: in.ChannelArn, Name: in.Name, Mode: in.Mode, Metadata: in.Metadata})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"ChannelArn": in.ChannelArn}, nil
+}
+
+func (s *Server) deleteChannel(ctx context.Context, c chime.Caller, in *channelArnIn) (any, error) {
+	return nil, s.svc.DeleteChannel(ctx, c, in.ChannelArn)
+}
+
+type membershipIn struct {
+	ChannelArn, MemberArn, Type, SubChannelId string
+}
+
+func (s *Server) createChannelMembership(ctx context.Context, c chime.Caller, in *membershipIn) (any, error) {
+	m, err := s.svc.CreateChannelMembership(ctx, c, service.CreateChannelMembershipInput{ChannelArn: in.ChannelArn, MemberArn: in.MemberArn,
+		Type: in.Type, SubChannelID: in.SubChannelId})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelArn": m.ChannelArn, "Member": identityOut(m.Member)}, nil
+}
+
+type batchCreateChannelMembershipIn struct {
+	ChannelArn, Type, SubChannelId string
+	MemberArns                     []string
+}
+
+type batchErrorOut struct {
+	MemberArn    string `json:"MemberArn"`
+	ErrorCode    string `json:"ErrorCode"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+func (s *Server) batchCreateChannelMembership(ctx context.Context, c chime.Caller, in *batchCreateChannelMembershipIn) (any, error) {
+	res, err := s.svc.BatchCreateChannelMembership(ctx, c, in.ChannelArn, in.Type, in.MemberArns, in.SubChannelId)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"BatchChannelMemberships": map[string]any{
+			"InvitedBy":  identityOut(res.InvitedBy),
+			"Type":       res.Type,
+			"Members":    mapList(res.Members, identityOut),
+			"ChannelArn": in.ChannelArn,
+		},
+		"Errors": mapList(res.Errors, func(e service.BatchError) batchErrorOut {
+			return batchErrorOut{MemberArn: e.MemberArn, ErrorCode: e.Code, ErrorMessage: e.Message}
+		}),
+	}, nil
+}
+
+func (s *Server) describeChannelMembership(ctx context.Context, c chime.Caller, in *membershipIn) (any, error) {
+	m, err := s.svc.DescribeChannelMembership(ctx, c, in.ChannelArn, in.MemberArn, in.SubChannelId)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelMembership": membershipFull(m)}, nil
+}
+
+func (s *Server) deleteChannelMembership(ctx context.Context, c chime.Caller, in *membershipIn) (any, error) {
+	return nil, s.svc.DeleteChannelMembership(ctx, c, in.ChannelArn, in.MemberArn, in.SubChannelId)
+}
+
+type listChannelMembershipsIn struct {
+	ChannelArn, Type, SubChannelId string
+	page
+}
+
+func (s *Server) listChannelMemberships(ctx context.Context, c chime.Caller, in *listChannelMembershipsIn) (any, error) {
+	items, next, err := s.svc.ListChannelMemberships(ctx, c, service.ListChannelMembershipsInput{ChannelArn: in.ChannelArn, Type: in.Type,
+		SubChannelID: in.SubChannelId, PageRequest: in.req()})
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"ChannelArn": in.ChannelArn, "ChannelMemberships": mapList(items, func(m chime.Membership) memberSummary {
+		return memberSummary{Member: identityOut(m.Member)}
+	})}, next), nil
+}
+
+type forUserIn struct {
+	ChannelArn, AppInstanceUserArn string
+	page
+}
+
+func (s *Server) listChannelMembershipsForAppInstanceUser(ctx context.Context, c chime.Caller, in *forUserIn) (any, error) {
+	items, next, err := s.svc.ListChannelMembershipsForAppInstanceUser(ctx, c, in.AppInstanceUserArn, in.req())
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"ChannelMemberships": mapList(items, userMembership)}, next), nil
+}
+
+func (s *Server) describeChannelMembershipForAppInstanceUser(ctx context.Context, c chime.Caller, in *forUserIn) (any, error) {
+	um, err := s.svc.DescribeChannelMembershipForAppInstanceUser(ctx, c, in.ChannelArn, in.AppInstanceUserArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelMembership": userMembership(um)}, nil
+}
+
+type moderatorIn struct {
+	ChannelArn, ChannelModeratorArn string
+	page
+}
+
+func (s *Server) createChannelModerator(ctx context.Context, c chime.Caller, in *moderatorIn) (any, error) {
+	id, err := s.svc.CreateChannelModerator(ctx, c, in.ChannelArn, in.ChannelModeratorArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelArn": in.ChannelArn, "ChannelModerator": identityOut(id)}, nil
+}
+
+func (s *Server) describeChannelModerator(ctx context.Context, c chime.Caller, in *moderatorIn) (any, error) {
+	m, err := s.svc.DescribeChannelModerator(ctx, c, in.ChannelArn, in.ChannelModeratorArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelModerator": map[string]any{"Moderator": identityOut(m.Moderator), "ChannelArn": m.ChannelArn,
+		"CreatedTimestamp": ts(m.Created), "CreatedBy": identityOut(m.CreatedBy)}}, nil
+}
+
+func (s *Server) listChannelModerators(ctx context.Context, c chime.Caller, in *moderatorIn) (any, error) {
+	items, next, err := s.svc.ListChannelModerators(ctx, c, in.ChannelArn, in.req())
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"ChannelArn": in.ChannelArn, "ChannelModerators": mapList(items, func(m chime.Moderator) moderatorSummary {
+		return moderatorSummary{Moderator: identityOut(m.Moderator)}
+	})}, next), nil
+}
+
+func (s *Server) deleteChannelModerator(ctx context.Context, c chime.Caller, in *moderatorIn) (any, error) {
+	return nil, s.svc.DeleteChannelModerator(ctx, c, in.ChannelArn, in.ChannelModeratorArn)
+}
+
+func (s *Server) listChannelsModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, in *forUserIn) (any, error) {
+	items, next, err := s.svc.ListChannelsModeratedByAppInstanceUser(ctx, c, in.AppInstanceUserArn, in.req())
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"Channels": mapList(items, func(ch chime.Channel) channelSummaryWrap {
+		return channelSummaryWrap{ChannelSummary: channelSum(ch)}
+	})}, next), nil
+}
+
+func (s *Server) describeChannelModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, in *forUserIn) (any, error) {
+	ch, err := s.svc.DescribeChannelModeratedByAppInstanceUser(ctx, c, in.ChannelArn, in.AppInstanceUserArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Channel": channelSummaryWrap{ChannelSummary: channelSum(ch)}}, nil
+}
+
+type banIn struct {
+	ChannelArn, MemberArn string
+	page
+}
+
+func (s *Server) createChannelBan(ctx context.Context, c chime.Caller, in *banIn) (any, error) {
+	id, err := s.svc.CreateChannelBan(ctx, c, in.ChannelArn, in.MemberArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelArn": in.ChannelArn, "Member": identityOut(id)}, nil
+}
+
+func (s *Server) describeChannelBan(ctx context.Context, c chime.Caller, in *banIn) (any, error) {
+	b, err := s.svc.DescribeChannelBan(ctx, c, in.ChannelArn, in.MemberArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ChannelBan": map[string]any{"Member": identityOut(b.Member), "ChannelArn": b.ChannelArn,
+		"CreatedTimestamp": ts(b.Created), "CreatedBy": identityOut(b.CreatedBy)}}, nil
+}
+
+func (s *Server) listChannelBans(ctx context.Context, c chime.Caller, in *banIn) (any, error) {
+	items, next, err := s.svc.ListChannelBans(ctx, c, in.ChannelArn, in.req())
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"ChannelArn": in.ChannelArn, "ChannelBans": mapList(items, func(b chime.Ban) memberSummary {
+		return memberSummary{Member: identityOut(b.Member)}
+	})}, next), nil
+}
+
+func (s *Server) deleteChannelBan(ctx context.Context, c chime.Caller, in *banIn) (any, error) {
+	return nil, s.svc.DeleteChannelBan(ctx, c, in.ChannelArn, in.MemberArn)
+}

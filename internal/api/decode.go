@@ -1,0 +1,347 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// bearerMember is validated by the service, not here: a missing or bad
+// bearer is a 401 (rule D5), not a validation error.
+const bearerMember = "ChimeBearer"
+
+// decodeInput gathers an operation's input from the path labels, query,
+// headers and JSON body, checks every constraint of the model, and returns
+// the input as JSON keyed by the model's member names.
+func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []byte) (json.RawMessage, error) {
+	if op.input == nil {
+		return json.RawMessage("{}"), nil
+	}
+	var bodyVals map[string]any
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			return nil, chime.Errorf(chime.KindBadRequest, "The request body is not valid JSON.")
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, chime.Errorf(chime.KindBadRequest, "The request body must be a JSON object.")
+		}
+		bodyVals = obj
+	}
+	v := &validator{shapes: op.shapes}
+	in := map[string]any{}
+	query := r.URL.Query()
+	for _, name := range sortedKeys(op.input.Members) {
+		m := op.input.Members[name]
+		s := op.shapes[m.Shape]
+		var val any
+		var present bool
+		switch m.Location {
+		case "uri":
+			raw, ok := labels[m.LocationName]
+			if ok {
+				un, err := url.PathUnescape(raw)
+				if err != nil {
+					v.fail(name, "must be a correctly percent-encoded path segment")
+					continue
+				}
+				val, present = un, true
+			}
+		case "querystring":
+			vals, ok := query[m.LocationName]
+			if ok && len(vals) > 0 {
+				val, present = v.fromText(name, s, vals), true
+			}
+		case "header":
+			if h := r.Header.Get(m.LocationName); h != "" {
+				val, present = v.fromText(name, s, []string{h}), true
+			}
+		case "":
+			val, present = bodyVals[name]
+			if present && val == nil {
+				present = false
+			}
+		}
+		if !present || val == nil {
+			continue
+		}
+		if name == bearerMember {
+			in[name] = val
+			continue
+		}
+		if out, ok := v.check(name, s, val); ok {
+			in[name] = out
+		}
+	}
+	for _, req := range op.input.Required {
+		if _, ok := in[req]; !ok && req != bearerMember && !v.failed(req) {
+			v.fail(req, "is required")
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(in)
+}
+
+type validator struct {
+	shapes map[string]*shape
+	errs   []string
+	fields map[string]bool
+}
+
+func (v *validator) fail(field, format string, args ...any) {
+	if v.fields == nil {
+		v.fields = map[string]bool{}
+	}
+	v.fields[field] = true
+	v.errs = append(v.errs, fmt.Sprintf("'%s' %s", field, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) failed(field string) bool { return v.fields[field] }
+
+func (v *validator) err() error {
+	switch len(v.errs) {
+	case 0:
+		return nil
+	case 1:
+		return chime.Errorf(chime.KindBadRequest, "1 validation error detected: %s.", v.errs[0])
+	}
+	return chime.Errorf(chime.KindBadRequest, "%d validation errors detected: %s.", len(v.errs), strings.Join(v.errs, "; "))
+}
+
+// fromText converts query or header text to the JSON value the shape expects.
+func (v *validator) fromText(field string, s *shape, vals []string) any {
+	switch s.Type {
+	case "list":
+		out := make([]any, 0, len(vals))
+		for _, x := range vals {
+			out = append(out, v.fromText(field, v.shapes[s.Member.Shape], []string{x}))
+		}
+		return out
+	case "integer", "long":
+		n, err := strconv.ParseInt(vals[0], 10, 64)
+		if err != nil {
+			return vals[0] // check reports the type error
+		}
+		return json.Number(strconv.FormatInt(n, 10))
+	case "boolean":
+		switch vals[0] {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+		return vals[0]
+	case "timestamp":
+		return timestampText(vals[0])
+	}
+	return vals[0]
+}
+
+type timestampText string
+
+// parseTimestamp accepts every ISO-8601 form the SDKs send in queries and
+// epoch seconds.
+func parseTimestamp(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05Z0700", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return time.UnixMilli(int64(f * 1000)).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// check validates val against s and returns it normalised for json.Marshal.
+func (v *validator) check(field string, s *shape, val any) (any, bool) {
+	switch s.Type {
+	case "string":
+		str, ok := val.(string)
+		if !ok {
+			v.fail(field, "must be a string")
+			return nil, false
+		}
+		if !utf8.ValidString(str) {
+			v.fail(field, "must be valid UTF-8")
+			return nil, false
+		}
+		n := utf8.RuneCountInString(str)
+		if s.Min != nil && float64(n) < *s.Min {
+			v.fail(field, "must have length greater than or equal to %d", int(*s.Min))
+			return nil, false
+		}
+		if s.Max != nil && float64(n) > *s.Max {
+			v.fail(field, "must have length less than or equal to %d", int(*s.Max))
+			return nil, false
+		}
+		if s.re != nil && !s.re.MatchString(str) {
+			v.fail(field, "must satisfy regular expression pattern: %s", s.Pattern)
+			return nil, false
+		}
+		if len(s.Enum) > 0 && !contains(s.Enum, str) {
+			v.fail(field, "must satisfy enum value set: [%s]", strings.Join(s.Enum, ", "))
+			return nil, false
+		}
+		return str, true
+	case "integer", "long":
+		num, ok := val.(json.Number)
+		if !ok {
+			v.fail(field, "must be an integer")
+			return nil, false
+		}
+		n, err := strconv.ParseInt(string(num), 10, 32)
+		if err != nil {
+			v.fail(field, "must be an integer")
+			return nil, false
+		}
+		if s.Min != nil && float64(n) < *s.Min {
+			v.fail(field, "must have value greater than or equal to %d", int(*s.Min))
+			return nil, false
+		}
+		if s.Max != nil && float64(n) > *s.Max {
+			v.fail(field, "must have value less than or equal to %d", int(*s.Max))
+			return nil, false
+		}
+		return n, true
+	case "boolean":
+		b, ok := val.(bool)
+		if !ok {
+			v.fail(field, "must be a boolean")
+		}
+		return b, ok
+	case "timestamp":
+		var t time.Time
+		var ok bool
+		switch x := val.(type) {
+		case timestampText:
+			t, ok = parseTimestamp(string(x))
+		case json.Number:
+			t, ok = parseTimestamp(string(x))
+		case string:
+			t, ok = parseTimestamp(x)
+		}
+		if !ok {
+			v.fail(field, "must be a timestamp")
+			return nil, false
+		}
+		return t, true
+	case "list":
+		arr, ok := val.([]any)
+		if !ok {
+			v.fail(field, "must be a list")
+			return nil, false
+		}
+		if s.Min != nil && float64(len(arr)) < *s.Min {
+			v.fail(field, "must have at least %d items", int(*s.Min))
+			return nil, false
+		}
+		if s.Max != nil && float64(len(arr)) > *s.Max {
+			v.fail(field, "must have at most %d items", int(*s.Max))
+			return nil, false
+		}
+		out := make([]any, 0, len(arr))
+		good := true
+		for i, x := range arr {
+			if x == nil {
+				v.fail(fmt.Sprintf("%s.%d", field, i+1), "must not be null")
+				good = false
+				continue
+			}
+			y, ok := v.check(fmt.Sprintf("%s.%d", field, i+1), v.shapes[s.Member.Shape], x)
+			good = good && ok
+			out = append(out, y)
+		}
+		return out, good
+	case "map":
+		obj, ok := val.(map[string]any)
+		if !ok {
+			v.fail(field, "must be a map")
+			return nil, false
+		}
+		if s.Min != nil && float64(len(obj)) < *s.Min {
+			v.fail(field, "must have at least %d entries", int(*s.Min))
+			return nil, false
+		}
+		if s.Max != nil && float64(len(obj)) > *s.Max {
+			v.fail(field, "must have at most %d entries", int(*s.Max))
+			return nil, false
+		}
+		out := map[string]any{}
+		good := true
+		for _, k := range sortedKeys(obj) {
+			if _, ok := v.check(field+".key", v.shapes[s.Key.Shape], k); !ok {
+				good = false
+				continue
+			}
+			if obj[k] == nil {
+				v.fail(field+"."+k, "must not be null")
+				good = false
+				continue
+			}
+			y, ok := v.check(field+"."+k, v.shapes[s.Value.Shape], obj[k])
+			good = good && ok
+			out[k] = y
+		}
+		return out, good
+	case "structure":
+		obj, ok := val.(map[string]any)
+		if !ok {
+			v.fail(field, "must be an object")
+			return nil, false
+		}
+		out := map[string]any{}
+		good := true
+		for _, name := range sortedKeys(s.Members) {
+			x, present := obj[name]
+			if !present || x == nil {
+				continue
+			}
+			y, ok := v.check(field+"."+name, v.shapes[s.Members[name].Shape], x)
+			good = good && ok
+			out[name] = y
+		}
+		for _, req := range s.Required {
+			if _, ok := out[req]; !ok && !v.failed(field+"."+req) {
+				v.fail(field+"."+req, "is required")
+				good = false
+			}
+		}
+		return out, good
+	}
+	v.fail(field, "has an unsupported type")
+	return nil, false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

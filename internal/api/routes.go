@@ -1,0 +1,65 @@
+package api
+
+// routes maps each built operation to its handler, one line each. The
+// method, path and query that select an operation come from the models;
+// an operation of the models that is missing here answers 501
+// NotImplementedException.
+func (s *Server) routes() map[string]opFunc {
+	return map[string]opFunc{
+		// chime-sdk-identity
+		"CreateAppInstance":        op(s.createAppInstance),
+		"DescribeAppInstance":      op(s.describeAppInstance),
+		"ListAppInstances":         op(s.listAppInstances),
+		"UpdateAppInstance":        op(s.updateAppInstance),
+		"DeleteAppInstance":        op(s.deleteAppInstance),
+		"CreateAppInstanceUser":    op(s.createAppInstanceUser),
+		"DescribeAppInstanceUser":  op(s.describeAppInstanceUser),
+		"ListAppInstanceUsers":     op(s.listAppInstanceUsers),
+		"UpdateAppInstanceUser":    op(s.updateAppInstanceUser),
+		"DeleteAppInstanceUser":    op(s.deleteAppInstanceUser),
+		"CreateAppInstanceBot":     op(s.createAppInstanceBot),
+		"DescribeAppInstanceBot":   op(s.describeAppInstanceBot),
+		"ListAppInstanceBots":      op(s.listAppInstanceBots),
+		"UpdateAppInstanceBot":     op(s.updateAppInstanceBot),
+		"DeleteAppInstanceBot":     op(s.deleteAppInstanceBot),
+		"CreateAppInstanceAdmin":   op(s.createAppInstanceAdmin),
+		"DescribeAppInstanceAdmin": op(s.describeAppInstanceAdmin),
+		"ListAppInstanceAdmins":    op(s.listAppInstanceAdmins),
+		"DeleteAppInstanceAdmin":   op(s.deleteAppInstanceAdmin),
+
+		// both services
+		"TagResource":         op(s.tagResource),
+		"UntagResource":       op(s.untagResource),
+		"ListTagsForResource": op(s.listTagsForResource),
+
+		// chime-sdk-messaging: channels
+		"CreateChannel":   op(s.createChannel),
+		"DescribeChannel": op(s.describeChannel),
+		"ListChannels":    op(s.listChannels),
+		"UpdateChannel":   op(s.updateChannel),
+		"DeleteChannel":   op(s.deleteChannel),
+
+		// memberships
+		"CreateChannelMembership":                     op(s.createChannelMembership),
+		"BatchCreateChannelMembership":                op(s.batchCreateChannelMembership),
+		"DescribeChannelMembership":                   op(s.describeChannelMembership),
+		"DeleteChannelMembership":                     op(s.deleteChannelMembership),
+		"ListChannelMemberships":                      op(s.listChannelMemberships),
+		"ListChannelMembershipsForAppInstanceUser":    op(s.listChannelMembershipsForAppInstanceUser),
+		"DescribeChannelMembershipForAppInstanceUser": op(s.describeChannelMembershipForAppInstanceUser),
+
+		// moderators
+		"CreateChannelModerator":                    op(s.createChannelModerator),
+		"DescribeChannelModerator":                  op(s.describeChannelModerator),
+		"ListChannelModerators":                     op(s.listChannelModerators),
+		"DeleteChannelModerator":                    op(s.deleteChannelModerator),
+		"ListChannelsModeratedByAppInstanceUser":    op(s.listChannelsModeratedByAppInstanceUser),
+		"DescribeChannelModeratedByAppInstanceUser": op(s.describeChannelModeratedByAppInstanceUser),
+
+		// bans
+		"CreateChannelBan":   op(s.createChannelBan),
+		"DescribeChannelBan": op(s.describeChannelBan),
+		"ListChannelBans":    op(s.listChannelBans),
+		"DeleteChannelBan":   op(s.deleteChannelBan),
+	}
+}

@@ -1,0 +1,218 @@
+// Package api is Belfry's wire: it routes AWS SDK requests of the Chime SDK
+// Messaging and Identity services to the service, validates them against the
+// models, and writes responses and errors exactly as the SDKs expect.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/service"
+)
+
+// MaxBodyBytes bounds a request body; the largest valid body (a 100-member
+// batch of 1600-character ARNs) is far smaller.
+const MaxBodyBytes = 1 << 20
+
+// opFunc runs one operation on its validated input and returns the value to
+// encode as the response body (nil for none).
+type opFunc func(ctx context.Context, c chime.Caller, in json.RawMessage) (any, error)
+
+// Server is the HTTP handler for both APIs.
+type Server struct {
+	svc  *service.Service
+	auth Authenticator
+	log  *slog.Logger
+	ops  []*opSpec
+	impl map[string]opFunc
+}
+
+// New returns the handler. auth decides who signed each request.
+func New(svc *service.Service, auth Authenticator, log *slog.Logger) (*Server, error) {
+	ops, err := loadModels()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{svc: svc, auth: auth, log: log, ops: ops}
+	s.impl = s.routes()
+	return s, nil
+}
+
+// Operations lists every operation of both models and whether it is built.
+func (s *Server) Operations() map[string]bool {
+	out := map[string]bool{}
+	for _, op := range s.ops {
+		_, ok := s.impl[op.name]
+		out[op.name] = ok
+	}
+	return out
+}
+
+// op adapts a typed handler to an opFunc: the validated input is decoded into In.
+func op[In any](f func(ctx context.Context, c chime.Caller, in *In) (any, error)) opFunc {
+	return func(ctx context.Context, c chime.Caller, raw json.RawMessage) (any, error) {
+		in := new(In)
+		if err := json.Unmarshal(raw, in); err != nil {
+			return nil, fmt.Errorf("decode validated input: %w", err)
+		}
+		return f(ctx, c, in)
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ServeHTTP is the middleware chain: panic recovery, request id, CORS,
+// authentication, routing, the operation and its error mapping.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id")
+	opName := "-"
+	defer func() {
+		if p := recover(); p != nil {
+			writeError(w, s.log, requestID, fmt.Errorf("panic in %s: %v", opName, p))
+		}
+		s.log.Debug("request", "request_id", requestID, "op", opName, "method", r.Method, "path", r.URL.EscapedPath(), "ms", time.Since(start).Milliseconds())
+	}()
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "*")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	spec, labels, err := s.route(r)
+	if err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
+	opName = spec.name
+	principal, err := s.auth.Authenticate(r)
+	if err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		writeError(w, s.log, requestID, chime.Errorf(chime.KindBadRequest, "The request body could not be read or exceeds %d bytes.", MaxBodyBytes))
+		return
+	}
+	impl, ok := s.impl[spec.name]
+	if !ok {
+		writeError(w, s.log, requestID, chime.Errorf(chime.KindNotImplemented, "Belfry does not implement %s yet.", spec.name))
+		return
+	}
+	in, err := decodeInput(spec, labels, r, body)
+	if err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
+	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
+	out, err := impl(r.Context(), caller, in)
+	if err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
+	if out == nil || spec.status == http.StatusNoContent {
+		w.WriteHeader(spec.status)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, s.log, requestID, fmt.Errorf("encode %s output: %w", spec.name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(spec.status)
+	w.Write(b)
+}
+
+// route finds the operation for a request by method, escaped path and the
+// operation=/scope= query values. ARNs arrive percent-encoded in one path
+// segment, so the escaped path is split before anything is unescaped.
+func (s *Server) route(r *http.Request) (*opSpec, map[string]string, error) {
+	segs := splitPath(r.URL.EscapedPath())
+	query := r.URL.Query()
+	pathKnown := false
+	for _, op := range s.ops {
+		if labels, ok := op.match(r.Method, segs, query); ok {
+			return op, labels, nil
+		}
+		pathKnown = pathKnown || op.pathMatches(segs)
+	}
+	if pathKnown {
+		return nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation accepts %s on %s.", r.Method, r.URL.EscapedPath())
+	}
+	return nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
+}
+
+// Authenticator decides who made a request. It is the seam where SigV4
+// verification plugs in; OpenAuth, the development mode, verifies nothing.
+type Authenticator interface {
+	// Authenticate returns the request's principal or an error to send.
+	Authenticate(r *http.Request) (chime.Principal, error)
+}
+
+// OpenAuth accepts every request, signed with any credentials or unsigned,
+// and takes the access key and region from the SigV4 credential scope when
+// there is one (rule D14).
+type OpenAuth struct {
+	Account string // the account ID; "" applies rule D14's default
+}
+
+// Authenticate implements Authenticator without verifying anything.
+func (a OpenAuth) Authenticate(r *http.Request) (chime.Principal, error) {
+	p := chime.Principal{Region: "us-east-1"}
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
+		for _, part := range strings.Split(strings.TrimPrefix(h, "AWS4-HMAC-SHA256 "), ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential="); ok {
+				cred = v
+			}
+		}
+	}
+	if f := strings.Split(cred, "/"); len(f) == 5 {
+		p.AccessKeyID = f[0]
+		if regionRE.MatchString(f[2]) {
+			p.Region = f[2]
+		}
+	}
+	p.Account = a.Account
+	if p.Account == "" {
+		p.Account = "000000000000"
+		if isAccountID(p.AccessKeyID) {
+			p.Account = p.AccessKeyID
+		}
+	}
+	return p, nil
+}
+
+var regionRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

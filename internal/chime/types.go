@@ -1,0 +1,133 @@
+package chime
+
+import "time"
+
+// Principal is who signed a request: the AWS account and region it acts in (rule D14).
+type Principal struct {
+	AccessKeyID string
+	Region      string
+	Account     string
+}
+
+// Caller is a request's principal plus, for messaging operations, the
+// x-amz-chime-bearer ARN it acts as. The service resolves the bearer.
+type Caller struct {
+	Principal
+	Bearer string
+}
+
+// Identity is an ARN with its display name.
+type Identity struct {
+	Arn  string
+	Name string
+}
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// ExpirationSettings says when a user or channel expires.
+type ExpirationSettings struct {
+	ExpirationDays      int
+	ExpirationCriterion string
+}
+
+// AppInstance is a chime-sdk-identity app instance.
+type AppInstance struct {
+	Arn      string
+	Name     string
+	Metadata string
+	Created  time.Time
+	Updated  time.Time
+}
+
+// Identity kinds stored for app instance users and bots.
+const (
+	KindUser = "user"
+	KindBot  = "bot"
+)
+
+// AppInstanceUser is a user or a bot of an app instance (Kind tells which).
+type AppInstanceUser struct {
+	Arn            string
+	AppInstanceArn string
+	Kind           string
+	Name           string
+	Metadata       string
+	Configuration  []byte // bots: the Configuration JSON as received
+	Expiration     *ExpirationSettings
+	Created        time.Time
+	Updated        time.Time
+}
+
+// AppInstanceAdmin is an admin of an app instance.
+type AppInstanceAdmin struct {
+	AppInstanceArn string
+	Admin          Identity
+	Created        time.Time
+}
+
+// Channel modes and privacies.
+const (
+	ModeUnrestricted = "UNRESTRICTED"
+	ModeRestricted   = "RESTRICTED"
+	PrivacyPublic    = "PUBLIC"
+	PrivacyPrivate   = "PRIVATE"
+)
+
+// Membership types.
+const (
+	MembershipDefault = "DEFAULT"
+	MembershipHidden  = "HIDDEN"
+)
+
+// Channel is a messaging channel.
+type Channel struct {
+	Arn            string
+	AppInstanceArn string
+	Name           string
+	Mode           string
+	Privacy        string
+	Metadata       string
+	CreatedBy      Identity
+	Created        time.Time
+	Updated        time.Time
+	LastMessage    *time.Time
+	Expiration     *ExpirationSettings
+}
+
+// Membership is a channel membership.
+type Membership struct {
+	ChannelArn string
+	Member     Identity
+	Type       string
+	InvitedBy  Identity
+	Created    time.Time
+	Updated    time.Time
+	ReadMarker *time.Time
+}
+
+// UserMembership is one of a user's memberships with its channel, as
+// ListChannelMembershipsForAppInstanceUser returns it.
+type UserMembership struct {
+	Channel    Channel
+	Membership Membership
+}
+
+// Moderator is a channel moderator.
+type Moderator struct {
+	ChannelArn string
+	Moderator  Identity
+	CreatedBy  Identity
+	Created    time.Time
+}
+
+// Ban is a channel ban.
+type Ban struct {
+	ChannelArn string
+	Member     Identity
+	CreatedBy  Identity
+	Created    time.Time
+}

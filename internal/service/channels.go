@@ -1,0 +1,221 @@
+package service
+
+import (
+	"context"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// CreateChannelInput is the input of CreateChannel.
+type CreateChannelInput struct {
+	AppInstanceArn     string
+	Name               string
+	Mode               string // UNRESTRICTED when ""
+	Privacy            string // PUBLIC when ""
+	Metadata           string
+	ChannelID          string // a UUID when ""
+	ClientRequestToken string
+	MemberArns         []string
+	ModeratorArns      []string
+	Tags               []chime.Tag
+	Expiration         *chime.ExpirationSettings
+}
+
+// CreateChannel creates a channel; the bearer becomes member and moderator,
+// MemberArns members and ModeratorArns moderators. Errors: Unauthorized,
+// NotFound (app instance), Forbidden (a listed ARN is not a user or bot of
+// the app instance), Conflict (ChannelId taken, token reuse), ResourceLimitExceeded.
+func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateChannelInput) (string, error) {
+	if in.Mode == "" {
+		in.Mode = chime.ModeUnrestricted
+	}
+	if in.Privacy == "" {
+		in.Privacy = chime.PrivacyPublic
+	}
+	var arn string
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		b, err := s.bearer(tx, c, "")
+		if err != nil {
+			return err
+		}
+		if _, err := s.appInstance(tx, in.AppInstanceArn); err != nil {
+			return err
+		}
+		if b.AppInstanceArn != in.AppInstanceArn {
+			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+		}
+		scope := in.AppInstanceArn + "/CreateChannel:" + b.Arn
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
+		if err != nil || prev != "" {
+			arn = prev
+			return err
+		}
+		n, err := tx.CountChannels(in.AppInstanceArn)
+		if err != nil {
+			return err
+		}
+		if n >= s.quotas.ChannelsPerAppInstance {
+			return limitExceeded("channels per app instance", s.quotas.ChannelsPerAppInstance)
+		}
+		id := in.ChannelID
+		if id == "" {
+			id = newUUID()
+		}
+		a, _ := chime.ParseARN(in.AppInstanceArn)
+		arn = a.Child(chime.ArnChannel, id)
+		now := s.clock()
+		ch := chime.Channel{Arn: arn, AppInstanceArn: in.AppInstanceArn, Name: in.Name, Mode: in.Mode, Privacy: in.Privacy,
+			Metadata: in.Metadata, CreatedBy: identityOf(b), Created: now, Updated: now, Expiration: in.Expiration}
+		if err := tx.InsertChannel(ch); err != nil {
+			if chime.KindOf(err) == chime.KindConflict {
+				return chime.Errorf(chime.KindConflict, "The channel %s already exists.", arn)
+			}
+			return err
+		}
+		members := append([]string{b.Arn}, in.MemberArns...)
+		moderators := append([]string{b.Arn}, in.ModeratorArns...)
+		seen := map[string]bool{}
+		for _, m := range members {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			u, err := s.memberIdentity(tx, in.AppInstanceArn, m)
+			if err != nil {
+				return err
+			}
+			if err := s.addMember(tx, ch, u, chime.MembershipDefault, identityOf(b), now); err != nil {
+				return err
+			}
+		}
+		seen = map[string]bool{}
+		for _, m := range moderators {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			u, err := s.memberIdentity(tx, in.AppInstanceArn, m)
+			if err != nil {
+				return err
+			}
+			if err := tx.InsertModerator(chime.Moderator{ChannelArn: arn, Moderator: identityOf(u), CreatedBy: identityOf(b), Created: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutTags(arn, in.Tags); err != nil {
+			return err
+		}
+		return s.remember(tx, scope, in.ClientRequestToken, fp, arn)
+	})
+	return arn, err
+}
+
+// DescribeChannel returns a channel to its members, moderators and admins,
+// and PUBLIC channels to anyone of the app instance. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DescribeChannel(ctx context.Context, c chime.Caller, arn string) (chime.Channel, error) {
+	var ch chime.Channel
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, arn)
+		if err != nil {
+			return err
+		}
+		ch = r.channel
+		return r.canRead()
+	})
+	return ch, err
+}
+
+// ListChannelsInput is the input of ListChannels.
+type ListChannelsInput struct {
+	AppInstanceArn string
+	Privacy        string // PUBLIC when ""
+	PageRequest
+}
+
+// ListChannels pages through an app instance's PUBLIC channels, or its
+// PRIVATE ones for an AppInstanceAdmin. Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
+func (s *Service) ListChannels(ctx context.Context, c chime.Caller, in ListChannelsInput) ([]chime.Channel, *string, error) {
+	if in.Privacy == "" {
+		in.Privacy = chime.PrivacyPublic
+	}
+	filter := in.AppInstanceArn + "|" + in.Privacy
+	var page store.Page[chime.Channel]
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		b, err := s.bearer(tx, c, "")
+		if err != nil {
+			return err
+		}
+		if _, err := s.appInstance(tx, in.AppInstanceArn); err != nil {
+			return err
+		}
+		if b.AppInstanceArn != in.AppInstanceArn {
+			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+		}
+		if in.Privacy == chime.PrivacyPrivate {
+			admin, err := tx.IsAdmin(in.AppInstanceArn, b.Arn)
+			if err != nil {
+				return err
+			}
+			if !admin {
+				return forbidden("Only an AppInstanceAdmin can list PRIVATE channels.")
+			}
+		}
+		after, err := s.after("ListChannels", filter, in.PageRequest)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListChannels(in.AppInstanceArn, in.Privacy, after, in.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannels", filter, page.Next), err
+}
+
+// UpdateChannelInput is the input of UpdateChannel; nil fields stay as they are.
+type UpdateChannelInput struct {
+	ChannelArn string
+	Name       *string
+	Mode       *string
+	Metadata   *string
+}
+
+// UpdateChannel changes a channel's name, mode or metadata; moderators and
+// admins only. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateChannelInput) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, in.ChannelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		ch := r.channel
+		if in.Name != nil {
+			ch.Name = *in.Name
+		}
+		if in.Mode != nil {
+			ch.Mode = *in.Mode
+		}
+		if in.Metadata != nil {
+			ch.Metadata = *in.Metadata
+		}
+		ch.Updated = s.clock()
+		return tx.UpdateChannel(ch)
+	})
+}
+
+// DeleteChannel deletes a channel with its memberships, moderators and bans;
+// moderators and admins only. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DeleteChannel(ctx context.Context, c chime.Caller, arn string) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, arn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		return tx.DeleteChannel(arn)
+	})
+}

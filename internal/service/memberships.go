@@ -1,0 +1,317 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// errSubChannel answers a SubChannelId until elastic channels exist.
+func errSubChannel() error {
+	return chime.Errorf(chime.KindBadRequest, "SubChannelId applies only to elastic channels, which this server does not support yet.")
+}
+
+// addMember adds u to ch unless a ban or a quota stops it. An existing
+// membership is left as it stands (rule D1); a banned user is Forbidden (rule D2).
+func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceUser, typ string, by chime.Identity, now time.Time) error {
+	if _, err := tx.GetMembership(ch.Arn, u.Arn); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if _, err := tx.GetBan(ch.Arn, u.Arn); err == nil {
+		return forbidden("%s is banned from this channel.", u.Arn)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	n, err := tx.CountMemberships(ch.Arn)
+	if err != nil {
+		return err
+	}
+	if n >= s.quotas.MembershipsPerChannel {
+		return limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
+	}
+	if n, err = tx.CountUserMemberships(u.Arn); err != nil {
+		return err
+	}
+	if n >= s.quotas.MembershipsPerUser {
+		return limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
+	}
+	return tx.InsertMembership(chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now})
+}
+
+// CreateChannelMembershipInput is the input of CreateChannelMembership.
+type CreateChannelMembershipInput struct {
+	ChannelArn   string
+	MemberArn    string
+	Type         string
+	SubChannelID string
+}
+
+// CreateChannelMembership adds a member (rules D1, D2, D4, D9) and returns
+// the membership as it stands. Errors: Unauthorized, NotFound, Forbidden,
+// BadRequest (SubChannelId), ResourceLimitExceeded.
+func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, in CreateChannelMembershipInput) (chime.Membership, error) {
+	var m chime.Membership
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, in.ChannelArn)
+		if err != nil {
+			return err
+		}
+		if in.SubChannelID != "" {
+			return errSubChannel()
+		}
+		if err := r.canAdd(in.MemberArn, in.Type); err != nil {
+			return err
+		}
+		u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, in.MemberArn)
+		if err != nil {
+			return err
+		}
+		if err := s.addMember(tx, r.channel, u, in.Type, identityOf(r.bearer), s.clock()); err != nil {
+			return err
+		}
+		m, err = tx.GetMembership(in.ChannelArn, in.MemberArn)
+		return err
+	})
+	return m, err
+}
+
+// BatchError is one member a batch could not add.
+type BatchError struct {
+	MemberArn string
+	Code      string // a model ErrorCode value
+	Message   string
+}
+
+// BatchResult is the outcome of BatchCreateChannelMembership.
+type BatchResult struct {
+	InvitedBy chime.Identity
+	Type      string
+	Members   []chime.Identity
+	Errors    []BatchError
+}
+
+// batchCodes maps the kind of a per-member failure to its model ErrorCode.
+var batchCodes = map[chime.Kind]string{
+	chime.KindForbidden:             "Forbidden",
+	chime.KindNotFound:              "NotFound",
+	chime.KindBadRequest:            "BadRequest",
+	chime.KindConflict:              "Conflict",
+	chime.KindResourceLimitExceeded: "ResourceLimitExceeded",
+}
+
+// BatchCreateChannelMembership adds up to 100 members in one transaction.
+// Each member that cannot be added gets an Errors entry instead of failing
+// the call; Members lists those added or already members (rule D1).
+// Errors (whole call): Unauthorized, NotFound, Forbidden, BadRequest.
+func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Caller, channelArn, typ string, memberArns []string, subChannelID string) (BatchResult, error) {
+	if typ == "" {
+		typ = chime.MembershipDefault
+	}
+	var res BatchResult
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		res = BatchResult{Type: typ}
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if subChannelID != "" {
+			return errSubChannel()
+		}
+		res.InvitedBy = identityOf(r.bearer)
+		// The bearer's right to add at all is checked once: a call it may not make fails whole.
+		if r.banned || (typ == chime.MembershipHidden && !r.privileged()) || (r.channel.Mode == chime.ModeRestricted && !r.privileged()) {
+			return r.canAdd("", typ)
+		}
+		now := s.clock()
+		seen := map[string]bool{}
+		for _, arn := range memberArns {
+			if seen[arn] {
+				continue
+			}
+			seen[arn] = true
+			u, err := s.addOne(tx, r, arn, typ, now)
+			if err == nil {
+				res.Members = append(res.Members, identityOf(u))
+				continue
+			}
+			code, ok := batchCodes[chime.KindOf(err)]
+			if !ok {
+				return err
+			}
+			res.Errors = append(res.Errors, BatchError{MemberArn: arn, Code: code, Message: err.Error()})
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (s *Service) addOne(tx *store.Tx, r role, arn, typ string, now time.Time) (chime.AppInstanceUser, error) {
+	if err := r.canAdd(arn, typ); err != nil {
+		return chime.AppInstanceUser{}, err
+	}
+	u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, arn)
+	if err != nil {
+		return u, err
+	}
+	return u, s.addMember(tx, r.channel, u, typ, identityOf(r.bearer), now)
+}
+
+// DescribeChannelMembership returns a membership to those who may read the
+// channel; a HIDDEN membership only to moderators, admins and the member.
+// Errors: Unauthorized, NotFound, Forbidden, BadRequest (SubChannelId).
+func (s *Service) DescribeChannelMembership(ctx context.Context, c chime.Caller, channelArn, memberArn, subChannelID string) (chime.Membership, error) {
+	var m chime.Membership
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if subChannelID != "" {
+			return errSubChannel()
+		}
+		if err := r.canRead(); err != nil {
+			return err
+		}
+		m, err = tx.GetMembership(channelArn, memberArn)
+		if err == nil && m.Type == chime.MembershipHidden && !r.privileged() && memberArn != r.bearer.Arn {
+			err = store.ErrNotFound
+		}
+		return notFoundAs(err, "%s is not a member of %s.", memberArn, channelArn)
+	})
+	return m, err
+}
+
+// DeleteChannelMembership removes a membership: members may leave, removing
+// someone else takes a moderator or admin (rule D11).
+// Errors: Unauthorized, NotFound, Forbidden, BadRequest (SubChannelId).
+func (s *Service) DeleteChannelMembership(ctx context.Context, c chime.Caller, channelArn, memberArn, subChannelID string) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if subChannelID != "" {
+			return errSubChannel()
+		}
+		if memberArn != r.bearer.Arn {
+			if err := r.canModerate(); err != nil {
+				return forbidden("Only moderators of this channel and app instance admins can remove other members.")
+			}
+		}
+		ok, err := tx.DeleteMembership(channelArn, memberArn)
+		if err == nil && !ok {
+			return chime.Errorf(chime.KindNotFound, "%s is not a member of %s.", memberArn, channelArn)
+		}
+		return err
+	})
+}
+
+// ListChannelMembershipsInput is the input of ListChannelMemberships.
+type ListChannelMembershipsInput struct {
+	ChannelArn   string
+	Type         string // DEFAULT when ""
+	SubChannelID string
+	PageRequest
+}
+
+// ListChannelMemberships pages through a channel's members of one type;
+// HIDDEN ones only for moderators and admins (rule D10).
+// Errors: Unauthorized, NotFound, Forbidden, BadRequest.
+func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in ListChannelMembershipsInput) ([]chime.Membership, *string, error) {
+	if in.Type == "" {
+		in.Type = chime.MembershipDefault
+	}
+	filter := in.ChannelArn + "|" + in.Type
+	var page store.Page[chime.Membership]
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, in.ChannelArn)
+		if err != nil {
+			return err
+		}
+		if in.SubChannelID != "" {
+			return errSubChannel()
+		}
+		if err := r.canRead(); err != nil {
+			return err
+		}
+		if in.Type == chime.MembershipHidden && !r.privileged() {
+			return forbidden("Only moderators and app instance admins can list HIDDEN members.")
+		}
+		after, err := s.after("ListChannelMemberships", filter, in.PageRequest)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListMemberships(in.ChannelArn, in.Type, after, in.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannelMemberships", filter, page.Next), err
+}
+
+// forUser resolves the user a *ForAppInstanceUser or *ModeratedByAppInstanceUser
+// call is about: the bearer for themself, anyone of the app instance for its admins.
+func (s *Service) forUser(tx *store.Tx, c chime.Caller, userArn string) (chime.AppInstanceUser, error) {
+	b, err := s.bearer(tx, c, "")
+	if err != nil {
+		return b, err
+	}
+	if userArn == "" || userArn == b.Arn {
+		return b, nil
+	}
+	admin, err := tx.IsAdmin(b.AppInstanceArn, b.Arn)
+	if err != nil {
+		return b, err
+	}
+	if !admin {
+		return b, forbidden("Only an AppInstanceAdmin can call this API with a user ARN that is not their own.")
+	}
+	u, err := tx.GetIdentity(userArn)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.AppInstanceArn != b.AppInstanceArn) {
+		return u, chime.Errorf(chime.KindNotFound, "The app instance user %s does not exist.", userArn)
+	}
+	return u, err
+}
+
+// ListChannelMembershipsForAppInstanceUser pages through a user's channels
+// with their membership, in the order the user joined.
+// Errors: Unauthorized, Forbidden, NotFound, BadRequest (token).
+func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, c chime.Caller, userArn string, pr PageRequest) ([]chime.UserMembership, *string, error) {
+	var page store.Page[chime.UserMembership]
+	var filter string
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		u, err := s.forUser(tx, c, userArn)
+		if err != nil {
+			return err
+		}
+		filter = u.Arn
+		after, err := s.after("ListChannelMembershipsForAppInstanceUser", filter, pr)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListUserMemberships(u.Arn, after, pr.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannelMembershipsForAppInstanceUser", filter, page.Next), err
+}
+
+// DescribeChannelMembershipForAppInstanceUser returns a user's membership in a
+// channel with the channel's summary. Errors: Unauthorized, Forbidden, NotFound.
+func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.UserMembership, error) {
+	var um chime.UserMembership
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		u, err := s.forUser(tx, c, userArn)
+		if err != nil {
+			return err
+		}
+		if _, err := s.channel(tx, channelArn); err != nil {
+			return err
+		}
+		um, err = tx.GetUserMembership(channelArn, u.Arn)
+		return notFoundAs(err, "%s is not a member of %s.", u.Arn, channelArn)
+	})
+	return um, err
+}

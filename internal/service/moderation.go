@@ -1,0 +1,250 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// CreateChannelModerator makes a user or bot of the app instance a moderator;
+// moderators and admins only. Making an existing moderator again returns it
+// as it stands. A banned user cannot be made moderator.
+// Errors: Unauthorized, NotFound, Forbidden, ResourceLimitExceeded.
+func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) (chime.Identity, error) {
+	var id chime.Identity
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, moderatorArn)
+		if err != nil {
+			return err
+		}
+		id = identityOf(u)
+		if _, err := tx.GetModerator(channelArn, moderatorArn); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.GetBan(channelArn, moderatorArn); err == nil {
+			return forbidden("%s is banned from this channel.", moderatorArn)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		n, err := tx.CountModerators(channelArn)
+		if err != nil {
+			return err
+		}
+		if n >= s.quotas.ModeratorsPerChannel {
+			return limitExceeded("moderators per channel", s.quotas.ModeratorsPerChannel)
+		}
+		return tx.InsertModerator(chime.Moderator{ChannelArn: channelArn, Moderator: id, CreatedBy: identityOf(r.bearer), Created: s.clock()})
+	})
+	return id, err
+}
+
+// DescribeChannelModerator returns a moderator; moderators and admins only.
+// Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DescribeChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) (chime.Moderator, error) {
+	var m chime.Moderator
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		m, err = tx.GetModerator(channelArn, moderatorArn)
+		return notFoundAs(err, "%s is not a moderator of %s.", moderatorArn, channelArn)
+	})
+	return m, err
+}
+
+// ListChannelModerators pages through a channel's moderators; moderators and
+// admins only. Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
+func (s *Service) ListChannelModerators(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Moderator, *string, error) {
+	var page store.Page[chime.Moderator]
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		after, err := s.after("ListChannelModerators", channelArn, pr)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListModerators(channelArn, after, pr.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannelModerators", channelArn, page.Next), err
+}
+
+// DeleteChannelModerator removes a moderator (the membership, if any, stays);
+// moderators and admins only. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DeleteChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		ok, err := tx.DeleteModerator(channelArn, moderatorArn)
+		if err == nil && !ok {
+			return chime.Errorf(chime.KindNotFound, "%s is not a moderator of %s.", moderatorArn, channelArn)
+		}
+		return err
+	})
+}
+
+// ListChannelsModeratedByAppInstanceUser pages through the channels a user
+// moderates: the bearer's own, or anyone's for an AppInstanceAdmin.
+// Errors: Unauthorized, Forbidden, NotFound, BadRequest (token).
+func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, userArn string, pr PageRequest) ([]chime.Channel, *string, error) {
+	var page store.Page[chime.Channel]
+	var filter string
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		u, err := s.forUser(tx, c, userArn)
+		if err != nil {
+			return err
+		}
+		filter = u.Arn
+		after, err := s.after("ListChannelsModeratedByAppInstanceUser", filter, pr)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListModeratedChannels(u.Arn, after, pr.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannelsModeratedByAppInstanceUser", filter, page.Next), err
+}
+
+// DescribeChannelModeratedByAppInstanceUser returns a channel the user
+// moderates. Errors: Unauthorized, Forbidden, NotFound.
+func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.Channel, error) {
+	var ch chime.Channel
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		u, err := s.forUser(tx, c, userArn)
+		if err != nil {
+			return err
+		}
+		if ch, err = s.channel(tx, channelArn); err != nil {
+			return err
+		}
+		_, err = tx.GetModerator(channelArn, u.Arn)
+		return notFoundAs(err, "%s is not a moderator of %s.", u.Arn, channelArn)
+	})
+	return ch, err
+}
+
+// CreateChannelBan bans a user or bot from a channel and removes their
+// membership; moderators and admins only. Admins of the app instance and
+// moderators of the channel cannot be banned. Banning again returns the ban
+// as it stands. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) (chime.Identity, error) {
+	var id chime.Identity
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, memberArn)
+		if err != nil {
+			return err
+		}
+		id = identityOf(u)
+		if admin, err := tx.IsAdmin(r.channel.AppInstanceArn, memberArn); err != nil {
+			return err
+		} else if admin {
+			return forbidden("An AppInstanceAdmin cannot be banned.")
+		}
+		if _, err := tx.GetModerator(channelArn, memberArn); err == nil {
+			return forbidden("A moderator of the channel cannot be banned.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.GetBan(channelArn, memberArn); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.DeleteMembership(channelArn, memberArn); err != nil {
+			return err
+		}
+		return tx.InsertBan(chime.Ban{ChannelArn: channelArn, Member: id, CreatedBy: identityOf(r.bearer), Created: s.clock()})
+	})
+	return id, err
+}
+
+// DescribeChannelBan returns a ban; moderators and admins only.
+// Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DescribeChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) (chime.Ban, error) {
+	var b chime.Ban
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		b, err = tx.GetBan(channelArn, memberArn)
+		return notFoundAs(err, "%s is not banned from %s.", memberArn, channelArn)
+	})
+	return b, err
+}
+
+// ListChannelBans pages through a channel's bans; moderators and admins only.
+// Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
+func (s *Service) ListChannelBans(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Ban, *string, error) {
+	var page store.Page[chime.Ban]
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		after, err := s.after("ListChannelBans", channelArn, pr)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListBans(channelArn, after, pr.limit())
+		return err
+	})
+	return page.Items, s.token("ListChannelBans", channelArn, page.Next), err
+}
+
+// DeleteChannelBan lifts a ban; moderators and admins only.
+// Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) DeleteChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		ok, err := tx.DeleteBan(channelArn, memberArn)
+		if err == nil && !ok {
+			return chime.Errorf(chime.KindNotFound, "%s is not banned from %s.", memberArn, channelArn)
+		}
+		return err
+	})
+}

@@ -1,0 +1,111 @@
+package service
+
+import (
+	"errors"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// role is what the bearer is in one channel (SEMANTICS.md §5). Admin and
+// moderator are not membership: an admin or moderator who never joined is
+// not a member.
+type role struct {
+	bearer    chime.AppInstanceUser
+	channel   chime.Channel
+	admin     bool // AppInstanceAdmin of the channel's app instance
+	moderator bool
+	member    bool
+	hidden    bool // member with a HIDDEN membership
+	banned    bool
+}
+
+func (r role) privileged() bool { return r.admin || r.moderator }
+
+// roleIn loads the channel and the bearer's role in it. A bearer of another
+// app instance is unauthorized (rule D5).
+func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role, error) {
+	var r role
+	var err error
+	// The bearer is checked first: an unknown bearer learns nothing about channels.
+	if r.bearer, err = s.bearer(tx, c, ""); err != nil {
+		return r, err
+	}
+	if r.channel, err = s.channel(tx, channelArn); err != nil {
+		return r, err
+	}
+	if r.bearer.AppInstanceArn != r.channel.AppInstanceArn {
+		return r, chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+	}
+	if r.admin, err = tx.IsAdmin(r.channel.AppInstanceArn, r.bearer.Arn); err != nil {
+		return r, err
+	}
+	if _, err = tx.GetModerator(channelArn, r.bearer.Arn); err == nil {
+		r.moderator = true
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return r, err
+	}
+	if m, err := tx.GetMembership(channelArn, r.bearer.Arn); err == nil {
+		r.member, r.hidden = true, m.Type == chime.MembershipHidden
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return r, err
+	}
+	if _, err = tx.GetBan(channelArn, r.bearer.Arn); err == nil {
+		r.banned = true
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return r, err
+	}
+	return r, nil
+}
+
+func forbidden(format string, args ...any) error {
+	return chime.Errorf(chime.KindForbidden, format, args...)
+}
+
+// canRead: members, moderators and admins read any channel they belong to or
+// manage; anyone else only PUBLIC channels; a banned user nothing.
+func (r role) canRead() error {
+	switch {
+	case r.banned:
+		return forbidden("The bearer is banned from this channel.")
+	case r.admin || r.moderator || r.member:
+		return nil
+	case r.channel.Privacy == chime.PrivacyPublic:
+		return nil
+	}
+	return forbidden("The bearer is not a member of this private channel.")
+}
+
+// canModerate: moderator powers belong to the channel's moderators and the app instance's admins.
+func (r role) canModerate() error {
+	if r.privileged() && !r.banned {
+		return nil
+	}
+	return forbidden("Only moderators of this channel and app instance admins can perform this action.")
+}
+
+// canAdd applies rule D9 to adding member (self when member is the bearer).
+func (r role) canAdd(member, typ string) error {
+	if r.banned {
+		return forbidden("The bearer is banned from this channel.")
+	}
+	if typ == chime.MembershipHidden && !r.privileged() {
+		return forbidden("Only moderators and app instance admins can create HIDDEN memberships.")
+	}
+	if r.privileged() {
+		return nil
+	}
+	if r.channel.Mode == chime.ModeRestricted {
+		return forbidden("Only moderators and app instance admins can add members to a RESTRICTED channel.")
+	}
+	if r.member {
+		return nil
+	}
+	if member == r.bearer.Arn && r.channel.Privacy == chime.PrivacyPublic {
+		return nil
+	}
+	if member == r.bearer.Arn {
+		return forbidden("Only moderators and app instance admins can add members to a PRIVATE channel.")
+	}
+	return forbidden("Only members, moderators and app instance admins can add other members to this channel.")
+}

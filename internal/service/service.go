@@ -1,0 +1,259 @@
+// Package service holds every business rule of Belfry: one exported method per
+// AWS operation, bearer authorisation, role rules, quotas, idempotency,
+// pagination tokens, ids and the clock.
+package service
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// Quotas are the resource limits of rule D17 (AWS's defaults, SEMANTICS.md §9).
+type Quotas struct {
+	AppInstancesPerAccount int
+	UsersPerAppInstance    int
+	BotsPerAppInstance     int
+	AdminsPerAppInstance   int
+	ChannelsPerAppInstance int
+	MembershipsPerChannel  int
+	MembershipsPerUser     int
+	ModeratorsPerChannel   int
+	TagsPerResource        int
+}
+
+// DefaultQuotas are AWS's default resource quotas.
+var DefaultQuotas = Quotas{
+	AppInstancesPerAccount: 100,
+	UsersPerAppInstance:    100_000,
+	BotsPerAppInstance:     100_000,
+	AdminsPerAppInstance:   100,
+	ChannelsPerAppInstance: 10_000_000,
+	MembershipsPerChannel:  10_000,
+	MembershipsPerUser:     20_000,
+	ModeratorsPerChannel:   1_000,
+	TagsPerResource:        50,
+}
+
+// Service implements the operations. It is safe for concurrent use.
+type Service struct {
+	store    *store.Store
+	now      func() time.Time
+	quotas   Quotas
+	tokenKey []byte
+}
+
+// Options configure a Service.
+type Options struct {
+	Now    func() time.Time // the clock; time.Now when nil
+	Quotas *Quotas          // DefaultQuotas when nil
+}
+
+// New returns a Service on st. It loads (or creates) the key that
+// authenticates pagination tokens, so tokens survive restarts (rule D8).
+func New(ctx context.Context, st *store.Store, opt Options) (*Service, error) {
+	s := &Service{store: st, now: opt.Now, quotas: DefaultQuotas}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if opt.Quotas != nil {
+		s.quotas = *opt.Quotas
+	}
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		k, err := tx.GetMeta("token-key")
+		if err != nil {
+			return err
+		}
+		if k == "" {
+			b := make([]byte, 32)
+			rand.Read(b)
+			k = hex.EncodeToString(b)
+			if err := tx.PutMeta("token-key", k); err != nil {
+				return err
+			}
+		}
+		s.tokenKey, err = hex.DecodeString(k)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load token key: %w", err)
+	}
+	return s, nil
+}
+
+// clock returns now truncated to the millisecond, the precision stored and sent (rule D13).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// newUUID returns a random version-4 UUID (rule D15).
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// --- pagination tokens (rule D8) ---
+
+type tokenBody struct {
+	Op     string `json:"o"`
+	Filter string `json:"f"`
+	After  int64  `json:"a"`
+}
+
+// PageRequest is the paging part of a List input.
+type PageRequest struct {
+	MaxResults int    // 0 means the default, 50 (rule D6)
+	NextToken  string // "" for the first page
+}
+
+func (p PageRequest) limit() int {
+	if p.MaxResults <= 0 {
+		return 50
+	}
+	return p.MaxResults
+}
+
+// after decodes the request's token for op and filter; it returns the
+// cursor to continue after, 0 for the first page.
+func (s *Service) after(op, filter string, p PageRequest) (int64, error) {
+	if p.NextToken == "" {
+		return 0, nil
+	}
+	bad := chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
+	raw, err := base64.RawURLEncoding.DecodeString(p.NextToken)
+	if err != nil || len(raw) < sha256.Size {
+		return 0, bad
+	}
+	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if !hmac.Equal(mac, s.sign(body)) {
+		return 0, bad
+	}
+	var tb tokenBody
+	if json.Unmarshal(body, &tb) != nil || tb.Op != op || tb.Filter != filter || tb.After <= 0 {
+		return 0, bad
+	}
+	return tb.After, nil
+}
+
+// token returns the NextToken for a page ending at cursor next, nil on the last page.
+func (s *Service) token(op, filter string, next int64) *string {
+	if next == 0 {
+		return nil
+	}
+	body, _ := json.Marshal(tokenBody{Op: op, Filter: filter, After: next})
+	t := base64.RawURLEncoding.EncodeToString(append(body, s.sign(body)...))
+	return &t
+}
+
+func (s *Service) sign(b []byte) []byte {
+	m := hmac.New(sha256.New, s.tokenKey)
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// --- idempotency (rule D12) ---
+
+const idempotencyWindow = 24 * time.Hour
+
+// replay looks up a ClientRequestToken. It returns the original result when
+// the same token came with the same parameters within 24 hours, a Conflict
+// when it came with different ones, and "" when the token is new.
+func (s *Service) replay(tx *store.Tx, scope, token string, params any) (string, string, error) {
+	b, _ := json.Marshal(params)
+	sum := sha256.Sum256(b)
+	fp := hex.EncodeToString(sum[:])
+	prev, err := tx.GetIdempotent(scope, token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && s.clock().Sub(prev.Created) > idempotencyWindow) {
+		return "", fp, nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if prev.Fingerprint != fp {
+		return "", "", chime.Errorf(chime.KindConflict, "The ClientRequestToken %q was already used with different parameters.", token)
+	}
+	return prev.Result, fp, nil
+}
+
+func (s *Service) remember(tx *store.Tx, scope, token, fp, result string) error {
+	return tx.PutIdempotent(scope, token, store.Idempotent{Fingerprint: fp, Result: result, Created: s.clock()})
+}
+
+// --- lookups shared by the operations ---
+
+func notFoundAs(err error, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return chime.Errorf(chime.KindNotFound, format, args...)
+	}
+	return err
+}
+
+func (s *Service) appInstance(tx *store.Tx, arn string) (chime.AppInstance, error) {
+	a, err := tx.GetAppInstance(arn)
+	return a, notFoundAs(err, "The app instance %s does not exist.", arn)
+}
+
+func (s *Service) channel(tx *store.Tx, arn string) (chime.Channel, error) {
+	c, err := tx.GetChannel(arn)
+	return c, notFoundAs(err, "The channel %s does not exist.", arn)
+}
+
+// bearer resolves the x-amz-chime-bearer of a messaging call (rule D5): it
+// must be an existing user or bot and, when appInstance is given, belong to it.
+func (s *Service) bearer(tx *store.Tx, c chime.Caller, appInstance string) (chime.AppInstanceUser, error) {
+	unauthorized := chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+	if c.Bearer == "" {
+		return chime.AppInstanceUser{}, unauthorized
+	}
+	u, err := tx.GetIdentity(c.Bearer)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, unauthorized
+	}
+	if err != nil {
+		return u, err
+	}
+	if appInstance != "" && u.AppInstanceArn != appInstance {
+		return u, unauthorized
+	}
+	return u, nil
+}
+
+// memberIdentity resolves an ARN named in a request body as a user or bot of
+// the app instance (rule D4).
+func (s *Service) memberIdentity(tx *store.Tx, appInstance, arn string) (chime.AppInstanceUser, error) {
+	u, err := tx.GetIdentity(arn)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.AppInstanceArn != appInstance) {
+		return u, chime.Errorf(chime.KindForbidden, chime.MsgInvalidMember)
+	}
+	return u, err
+}
+
+func identityOf(u chime.AppInstanceUser) chime.Identity {
+	return chime.Identity{Arn: u.Arn, Name: u.Name}
+}
+
+func limitExceeded(what string, limit int) error {
+	return chime.Errorf(chime.KindResourceLimitExceeded, "The quota of %d %s has been reached.", limit, what)
+}
+
+// owner is the key that scopes app instances to an account and region.
+func owner(p chime.Principal) string { return p.Region + ":" + p.Account }
+
+func isChild(arn, kind string) bool {
+	a, ok := chime.ParseARN(arn)
+	return ok && a.Kind == kind
+}
+
+func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// taggable checks that arn names an existing app instance, user, bot or channel.
+func (s *Service) taggable(tx *store.Tx, arn string) error {
+	a, ok := chime.ParseARN(arn)
+	var err error
+	switch {
+	case !ok:
+		return chime.Errorf(chime.KindBadRequest, "ResourceARN %s is not a taggable Chime SDK resource.", arn)
+	case a.Kind == "":
+		_, err = tx.GetAppInstance(arn)
+	case a.Kind == chime.ArnUser || a.Kind == chime.ArnBot:
+		_, err = tx.GetIdentity(arn)
+	case a.Kind == chime.ArnChannel:
+		_, err = tx.GetChannel(arn)
+	default:
+		return chime.Errorf(chime.KindBadRequest, "ResourceARN %s is not a taggable resource on this server.", arn)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return chime.Errorf(chime.KindNotFound, "The resource %s does not exist.", arn)
+	}
+	return err
+}
+
+// TagResource adds or replaces tags. Errors: NotFound, BadRequest, ResourceLimitExceeded.
+func (s *Service) TagResource(ctx context.Context, arn string, tags []chime.Tag) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		if err := s.taggable(tx, arn); err != nil {
+			return err
+		}
+		if err := tx.PutTags(arn, tags); err != nil {
+			return err
+		}
+		all, err := tx.ListTags(arn)
+		if err == nil && len(all) > s.quotas.TagsPerResource {
+			return limitExceeded("tags per resource", s.quotas.TagsPerResource)
+		}
+		return err
+	})
+}
+
+// UntagResource removes tags by key. Errors: NotFound, BadRequest.
+func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		if err := s.taggable(tx, arn); err != nil {
+			return err
+		}
+		return tx.RemoveTags(arn, keys)
+	})
+}
+
+// ListTagsForResource returns a resource's tags. Errors: NotFound, BadRequest.
+func (s *Service) ListTagsForResource(ctx context.Context, arn string) ([]chime.Tag, error) {
+	var tags []chime.Tag
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		if err := s.taggable(tx, arn); err != nil {
+			return err
+		}
+		var err error
+		tags, err = tx.ListTags(arn)
+		return err
+	})
+	return tags, err
+}

@@ -1,0 +1,301 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+const channelCols = `c.seq, c.arn, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by, COALESCE(cb.name, ''),
+	c.expiration, c.created_ms, c.updated_ms, c.last_message_ms`
+
+const channelFrom = ` FROM channels c LEFT JOIN identities cb ON cb.arn = c.created_by `
+
+func scanChannel(r interface{ Scan(...any) error }) (chime.Channel, int64, error) {
+	var c chime.Channel
+	var seq, cr, up int64
+	var exp sql.NullString
+	var last sql.NullInt64
+	err := r.Scan(&seq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name,
+		&exp, &cr, &up, &last)
+	if err != nil {
+		return c, 0, err
+	}
+	c.Created, c.Updated, c.LastMessage = fromMS(cr), fromMS(up), fromNullMS(last)
+	if exp.Valid {
+		c.Expiration = new(chime.ExpirationSettings)
+		if err := json.Unmarshal([]byte(exp.String), c.Expiration); err != nil {
+			return c, 0, err
+		}
+	}
+	return c, seq, nil
+}
+
+// InsertChannel stores a new channel.
+func (t *Tx) InsertChannel(c chime.Channel) error {
+	exp, err := nullJSON(c.Expiration, c.Expiration == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Arn, c.AppInstanceArn, c.Name, c.Mode, c.Privacy, c.Metadata, c.CreatedBy.Arn, exp, ms(c.Created), ms(c.Updated))
+	return err
+}
+
+// GetChannel returns the channel, or ErrNotFound.
+func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
+	c, _, err := scanChannel(t.tx.QueryRowContext(t.ctx, `SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`, arn))
+	return c, notFound(err)
+}
+
+// CountChannels counts an app instance's channels.
+func (t *Tx) CountChannels(appInstance string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM channels WHERE app_instance_arn = ?`, appInstance).Scan(&n)
+	return n, err
+}
+
+// ListChannels pages through an app instance's channels of one privacy in creation order.
+func (t *Tx) ListChannels(appInstance, privacy string, after int64, limit int) (Page[chime.Channel], error) {
+	rows, err := t.query(`SELECT `+channelCols+channelFrom+`WHERE c.app_instance_arn = ? AND c.privacy = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`,
+		appInstance, privacy, after, limit+1)
+	if err != nil {
+		return Page[chime.Channel]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.Channel, int64, error) { return scanChannel(r) })
+}
+
+// UpdateChannel sets name, mode and metadata.
+func (t *Tx) UpdateChannel(c chime.Channel) error {
+	_, err := t.exec(`UPDATE channels SET name = ?, mode = ?, metadata = ?, updated_ms = ? WHERE arn = ?`, c.Name, c.Mode, c.Metadata, ms(c.Updated), c.Arn)
+	return err
+}
+
+// DeleteChannel deletes a channel with its memberships, moderators, bans and tags.
+func (t *Tx) DeleteChannel(arn string) error {
+	for _, q := range []string{
+		`DELETE FROM memberships WHERE channel_arn = ?`,
+		`DELETE FROM moderators WHERE channel_arn = ?`,
+		`DELETE FROM bans WHERE channel_arn = ?`,
+		`DELETE FROM tags WHERE resource_arn = ?`,
+		`DELETE FROM channels WHERE arn = ?`,
+	} {
+		if _, err := t.exec(q, arn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const membershipCols = `m.seq, m.channel_arn, m.member_arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),
+	m.created_ms, m.updated_ms, m.read_marker_ms`
+
+const membershipFrom = ` FROM memberships m LEFT JOIN identities mi ON mi.arn = m.member_arn LEFT JOIN identities ib ON ib.arn = m.invited_by `
+
+func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64, error) {
+	var m chime.Membership
+	var seq, c, u int64
+	var rm sql.NullInt64
+	err := r.Scan(&seq, &m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.Type, &m.InvitedBy.Arn, &m.InvitedBy.Name, &c, &u, &rm)
+	m.Created, m.Updated, m.ReadMarker = fromMS(c), fromMS(u), fromNullMS(rm)
+	return m, seq, err
+}
+
+// InsertMembership stores a new membership; an existing one is a Conflict.
+func (t *Tx) InsertMembership(m chime.Membership) error {
+	_, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, type, invited_by, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.ChannelArn, m.Member.Arn, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+	return err
+}
+
+// GetMembership returns the membership, or ErrNotFound.
+func (t *Tx) GetMembership(channel, member string) (chime.Membership, error) {
+	m, _, err := scanMembership(t.tx.QueryRowContext(t.ctx, `SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
+	return m, notFound(err)
+}
+
+// CountMemberships counts a channel's memberships of every type.
+func (t *Tx) CountMemberships(channel string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM memberships WHERE channel_arn = ?`, channel).Scan(&n)
+	return n, err
+}
+
+// CountUserMemberships counts a user's memberships across channels.
+func (t *Tx) CountUserMemberships(member string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM memberships WHERE member_arn = ?`, member).Scan(&n)
+	return n, err
+}
+
+// ListMemberships pages through a channel's memberships of one type in creation order.
+func (t *Tx) ListMemberships(channel, typ string, after int64, limit int) (Page[chime.Membership], error) {
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.type = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`,
+		channel, typ, after, limit+1)
+	if err != nil {
+		return Page[chime.Membership]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+}
+
+// ListUserMemberships pages through a user's memberships, with their channels, in the order they were made.
+func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[chime.UserMembership], error) {
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
+	if err != nil {
+		return Page[chime.UserMembership]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.UserMembership, int64, error) { return scanUserMembership(r) })
+}
+
+// GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
+func (t *Tx) GetUserMembership(channel, member string) (chime.UserMembership, error) {
+	um, _, err := scanUserMembership(t.tx.QueryRowContext(t.ctx, `SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
+	return um, notFound(err)
+}
+
+func scanUserMembership(r interface{ Scan(...any) error }) (chime.UserMembership, int64, error) {
+	var um chime.UserMembership
+	var mseq, mc, mu int64
+	var rm sql.NullInt64
+	var cseq, cc, cu int64
+	var exp sql.NullString
+	var last sql.NullInt64
+	m, c := &um.Membership, &um.Channel
+	err := r.Scan(&mseq, &m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.Type, &m.InvitedBy.Arn, &m.InvitedBy.Name, &mc, &mu, &rm,
+		&cseq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name, &exp, &cc, &cu, &last)
+	if err != nil {
+		return um, 0, err
+	}
+	m.Created, m.Updated, m.ReadMarker = fromMS(mc), fromMS(mu), fromNullMS(rm)
+	c.Created, c.Updated, c.LastMessage = fromMS(cc), fromMS(cu), fromNullMS(last)
+	return um, mseq, nil
+}
+
+// DeleteMembership removes a membership; it reports whether one was removed.
+func (t *Tx) DeleteMembership(channel, member string) (bool, error) {
+	res, err := t.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ?`, channel, member)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+const moderatorCols = `m.seq, m.channel_arn, m.moderator_arn, COALESCE(mi.name, ''), m.created_by, COALESCE(cb.name, ''), m.created_ms`
+
+const moderatorFrom = ` FROM moderators m LEFT JOIN identities mi ON mi.arn = m.moderator_arn LEFT JOIN identities cb ON cb.arn = m.created_by `
+
+func scanModerator(r interface{ Scan(...any) error }) (chime.Moderator, int64, error) {
+	var m chime.Moderator
+	var seq, c int64
+	err := r.Scan(&seq, &m.ChannelArn, &m.Moderator.Arn, &m.Moderator.Name, &m.CreatedBy.Arn, &m.CreatedBy.Name, &c)
+	m.Created = fromMS(c)
+	return m, seq, err
+}
+
+// InsertModerator stores a new moderator; an existing one is a Conflict.
+func (t *Tx) InsertModerator(m chime.Moderator) error {
+	_, err := t.exec(`INSERT INTO moderators (channel_arn, moderator_arn, created_by, created_ms) VALUES (?, ?, ?, ?)`,
+		m.ChannelArn, m.Moderator.Arn, m.CreatedBy.Arn, ms(m.Created))
+	return err
+}
+
+// GetModerator returns the moderator, or ErrNotFound.
+func (t *Tx) GetModerator(channel, moderator string) (chime.Moderator, error) {
+	m, _, err := scanModerator(t.tx.QueryRowContext(t.ctx, `SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.moderator_arn = ?`, channel, moderator))
+	return m, notFound(err)
+}
+
+// CountModerators counts a channel's moderators.
+func (t *Tx) CountModerators(channel string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM moderators WHERE channel_arn = ?`, channel).Scan(&n)
+	return n, err
+}
+
+// ListModerators pages through a channel's moderators in creation order.
+func (t *Tx) ListModerators(channel string, after int64, limit int) (Page[chime.Moderator], error) {
+	rows, err := t.query(`SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, channel, after, limit+1)
+	if err != nil {
+		return Page[chime.Moderator]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.Moderator, int64, error) { return scanModerator(r) })
+}
+
+// ListModeratedChannels pages through the channels a user moderates, in the order they became moderator.
+func (t *Tx) ListModeratedChannels(moderator string, after int64, limit int) (Page[chime.Channel], error) {
+	rows, err := t.query(`SELECT m.seq, `+channelCols+` FROM moderators m JOIN channels c ON c.arn = m.channel_arn
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.moderator_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, moderator, after, limit+1)
+	if err != nil {
+		return Page[chime.Channel]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.Channel, int64, error) {
+		var mseq int64
+		var c chime.Channel
+		var seq, cr, up int64
+		var exp sql.NullString
+		var last sql.NullInt64
+		err := r.Scan(&mseq, &seq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name,
+			&exp, &cr, &up, &last)
+		c.Created, c.Updated, c.LastMessage = fromMS(cr), fromMS(up), fromNullMS(last)
+		return c, mseq, err
+	})
+}
+
+// DeleteModerator removes a moderator; it reports whether one was removed.
+func (t *Tx) DeleteModerator(channel, moderator string) (bool, error) {
+	res, err := t.exec(`DELETE FROM moderators WHERE channel_arn = ? AND moderator_arn = ?`, channel, moderator)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+const banCols = `b.seq, b.channel_arn, b.member_arn, COALESCE(mi.name, ''), b.created_by, COALESCE(cb.name, ''), b.created_ms`
+
+const banFrom = ` FROM bans b LEFT JOIN identities mi ON mi.arn = b.member_arn LEFT JOIN identities cb ON cb.arn = b.created_by `
+
+func scanBan(r interface{ Scan(...any) error }) (chime.Ban, int64, error) {
+	var b chime.Ban
+	var seq, c int64
+	err := r.Scan(&seq, &b.ChannelArn, &b.Member.Arn, &b.Member.Name, &b.CreatedBy.Arn, &b.CreatedBy.Name, &c)
+	b.Created = fromMS(c)
+	return b, seq, err
+}
+
+// InsertBan stores a new ban; an existing one is a Conflict.
+func (t *Tx) InsertBan(b chime.Ban) error {
+	_, err := t.exec(`INSERT INTO bans (channel_arn, member_arn, created_by, created_ms) VALUES (?, ?, ?, ?)`,
+		b.ChannelArn, b.Member.Arn, b.CreatedBy.Arn, ms(b.Created))
+	return err
+}
+
+// GetBan returns the ban, or ErrNotFound.
+func (t *Tx) GetBan(channel, member string) (chime.Ban, error) {
+	b, _, err := scanBan(t.tx.QueryRowContext(t.ctx, `SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.member_arn = ?`, channel, member))
+	return b, notFound(err)
+}
+
+// ListBans pages through a channel's bans in creation order.
+func (t *Tx) ListBans(channel string, after int64, limit int) (Page[chime.Ban], error) {
+	rows, err := t.query(`SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.seq > ? ORDER BY b.seq LIMIT ?`, channel, after, limit+1)
+	if err != nil {
+		return Page[chime.Ban]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.Ban, int64, error) { return scanBan(r) })
+}
+
+// DeleteBan removes a ban; it reports whether one was removed.
+func (t *Tx) DeleteBan(channel, member string) (bool, error) {
+	res, err := t.exec(`DELETE FROM bans WHERE channel_arn = ? AND member_arn = ?`, channel, member)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// InsertAppInstance stores a new app instance owned by owner ("<region>:<account>").
+func (t *Tx) InsertAppInstance(owner string, a chime.AppInstance) error {
+	_, err := t.exec(`INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.Arn, owner, a.Name, a.Metadata, ms(a.Created), ms(a.Updated))
+	return err
+}
+
+// GetAppInstance returns the app instance, or ErrNotFound.
+func (t *Tx) GetAppInstance(arn string) (chime.AppInstance, error) {
+	var a chime.AppInstance
+	var c, u int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE arn = ?`, arn).
+		Scan(&a.Arn, &a.Name, &a.Metadata, &c, &u)
+	a.Created, a.Updated = fromMS(c), fromMS(u)
+	return a, notFound(err)
+}
+
+// CountAppInstances counts the app instances of owner.
+func (t *Tx) CountAppInstances(owner string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM app_instances WHERE owner = ?`, owner).Scan(&n)
+	return n, err
+}
+
+// ListAppInstances pages through owner's app instances in creation order.
+func (t *Tx) ListAppInstances(owner string, after int64, limit int) (Page[chime.AppInstance], error) {
+	rows, err := t.query(`SELECT seq, arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		owner, after, limit+1)
+	if err != nil {
+		return Page[chime.AppInstance]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstance, int64, error) {
+		var a chime.AppInstance
+		var seq, c, u int64
+		err := r.Scan(&seq, &a.Arn, &a.Name, &a.Metadata, &c, &u)
+		a.Created, a.Updated = fromMS(c), fromMS(u)
+		return a, seq, err
+	})
+}
+
+// UpdateAppInstance sets the name and metadata.
+func (t *Tx) UpdateAppInstance(a chime.AppInstance) error {
+	_, err := t.exec(`UPDATE app_instances SET name = ?, metadata = ?, updated_ms = ? WHERE arn = ?`, a.Name, a.Metadata, ms(a.Updated), a.Arn)
+	return err
+}
+
+// DeleteAppInstance deletes the app instance and everything that hangs off it.
+func (t *Tx) DeleteAppInstance(arn string) error {
+	under := likePrefix(arn + "/")
+	for _, q := range []string{
+		`DELETE FROM memberships WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM moderators WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM bans WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM idempotency WHERE scope LIKE ? ESCAPE '\'`,
+	} {
+		if _, err := t.exec(q, under); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{
+		`DELETE FROM channels WHERE app_instance_arn = ?`,
+		`DELETE FROM admins WHERE app_instance_arn = ?`,
+		`DELETE FROM identities WHERE app_instance_arn = ?`,
+		`DELETE FROM app_instances WHERE arn = ?`,
+	} {
+		if _, err := t.exec(q, arn); err != nil {
+			return err
+		}
+	}
+	return t.deleteTagsUnder(arn)
+}
+
+const identityCols = `seq, arn, app_instance_arn, kind, name, metadata, configuration, expiration, created_ms, updated_ms`
+
+func scanIdentity(r interface{ Scan(...any) error }) (chime.AppInstanceUser, int64, error) {
+	var u chime.AppInstanceUser
+	var seq, c, up int64
+	var conf, exp sql.NullString
+	err := r.Scan(&seq, &u.Arn, &u.AppInstanceArn, &u.Kind, &u.Name, &u.Metadata, &conf, &exp, &c, &up)
+	if err != nil {
+		return u, 0, err
+	}
+	u.Created, u.Updated = fromMS(c), fromMS(up)
+	if conf.Valid {
+		u.Configuration = []byte(conf.String)
+	}
+	if exp.Valid {
+		u.Expiration = new(chime.ExpirationSettings)
+		if err := json.Unmarshal([]byte(exp.String), u.Expiration); err != nil {
+			return u, 0, err
+		}
+	}
+	return u, seq, nil
+}
+
+func nullJSON(v any, isNil bool) (sql.NullString, error) {
+	if isNil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(v)
+	return sql.NullString{String: string(b), Valid: true}, err
+}
+
+// InsertIdentity stores a new app instance user or bot.
+func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
+	exp, err := nullJSON(u.Expiration, u.Expiration == nil)
+	if err != nil {
+		return err
+	}
+	conf := sql.NullString{String: string(u.Configuration), Valid: u.Configuration != nil}
+	_, err = t.exec(`INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, configuration, expiration, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Arn, u.AppInstanceArn, u.Kind, u.Name, u.Metadata, conf, exp, ms(u.Created), ms(u.Updated))
+	return err
+}
+
+// GetIdentity returns the user or bot with this ARN, or ErrNotFound.
+func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
+	u, _, err := scanIdentity(t.tx.QueryRowContext(t.ctx, `SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
+	return u, notFound(err)
+}
+
+// CountIdentities counts an app instance's users or bots.
+func (t *Tx) CountIdentities(appInstance, kind string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM identities WHERE app_instance_arn = ? AND kind = ?`, appInstance, kind).Scan(&n)
+	return n, err
+}
+
+// ListIdentities pages through an app instance's users or bots in creation order.
+func (t *Tx) ListIdentities(appInstance, kind string, after int64, limit int) (Page[chime.AppInstanceUser], error) {
+	rows, err := t.query(`SELECT `+identityCols+` FROM identities WHERE app_instance_arn = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		appInstance, kind, after, limit+1)
+	if err != nil {
+		return Page[chime.AppInstanceUser]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstanceUser, int64, error) { return scanIdentity(r) })
+}
+
+// UpdateIdentity sets name, metadata and configuration.
+func (t *Tx) UpdateIdentity(u chime.AppInstanceUser) error {
+	conf := sql.NullString{String: string(u.Configuration), Valid: u.Configuration != nil}
+	_, err := t.exec(`UPDATE identities SET name = ?, metadata = ?, configuration = ?, updated_ms = ? WHERE arn = ?`,
+		u.Name, u.Metadata, conf, ms(u.Updated), u.Arn)
+	return err
+}
+
+// DeleteIdentity deletes a user or bot and what hangs off it: memberships,
+// moderator roles, bans, admin role and tags.
+func (t *Tx) DeleteIdentity(arn string) error {
+	for _, q := range []string{
+		`DELETE FROM memberships WHERE member_arn = ?`,
+		`DELETE FROM moderators WHERE moderator_arn = ?`,
+		`DELETE FROM bans WHERE member_arn = ?`,
+		`DELETE FROM admins WHERE admin_arn = ?`,
+		`DELETE FROM tags WHERE resource_arn = ?`,
+		`DELETE FROM identities WHERE arn = ?`,
+	} {
+		if _, err := t.exec(q, arn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InsertAdmin makes adminArn an admin of the app instance.
+func (t *Tx) InsertAdmin(a chime.AppInstanceAdmin) error {
+	_, err := t.exec(`INSERT INTO admins (app_instance_arn, admin_arn, created_ms) VALUES (?, ?, ?)`, a.AppInstanceArn, a.Admin.Arn, ms(a.Created))
+	return err
+}
+
+// GetAdmin returns the admin entry, or ErrNotFound.
+func (t *Tx) GetAdmin(appInstance, adminArn string) (chime.AppInstanceAdmin, error) {
+	var a chime.AppInstanceAdmin
+	var c int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT a.app_instance_arn, a.admin_arn, COALESCE(i.name, ''), a.created_ms FROM admins a
+		LEFT JOIN identities i ON i.arn = a.admin_arn WHERE a.app_instance_arn = ? AND a.admin_arn = ?`, appInstance, adminArn).
+		Scan(&a.AppInstanceArn, &a.Admin.Arn, &a.Admin.Name, &c)
+	a.Created = fromMS(c)
+	return a, notFound(err)
+}
+
+// IsAdmin tells whether arn is an admin of the app instance.
+func (t *Tx) IsAdmin(appInstance, arn string) (bool, error) {
+	_, err := t.GetAdmin(appInstance, arn)
+	if err == ErrNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// CountAdmins counts an app instance's admins.
+func (t *Tx) CountAdmins(appInstance string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM admins WHERE app_instance_arn = ?`, appInstance).Scan(&n)
+	return n, err
+}
+
+// ListAdmins pages through an app instance's admins in the order they were made.
+func (t *Tx) ListAdmins(appInstance string, after int64, limit int) (Page[chime.AppInstanceAdmin], error) {
+	rows, err := t.query(`SELECT a.seq, a.app_instance_arn, a.admin_arn, COALESCE(i.name, ''), a.created_ms FROM admins a
+		LEFT JOIN identities i ON i.arn = a.admin_arn WHERE a.app_instance_arn = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstance, after, limit+1)
+	if err != nil {
+		return Page[chime.AppInstanceAdmin]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstanceAdmin, int64, error) {
+		var a chime.AppInstanceAdmin
+		var seq, c int64
+		err := r.Scan(&seq, &a.AppInstanceArn, &a.Admin.Arn, &a.Admin.Name, &c)
+		a.Created = fromMS(c)
+		return a, seq, err
+	})
+}
+
+// DeleteAdmin removes an admin; it reports whether one was removed.
+func (t *Tx) DeleteAdmin(appInstance, adminArn string) (bool, error) {
+	res, err := t.exec(`DELETE FROM admins WHERE app_instance_arn = ? AND admin_arn = ?`, appInstance, adminArn)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

@@ -1,0 +1,304 @@
+// Package store keeps Belfry's state in SQL. It only stores: business rules
+// live in the service package. A unique violation becomes a Conflict, a
+// missing row a NotFound.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	_ "modernc.org/sqlite" // the embedded SQL engine
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open database: one writer connection, a pool of readers.
+type Store struct {
+	w *sql.DB
+	r *sql.DB
+}
+
+// ErrNotFound is returned by the Get methods when no row matches.
+var ErrNotFound = errors.New("not found")
+
+// Open opens (creating if needed) the embedded store in dir and applies migrations.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "belfry.db")
+	// WAL with synchronous=FULL: a commit is on disk before the 2xx goes out.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", strings.Replace(dsn, "_txlock=immediate", "_txlock=deferred", 1)+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	r.SetMaxOpenConns(4)
+	s := &Store{w: w, r: r}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return err
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	for _, n := range names {
+		err := s.Write(ctx, func(tx *Tx) error {
+			var one int
+			err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE name = ?`, n.Name()).Scan(&one)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			body, err := migrations.ReadFile("migrations/" + n.Name())
+			if err != nil {
+				return err
+			}
+			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", n.Name(), err)
+			}
+			_, err = tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Tx is one transaction. Its methods are the store's small operations.
+type Tx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+// Write runs fn in a write transaction and commits it if fn returns nil.
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	return run(ctx, s.w, false, fn)
+}
+
+// Read runs fn in a read-only transaction.
+func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
+	return run(ctx, s.r, true, fn)
+}
+
+func run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	// The transaction must not die with a client that hangs up mid-commit:
+	// a change is either applied whole or not at all, never cut by the caller.
+	sqlTx, err := db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return unavailable(err)
+	}
+	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// unavailable marks storage failures (busy, disk full, I/O) as 503s.
+func unavailable(err error) error {
+	return &chime.Error{Kind: chime.KindServiceUnavailable, Message: "The store is unavailable: " + err.Error()}
+}
+
+func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		if isUnique(err) {
+			return nil, chime.Errorf(chime.KindConflict, "The resource already exists.")
+		}
+		return nil, fmt.Errorf("store exec: %w", err)
+	}
+	return res, nil
+}
+
+func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store query: %w", err)
+	}
+	return rows, nil
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Page is one page of a list: the items and, when more follow, the cursor
+// (the seq of the last item) to continue after.
+type Page[T any] struct {
+	Items []T
+	Next  int64 // 0 when this is the last page
+}
+
+// scanPage reads up to limit rows with scan, which returns each row's seq,
+// and sets Next when a further row exists.
+func scanPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, int64, error)) (Page[T], error) {
+	defer rows.Close()
+	var p Page[T]
+	var last int64
+	for rows.Next() {
+		if len(p.Items) == limit {
+			p.Next = last
+			break
+		}
+		item, seq, err := scan(rows)
+		if err != nil {
+			return p, fmt.Errorf("store scan: %w", err)
+		}
+		p.Items = append(p.Items, item)
+		last = seq
+	}
+	if err := rows.Err(); err != nil {
+		return p, fmt.Errorf("store rows: %w", err)
+	}
+	return p, nil
+}
+
+// GetMeta returns a value from the meta table, "" if absent.
+func (t *Tx) GetMeta(key string) (string, error) {
+	var v string
+	err := t.tx.QueryRowContext(t.ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// PutMeta sets a value in the meta table.
+func (t *Tx) PutMeta(key, value string) error {
+	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// Idempotent is a stored ClientRequestToken use.
+type Idempotent struct {
+	Fingerprint string
+	Result      string
+	Created     time.Time
+}
+
+// GetIdempotent returns the stored use of token in scope, or ErrNotFound.
+func (t *Tx) GetIdempotent(scope, token string) (Idempotent, error) {
+	var i Idempotent
+	var created int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT fingerprint, result, created_ms FROM idempotency WHERE scope = ? AND token = ?`, scope, token).
+		Scan(&i.Fingerprint, &i.Result, &created)
+	i.Created = fromMS(created)
+	return i, notFound(err)
+}
+
+// PutIdempotent records (or replaces an expired) use of token in scope.
+func (t *Tx) PutIdempotent(scope, token string, i Idempotent) error {
+	_, err := t.exec(`INSERT INTO idempotency (scope, token, fingerprint, result, created_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (scope, token) DO UPDATE SET fingerprint = excluded.fingerprint, result = excluded.result, created_ms = excluded.created_ms`,
+		scope, token, i.Fingerprint, i.Result, ms(i.Created))
+	return err
+}
+
+// ReplaceTags merges tags into the resource's tags.
+func (t *Tx) PutTags(resource string, tags []chime.Tag) error {
+	for _, tag := range tags {
+		if _, err := t.exec(`INSERT INTO tags (resource_arn, key, value) VALUES (?, ?, ?) ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`,
+			resource, tag.Key, tag.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveTags removes the given keys from the resource's tags.
+func (t *Tx) RemoveTags(resource string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.exec(`DELETE FROM tags WHERE resource_arn = ? AND key = ?`, resource, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListTags returns the resource's tags sorted by key.
+func (t *Tx) ListTags(resource string) ([]chime.Tag, error) {
+	rows, err := t.query(`SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key`, resource)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var tags []chime.Tag
+	for rows.Next() {
+		var tag chime.Tag
+		if err := rows.Scan(&tag.Key, &tag.Value); err != nil {
+			return nil, err
+		}
+		tags = append(tags, tag)
+	}
+	return tags, rows.Err()
+}
+
+func (t *Tx) deleteTagsUnder(prefix string) error {
+	_, err := t.exec(`DELETE FROM tags WHERE resource_arn = ? OR resource_arn LIKE ? ESCAPE '\'`, prefix, likePrefix(prefix+"/"))
+	return err
+}
+
+// likePrefix escapes s for a LIKE pattern matching everything that starts with s.
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
