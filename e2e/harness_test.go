@@ -179,4 +179,3 @@ func noErr(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
