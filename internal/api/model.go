@@ -57,6 +57,18 @@ type model struct {
 	Shapes     map[string]*shape    `json:"shapes"`
 }
 
+func readModel(f string) (*model, error) {
+	b, err := modelFiles.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	var m model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	return &m, nil
+}
+
 // opSpec is one operation as the router and decoder see it.
 type opSpec struct {
 	name    string
@@ -75,13 +87,9 @@ func loadModels() ([]*opSpec, error) {
 	var ops []*opSpec
 	seen := map[string]bool{}
 	for _, f := range []string{"models/chime-sdk-messaging.json", "models/chime-sdk-identity.json"} {
-		b, err := modelFiles.ReadFile(f)
+		m, err := readModel(f)
 		if err != nil {
 			return nil, err
-		}
-		var m model
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for _, s := range m.Shapes {
 			if s.Pattern != "" {
