@@ -26,6 +26,9 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB
 	r *sql.DB
+
+	// explain, when set (by tests), receives the query plan of every list query.
+	explain func(query string, plan []string)
 }
 
 // ErrNotFound is returned by the Get methods when no row matches.
@@ -102,28 +105,29 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Tx is one transaction. Its methods are the store's small operations.
 type Tx struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx     context.Context
+	tx      *sql.Tx
+	explain func(query string, plan []string)
 }
 
 // Write runs fn in a write transaction and commits it if fn returns nil.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
-	return run(ctx, s.w, false, fn)
+	return s.run(ctx, s.w, false, fn)
 }
 
 // Read runs fn in a read-only transaction.
 func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
-	return run(ctx, s.r, true, fn)
+	return s.run(ctx, s.r, true, fn)
 }
 
-func run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
+func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	// The transaction must not die with a client that hangs up mid-commit:
 	// a change is either applied whole or not at all, never cut by the caller.
 	sqlTx, err := db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return unavailable(err)
 	}
-	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx}
+	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, explain: s.explain}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -151,6 +155,9 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	if t.explain != nil {
+		t.explainQuery(q, args)
+	}
 	rows, err := t.tx.QueryContext(t.ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store query: %w", err)
@@ -301,4 +308,24 @@ func (t *Tx) deleteTagsUnder(prefix string) error {
 func likePrefix(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s) + "%"
+}
+
+func (t *Tx) explainQuery(q string, args []any) {
+	rows, err := t.tx.QueryContext(t.ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.explain(q, []string{"explain failed: " + err.Error()})
+		return
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			plan = append(plan, "explain failed: "+err.Error())
+			break
+		}
+		plan = append(plan, detail)
+	}
+	t.explain(q, plan)
 }

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// TestListsArePageSizedIndexedQueries checks the plan of every list query:
+// each must walk an index in the order it returns rows, so one page costs the
+// same whatever the size of the channel or of the user's channel list
+// (issue 2: no operation reads all of a channel's members to return a page).
+func TestListsArePageSizedIndexedQueries(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	plans := map[string][]string{}
+	st.explain = func(q string, plan []string) { plans[q] = plan }
+
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch := ai + "/channel/c"
+	user := ai + "/user/u"
+	now := time.Now()
+	err = st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for i := 0; i < 30; i++ {
+			u := chime.AppInstanceUser{Arn: fmt.Sprintf("%s/user/u%d", ai, i), AppInstanceArn: ai, Kind: chime.KindUser, Name: "n", Created: now, Updated: now}
+			if err := tx.InsertIdentity(u); err != nil {
+				return err
+			}
+		}
+		return tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user}, Created: now, Updated: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Read(ctx, func(tx *Tx) error {
+		lists := []func() error{
+			func() error { _, err := tx.ListAppInstances("us-east-1:123456789012", 0, 50); return err },
+			func() error { _, err := tx.ListIdentities(ai, chime.KindUser, 0, 50); return err },
+			func() error { _, err := tx.ListAdmins(ai, 0, 50); return err },
+			func() error { _, err := tx.ListChannels(ai, "PUBLIC", 0, 50); return err },
+			func() error { _, err := tx.ListMemberships(ch, "DEFAULT", 0, 50); return err },
+			func() error { _, err := tx.ListUserMemberships(user, 0, 50); return err },
+			func() error { _, err := tx.ListModerators(ch, 0, 50); return err },
+			func() error { _, err := tx.ListModeratedChannels(user, 0, 50); return err },
+			func() error { _, err := tx.ListBans(ch, 0, 50); return err },
+		}
+		for _, f := range lists {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 9 {
+		t.Fatalf("explained %d list queries, want 9", len(plans))
+	}
+	for q, plan := range plans {
+		t.Log(strings.Join(plan, " | "))
+		joined := strings.Join(plan, " | ")
+		for _, step := range plan {
+			// A full scan, or a sort of every matching row before the LIMIT, breaks the page-cost promise.
+			fullScan := strings.HasPrefix(step, "SCAN ") && !strings.Contains(step, "INDEX")
+			if fullScan || strings.Contains(step, "TEMP B-TREE") {
+				t.Errorf("query is not a page-sized indexed walk (%s):\n%s", joined, q)
+				break
+			}
+		}
+	}
+}
