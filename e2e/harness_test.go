@@ -10,15 +10,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
+	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/belfry/belfry/internal/api"
 	"github.com/belfry/belfry/internal/service"
@@ -37,6 +42,9 @@ type env struct {
 	Msg *chimesdkmessaging.Client
 	Svc *service.Service
 	Dir string
+
+	opts []envOption
+	stop func() // closes the running server and its store
 }
 
 type envOption func(*service.Options)
@@ -46,37 +54,100 @@ func withQuotas(q service.Quotas) envOption {
 	return func(o *service.Options) { o.Quotas = &q }
 }
 
+// withClock starts the server with c as its clock.
+func withClock(c *fakeClock) envOption {
+	return func(o *service.Options) { o.Now = c.Now }
+}
+
 // newEnv starts a server on a fresh store and returns SDK clients for it.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
+	e := &env{t: t, ctx: context.Background(), Dir: t.TempDir(), opts: opts}
+	e.start()
+	return e
+}
+
+// start opens the store in e.Dir and serves it on a new test server.
+func (e *env) start() {
+	e.t.Helper()
+	st, err := store.Open(e.ctx, e.Dir)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	var o service.Options
-	for _, f := range opts {
+	for _, f := range e.opts {
 		f(&o)
 	}
-	svc, err := service.New(ctx, st, o)
+	svc, err := service.New(e.ctx, st, o)
 	if err != nil {
-		t.Fatal(err)
+		st.Close()
+		e.t.Fatal(err)
 	}
 	h, err := api.New(svc, api.OpenAuth{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatal(err)
+		st.Close()
+		e.t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		st.Close()
-	})
-	e := &env{t: t, ctx: ctx, URL: srv.URL, Svc: svc, Dir: dir}
-	cfg := awsConfig(srv.URL)
-	e.ID = chimesdkidentity.NewFromConfig(cfg, func(o *chimesdkidentity.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e.Msg = chimesdkmessaging.NewFromConfig(cfg, func(o *chimesdkmessaging.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return e
+	var once sync.Once
+	e.stop = func() {
+		once.Do(func() {
+			srv.Close()
+			st.Close()
+		})
+	}
+	e.t.Cleanup(e.stop)
+	e.URL, e.Svc = srv.URL, svc
+	e.ID = e.identityAs("us-east-1", testAccount)
+	e.Msg = e.messagingAs("us-east-1", testAccount)
+}
+
+// restart stops the server, closes its store and starts a new server on the
+// same data directory, as a process restart would. The URL changes; e.ID and
+// e.Msg are replaced by clients for the new server.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.start()
+}
+
+// identityAs returns an identity client for the server that signs with
+// accessKey in region (rule D14 takes account and region from them).
+func (e *env) identityAs(region, accessKey string) *chimesdkidentity.Client {
+	cfg := awsConfig(e.URL)
+	cfg.Region = region
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(accessKey, "secret", "")
+	return chimesdkidentity.NewFromConfig(cfg, func(o *chimesdkidentity.Options) { o.BaseEndpoint = aws.String(e.URL) })
+}
+
+// messagingAs is identityAs for the messaging client.
+func (e *env) messagingAs(region, accessKey string) *chimesdkmessaging.Client {
+	cfg := awsConfig(e.URL)
+	cfg.Region = region
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(accessKey, "secret", "")
+	return chimesdkmessaging.NewFromConfig(cfg, func(o *chimesdkmessaging.Options) { o.BaseEndpoint = aws.String(e.URL) })
+}
+
+// fakeClock is an injectable clock (see withClock); safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
+
+// Now returns the clock's time.
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func awsConfig(url string) aws.Config {
@@ -106,6 +177,22 @@ func (e *env) user(appInstance, id string) string {
 		e.t.Fatalf("CreateAppInstanceUser %s: %v", id, err)
 	}
 	return *out.AppInstanceUserArn
+}
+
+// bot creates an app instance bot named name and returns its ARN. Bots can
+// be bearers, members, moderators and admins like users.
+func (e *env) bot(appInstance, name string) string {
+	e.t.Helper()
+	out, err := e.ID.CreateAppInstanceBot(e.ctx, &chimesdkidentity.CreateAppInstanceBotInput{AppInstanceArn: aws.String(appInstance),
+		Name: aws.String(name), ClientRequestToken: aws.String(token()),
+		Configuration: &idtypes.Configuration{Lex: &idtypes.LexConfiguration{
+			LexBotAliasArn: aws.String("arn:aws:lex:us-east-1:" + testAccount + ":bot-alias/ABCDEFGHIJ/KLMNOPQRST"),
+			LocaleId:       aws.String("en_US"),
+			InvokedBy:      &idtypes.InvokedBy{StandardMessages: idtypes.StandardMessagesAll, TargetedMessages: idtypes.TargetedMessagesAll}}}})
+	if err != nil {
+		e.t.Fatalf("CreateAppInstanceBot %s: %v", name, err)
+	}
+	return *out.AppInstanceBotArn
 }
 
 // admin makes arn an AppInstanceAdmin of appInstance.
@@ -178,4 +265,22 @@ func noErr(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// httpStatus returns the HTTP status of the response behind an SDK call's
+// result metadata, 0 when there is none.
+func httpStatus(md middleware.Metadata) int {
+	if r, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok {
+		return r.StatusCode
+	}
+	return 0
+}
+
+// errStatus returns the HTTP status of the response behind an SDK error, 0 when there is none.
+func errStatus(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }

@@ -52,16 +52,30 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.accountID, "account-id", env("BELFRY_ACCOUNT_ID", ""), "12-digit AWS account ID put in ARNs; default: a 12-digit access key ID, else 000000000000 (BELFRY_ACCOUNT_ID)")
 	fs.StringVar(&c.logLevel, "log-level", env("BELFRY_LOG_LEVEL", "info"), "debug, info, warn or error (BELFRY_LOG_LEVEL)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: belfry [flags]\n\nBelfry serves the Amazon Chime SDK Messaging and Identity APIs.\nPoint an AWS SDK's endpoint_url at it.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: belfry [flags]\n\nBelfry serves the Amazon Chime SDK Messaging and Identity APIs.\nPoint an AWS SDK's endpoint_url at it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	// Parse past a bad flag so that every problem is reported at once; the
+	// usage text is printed only when asked for.
+	fs.SetOutput(io.Discard)
+	var problems []string
+	for rest := args; ; {
+		err := fs.Parse(rest)
+		if err == nil {
+			break
+		}
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return c, flag.ErrHelp
 		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
+		problems = append(problems, err.Error())
+		next := fs.Args()
+		if len(next) == len(rest) { // "bad flag syntax" leaves the argument in place
+			next = next[1:]
+		}
+		rest = next
 	}
-	var problems []string
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}

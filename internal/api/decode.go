@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -155,14 +154,16 @@ func (v *validator) fromText(field string, s *shape, vals []string) any {
 type timestampText string
 
 // parseTimestamp accepts every ISO-8601 form the SDKs send in queries and
-// epoch seconds.
+// epoch seconds, in years 0..9999 (UTC): beyond them a time cannot be
+// re-encoded, and a validated input must never fail later as a 500.
 func parseTimestamp(s string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05Z0700", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			t = t.UTC()
+			return t, t.Year() >= 0 && t.Year() <= 9999
 		}
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= -62167219200 && f < 253402300800 {
 		return time.UnixMilli(int64(f * 1000)).UTC(), true
 	}
 	return time.Time{}, false

@@ -124,7 +124,9 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		}
 		res.InvitedBy = identityOf(r.bearer)
 		// The bearer's right to add at all is checked once: a call it may not make fails whole.
-		if r.banned || (typ == chime.MembershipHidden && !r.privileged()) || (r.channel.Mode == chime.ModeRestricted && !r.privileged()) {
+		// A non-member of a PRIVATE channel may add no one, not even themself (rule D9).
+		outsider := !r.member && !r.privileged() && r.channel.Privacy == chime.PrivacyPrivate
+		if r.banned || outsider || (typ == chime.MembershipHidden && !r.privileged()) || (r.channel.Mode == chime.ModeRestricted && !r.privileged()) {
 			return r.canAdd("", typ)
 		}
 		now := s.clock()
@@ -307,8 +309,12 @@ func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Contex
 		if err != nil {
 			return err
 		}
-		if _, err := s.channel(tx, channelArn); err != nil {
+		ch, err := s.channel(tx, channelArn)
+		if err != nil {
 			return err
+		}
+		if ch.AppInstanceArn != u.AppInstanceArn { // a bearer of another app instance (rule D5)
+			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		um, err = tx.GetUserMembership(channelArn, u.Arn)
 		return notFoundAs(err, "%s is not a member of %s.", u.Arn, channelArn)

@@ -142,6 +142,9 @@ func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context,
 		if ch, err = s.channel(tx, channelArn); err != nil {
 			return err
 		}
+		if ch.AppInstanceArn != u.AppInstanceArn { // a bearer of another app instance (rule D5)
+			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+		}
 		_, err = tx.GetModerator(channelArn, u.Arn)
 		return notFoundAs(err, "%s is not a moderator of %s.", u.Arn, channelArn)
 	})

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""A realistic Chime SDK messaging session, driven by unmodified boto3.
+
+Run against a Belfry server:
+
+    BELFRY_ENDPOINT=http://127.0.0.1:8080 python3 e2e/boto3/session.py
+
+It walks: an app instance, an AppInstanceAdmin, users with e-mail ids, a Lex
+bot, a PUBLIC and a PRIVATE channel, single and batch membership (with a
+partial failure), a HIDDEN member, a ban, and a user's channel list paged over
+60 channels. Every step is checked with assert; any failure exits non-zero.
+The e2e test TestBoto3Session runs it against the built binary.
+"""
+
+import datetime
+import os
+import sys
+import traceback
+import uuid
+
+import boto3
+from botocore.config import Config
+
+ACCOUNT = "123456789012"
+LEX_ALIAS = "arn:aws:lex:us-east-1:123456789012:bot-alias/ABCDEFGHIJ/KLMNOPQRST"
+
+
+def clients(endpoint):
+    session = boto3.session.Session(
+        aws_access_key_id=ACCOUNT,
+        aws_secret_access_key="belfry-secret",
+        region_name="us-east-1",
+    )
+    # One attempt only: a retried 5xx must not hide a server bug.
+    cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    ident = session.client("chime-sdk-identity", endpoint_url=endpoint, config=cfg)
+    msg = session.client("chime-sdk-messaging", endpoint_url=endpoint, config=cfg)
+    return ident, msg
+
+
+def expect_error(client, name, status, fn, **kwargs):
+    """Calls fn(**kwargs), which must raise client.exceptions.<name> with the
+    given HTTP status; returns the exception."""
+    cls = getattr(client.exceptions, name)
+    try:
+        fn(**kwargs)
+    except cls as e:
+        err = e.response["Error"]
+        assert err["Code"] == name, f"{fn.__name__}: error code {err['Code']!r}, want {name!r}"
+        got = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert got == status, f"{fn.__name__}: status {got}, want {status}"
+        assert e.response["ResponseMetadata"].get("RequestId"), f"{fn.__name__}: no x-amzn-RequestId on the error"
+        assert err.get("Message"), f"{fn.__name__}: empty error message"
+        return e
+    except client.exceptions.ClientError as e:
+        raise AssertionError(f"{fn.__name__}: want {name}, got {e.response['Error']} {e}") from e
+    raise AssertionError(f"{fn.__name__}: want {name}, got success")
+
+
+def arns(items, key="Member"):
+    return [m[key]["Arn"] for m in items]
+
+
+def main():
+    endpoint = os.environ.get("BELFRY_ENDPOINT")
+    if not endpoint:
+        print("session.py: set BELFRY_ENDPOINT to the server's URL, e.g. http://127.0.0.1:8080", file=sys.stderr)
+        return 2
+    ident, msg = clients(endpoint)
+    summary = []
+
+    # --- Identity: app instance, admin, users, bot -------------------------
+    ai = ident.create_app_instance(Name="acme-support", Metadata="boto3 session",
+                                   ClientRequestToken=str(uuid.uuid4()))["AppInstanceArn"]
+    assert ai.startswith(f"arn:aws:chime:us-east-1:{ACCOUNT}:app-instance/"), ai
+    desc = ident.describe_app_instance(AppInstanceArn=ai)["AppInstance"]
+    assert desc["Name"] == "acme-support" and desc["Metadata"] == "boto3 session", desc
+    assert isinstance(desc["CreatedTimestamp"], datetime.datetime), desc
+
+    def user(uid, name):
+        arn = ident.create_app_instance_user(AppInstanceArn=ai, AppInstanceUserId=uid, Name=name,
+                                             ClientRequestToken=str(uuid.uuid4()))["AppInstanceUserArn"]
+        assert arn == f"{ai}/user/{uid}", arn
+        return arn
+
+    admin = user("ops-admin@example.com", "Ops Admin")
+    erin = user("erin@example.com", "Erin")
+    frank = user("frank.smith@example.com", "Frank Smith")
+    grace = user("grace.hopper@example.com", "Grace Hopper")
+    heidi = user("heidi.support@example.com", "Heidi")
+    ivan = user("ivan.auditor@example.com", "Ivan (auditor)")
+    mod = user("mallory.mod@example.com", "Mallory (moderator)")
+    judy = user("judy@example.com", "Judy")
+    agent = user("support.agent@example.com", "Support Agent")
+    got = ident.describe_app_instance_user(AppInstanceUserArn=frank)["AppInstanceUser"]
+    assert got["AppInstanceUserArn"] == frank and got["Name"] == "Frank Smith", got
+
+    ident.create_app_instance_admin(AppInstanceAdminArn=admin, AppInstanceArn=ai)
+    adm = ident.describe_app_instance_admin(AppInstanceAdminArn=admin, AppInstanceArn=ai)["AppInstanceAdmin"]
+    assert adm["Admin"]["Arn"] == admin, adm
+    assert arns(ident.list_app_instance_admins(AppInstanceArn=ai)["AppInstanceAdmins"], "Admin") == [admin]
+
+    bot = ident.create_app_instance_bot(
+        AppInstanceArn=ai, Name="HelpBot", ClientRequestToken=str(uuid.uuid4()),
+        Configuration={"Lex": {"RespondsTo": "STANDARD_MESSAGES", "LexBotAliasArn": LEX_ALIAS, "LocaleId": "en_US"}},
+    )["AppInstanceBotArn"]
+    assert bot.startswith(f"{ai}/bot/"), bot
+    b = ident.describe_app_instance_bot(AppInstanceBotArn=bot)["AppInstanceBot"]
+    assert b["Name"] == "HelpBot" and b["Configuration"]["Lex"]["LexBotAliasArn"] == LEX_ALIAS, b
+    summary.append("identity: app instance, admin, 9 users, Lex bot")
+
+    # --- Channels ---------------------------------------------------------
+    public = msg.create_channel(AppInstanceArn=ai, Name="general", Mode="UNRESTRICTED", Privacy="PUBLIC",
+                                ChimeBearer=erin, ClientRequestToken=str(uuid.uuid4()),
+                                Tags=[{"Key": "team", "Value": "support"}])["ChannelArn"]
+    private = msg.create_channel(AppInstanceArn=ai, Name="escalations", Mode="RESTRICTED", Privacy="PRIVATE",
+                                 ChimeBearer=admin, ClientRequestToken=str(uuid.uuid4()))["ChannelArn"]
+    ch = msg.describe_channel(ChannelArn=public, ChimeBearer=erin)["Channel"]
+    assert ch["Privacy"] == "PUBLIC" and ch["Mode"] == "UNRESTRICTED" and ch["CreatedBy"]["Arn"] == erin, ch
+    ch = msg.describe_channel(ChannelArn=private, ChimeBearer=admin)["Channel"]
+    assert ch["Privacy"] == "PRIVATE" and ch["Mode"] == "RESTRICTED", ch
+    # The creator is both member and moderator.
+    assert arns(msg.list_channel_memberships(ChannelArn=public, ChimeBearer=erin)["ChannelMemberships"]) == [erin]
+    mods = msg.list_channel_moderators(ChannelArn=public, ChimeBearer=erin)["ChannelModerators"]
+    assert arns(mods, "Moderator") == [erin], mods
+    summary.append("channels: PUBLIC/UNRESTRICTED and PRIVATE/RESTRICTED, creator is member and moderator")
+
+    # --- Single membership --------------------------------------------------
+    out = msg.create_channel_membership(ChannelArn=public, MemberArn=frank, Type="DEFAULT", ChimeBearer=erin)
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 201, out["ResponseMetadata"]
+    assert out["ChannelArn"] == public and out["Member"]["Arn"] == frank and out["Member"]["Name"] == "Frank Smith", out
+    m = msg.describe_channel_membership(ChannelArn=public, MemberArn=frank, ChimeBearer=frank)["ChannelMembership"]
+    assert m["InvitedBy"]["Arn"] == erin and m["Type"] == "DEFAULT", m
+    assert isinstance(m["CreatedTimestamp"], datetime.datetime), m
+    # Adding an existing member again answers with the membership as it stands (D1).
+    again = msg.create_channel_membership(ChannelArn=public, MemberArn=frank, Type="DEFAULT", ChimeBearer=erin)
+    assert again["Member"]["Arn"] == frank, again
+    # RESTRICTED: a plain member may not add others.
+    msg.create_channel_membership(ChannelArn=private, MemberArn=frank, Type="DEFAULT", ChimeBearer=admin)
+    expect_error(msg, "ForbiddenException", 403, msg.create_channel_membership,
+                 ChannelArn=private, MemberArn=grace, Type="DEFAULT", ChimeBearer=frank)
+    summary.append("CreateChannelMembership: 201, InvitedBy, idempotent re-add, RESTRICTED denies members")
+
+    # --- Batch membership with a partial failure ----------------------------
+    unknown = f"{ai}/user/nobody@example.com"
+    batch = msg.batch_create_channel_membership(ChannelArn=public, Type="DEFAULT", ChimeBearer=erin,
+                                                MemberArns=[grace, heidi, unknown, bot, judy])
+    assert batch["ResponseMetadata"]["HTTPStatusCode"] == 200, batch["ResponseMetadata"]
+    bcm = batch["BatchChannelMemberships"]
+    assert [x["Arn"] for x in bcm["Members"]] == [grace, heidi, bot, judy], bcm
+    assert bcm["InvitedBy"]["Arn"] == erin and bcm["ChannelArn"] == public and bcm["Type"] == "DEFAULT", bcm
+    errs = batch.get("Errors", [])
+    assert len(errs) == 1 and errs[0]["MemberArn"] == unknown, errs
+    assert errs[0]["ErrorCode"] == "Forbidden" and errs[0]["ErrorMessage"], errs  # rule D4
+    members = arns(msg.list_channel_memberships(ChannelArn=public, ChimeBearer=frank)["ChannelMemberships"])
+    assert members == [erin, frank, grace, heidi, bot, judy], members  # creation order (D7)
+    # More than 100 MemberArns passes botocore (it checks no maximum) and is a 400.
+    expect_error(msg, "BadRequestException", 400, msg.batch_create_channel_membership,
+                 ChannelArn=public, ChimeBearer=erin, MemberArns=[f"{ai}/user/u{i}" for i in range(101)])
+    summary.append("BatchCreateChannelMembership: 4 added, 1 Errors entry (Forbidden); 101 ARNs is a 400")
+
+    # --- HIDDEN member added by a moderator ----------------------------------
+    msg.create_channel_moderator(ChannelArn=private, ChannelModeratorArn=mod, ChimeBearer=admin)
+    hid = msg.create_channel_membership(ChannelArn=private, MemberArn=ivan, Type="HIDDEN", ChimeBearer=mod)
+    assert hid["Member"]["Arn"] == ivan, hid
+    default = arns(msg.list_channel_memberships(ChannelArn=private, ChimeBearer=mod)["ChannelMemberships"])
+    assert ivan not in default and default == [admin, frank], default
+    hidden = msg.list_channel_memberships(ChannelArn=private, Type="HIDDEN", ChimeBearer=mod)["ChannelMemberships"]
+    assert arns(hidden) == [ivan], hidden
+    m = msg.describe_channel_membership(ChannelArn=private, MemberArn=ivan, ChimeBearer=mod)["ChannelMembership"]
+    assert m["Type"] == "HIDDEN" and m["InvitedBy"]["Arn"] == mod, m
+    admin_view = arns(msg.list_channel_memberships(ChannelArn=private, Type="HIDDEN", ChimeBearer=admin)["ChannelMemberships"])
+    assert admin_view == [ivan], admin_view
+    # A plain member may neither list HIDDEN members (D10) nor add one.
+    expect_error(msg, "ForbiddenException", 403, msg.list_channel_memberships,
+                 ChannelArn=private, Type="HIDDEN", ChimeBearer=frank)
+    expect_error(msg, "ForbiddenException", 403, msg.create_channel_membership,
+                 ChannelArn=public, MemberArn=agent, Type="HIDDEN", ChimeBearer=frank)
+    summary.append("HIDDEN: added by a moderator, listed only with Type=HIDDEN, denied to members")
+
+    # --- A ban ----------------------------------------------------------------
+    ban = msg.create_channel_ban(ChannelArn=public, MemberArn=heidi, ChimeBearer=erin)
+    assert ban["Member"]["Arn"] == heidi, ban
+    members = arns(msg.list_channel_memberships(ChannelArn=public, ChimeBearer=erin)["ChannelMemberships"])
+    assert heidi not in members, members
+    expect_error(msg, "NotFoundException", 404, msg.describe_channel_membership,
+                 ChannelArn=public, MemberArn=heidi, ChimeBearer=erin)
+    bans = msg.list_channel_bans(ChannelArn=public, ChimeBearer=erin)["ChannelBans"]
+    assert arns(bans) == [heidi], bans
+    expect_error(msg, "ForbiddenException", 403, msg.create_channel_membership,
+                 ChannelArn=public, MemberArn=heidi, Type="DEFAULT", ChimeBearer=erin)
+    batch = msg.batch_create_channel_membership(ChannelArn=public, ChimeBearer=erin, MemberArns=[heidi, agent])
+    assert [x["Arn"] for x in batch["BatchChannelMemberships"]["Members"]] == [agent], batch
+    assert [(e["MemberArn"], e["ErrorCode"]) for e in batch["Errors"]] == [(heidi, "Forbidden")], batch  # D2
+    # The channel's moderator cannot be banned.
+    expect_error(msg, "ForbiddenException", 403, msg.create_channel_ban,
+                 ChannelArn=public, MemberArn=erin, ChimeBearer=erin)
+    # Lifting the ban lets her back in.
+    msg.delete_channel_ban(ChannelArn=public, MemberArn=heidi, ChimeBearer=erin)
+    msg.create_channel_membership(ChannelArn=public, MemberArn=heidi, Type="DEFAULT", ChimeBearer=erin)
+    summary.append("ban: member removed, re-add Forbidden (single and batch), unban then re-add works")
+
+    # --- A user's channel list paged over 60 channels -------------------------
+    created = []
+    for i in range(60):
+        created.append(msg.create_channel(
+            AppInstanceArn=ai, Name=f"ticket-{i:03d}", Mode="RESTRICTED", Privacy="PRIVATE",
+            ChimeBearer=agent, MemberArns=[judy], ClientRequestToken=str(uuid.uuid4()))["ChannelArn"])
+    want = [public] + created  # judy joined the public channel first (D7: the order she joined)
+    page1 = msg.list_channel_memberships_for_app_instance_user(ChimeBearer=judy, MaxResults=50)
+    assert len(page1["ChannelMemberships"]) == 50 and page1.get("NextToken"), (len(page1["ChannelMemberships"]), page1.get("NextToken"))
+    page2 = msg.list_channel_memberships_for_app_instance_user(ChimeBearer=judy, MaxResults=50,
+                                                               NextToken=page1["NextToken"])
+    assert len(page2["ChannelMemberships"]) == 11, len(page2["ChannelMemberships"])
+    assert "NextToken" not in page2, page2.get("NextToken")
+    got = [c["ChannelSummary"]["ChannelArn"] for c in page1["ChannelMemberships"] + page2["ChannelMemberships"]]
+    assert got == want, "judy's channels are not the 61 she joined, in order"
+    first = page1["ChannelMemberships"][1]
+    assert first["ChannelSummary"]["Name"] == "ticket-000" and first["AppInstanceUserMembershipSummary"]["Type"] == "DEFAULT", first
+
+    # A customer who is in exactly the 60 tickets pages 50 + 10.
+    ticket_user = user("kim.customer@example.com", "Kim")
+    for arn in created:
+        msg.create_channel_membership(ChannelArn=arn, MemberArn=ticket_user, Type="DEFAULT", ChimeBearer=agent)
+    # The admin lists Kim's channels on her behalf.
+    p1 = msg.list_channel_memberships_for_app_instance_user(ChimeBearer=admin, AppInstanceUserArn=ticket_user, MaxResults=50)
+    assert len(p1["ChannelMemberships"]) == 50 and p1.get("NextToken"), len(p1["ChannelMemberships"])
+    p2 = msg.list_channel_memberships_for_app_instance_user(ChimeBearer=admin, AppInstanceUserArn=ticket_user,
+                                                            MaxResults=50, NextToken=p1["NextToken"])
+    assert len(p2["ChannelMemberships"]) == 10 and "NextToken" not in p2, (len(p2["ChannelMemberships"]), p2.get("NextToken"))
+    got = [c["ChannelSummary"]["ChannelArn"] for c in p1["ChannelMemberships"] + p2["ChannelMemberships"]]
+    assert got == created, "kim's channels are not the 60 tickets, in order"
+    # Default page size is 50 (D6).
+    assert len(msg.list_channel_memberships_for_app_instance_user(ChimeBearer=ticket_user)["ChannelMemberships"]) == 50
+    # Someone else's list is for admins only.
+    expect_error(msg, "ForbiddenException", 403, msg.list_channel_memberships_for_app_instance_user,
+                 ChimeBearer=frank, AppInstanceUserArn=ticket_user)
+    summary.append("ListChannelMembershipsForAppInstanceUser: 61 = 50 + 11 and 60 = 50 + 10, last page without NextToken")
+
+    # --- Limits and error classes ----------------------------------------------
+    # botocore only checks the minimum, so MaxResults=51 reaches the server.
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_memberships_for_app_instance_user,
+                 ChimeBearer=judy, MaxResults=51)
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_memberships,
+                 ChannelArn=public, ChimeBearer=erin, MaxResults=51)
+    # A forged token, and a token of another user's list (D8).
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_memberships_for_app_instance_user,
+                 ChimeBearer=judy, NextToken="forged-token")
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_memberships_for_app_instance_user,
+                 ChimeBearer=admin, AppInstanceUserArn=ticket_user, NextToken=page1["NextToken"])
+    expect_error(msg, "UnauthorizedClientException", 401, msg.describe_channel,
+                 ChannelArn=public, ChimeBearer=f"{ai}/user/stranger@example.com")
+    expect_error(msg, "NotFoundException", 404, msg.describe_channel,
+                 ChannelArn=f"{ai}/channel/does-not-exist", ChimeBearer=erin)
+    expect_error(ident, "NotFoundException", 404, ident.describe_app_instance_user,
+                 AppInstanceUserArn=f"{ai}/user/nobody@example.com")
+    expect_error(ident, "ConflictException", 409, ident.create_app_instance_user,
+                 AppInstanceArn=ai, AppInstanceUserId="erin@example.com", Name="Erin again",
+                 ClientRequestToken=str(uuid.uuid4()))
+    e = expect_error(msg, "ForbiddenException", 403, msg.create_channel_membership,
+                     ChannelArn=private, MemberArn=erin, Type="DEFAULT", ChimeBearer=erin)
+    # The modeled exception classes are distinct: a Forbidden is not a BadRequest.
+    assert not isinstance(e, msg.exceptions.BadRequestException)
+    assert isinstance(e, msg.exceptions.ForbiddenException)
+    summary.append("errors: BadRequest (MaxResults=51, forged/mismatched token), Unauthorized, NotFound, Conflict, Forbidden as client.exceptions.*")
+
+    # --- Leaving and cleaning up ----------------------------------------------
+    msg.delete_channel_membership(ChannelArn=public, MemberArn=frank, ChimeBearer=frank)
+    expect_error(msg, "ForbiddenException", 403, msg.delete_channel_membership,
+                 ChannelArn=public, MemberArn=grace, ChimeBearer=judy)
+    msg.delete_channel(ChannelArn=private, ChimeBearer=admin)
+    expect_error(msg, "NotFoundException", 404, msg.describe_channel, ChannelArn=private, ChimeBearer=admin)
+    summary.append("leave, remove-other denied, DeleteChannel")
+
+    for line in summary:
+        print("ok  " + line)
+    print(f"boto3 session: {len(summary)} steps passed against {endpoint}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # an assertion or an unexpected error: report and fail
+        traceback.print_exc()
+        print("boto3 session: FAILED", file=sys.stderr)
+        sys.exit(1)
