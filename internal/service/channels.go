@@ -85,7 +85,7 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			if err != nil {
 				return err
 			}
-			if err := s.addMember(tx, ch, u, chime.MembershipDefault, identityOf(b), now); err != nil {
+			if _, err := s.addMember(tx, ch, u, chime.MembershipDefault, identityOf(b), now); err != nil {
 				return err
 			}
 		}
@@ -182,7 +182,8 @@ type UpdateChannelInput struct {
 // UpdateChannel changes a channel's name, mode or metadata; moderators and
 // admins only. Errors: Unauthorized, NotFound, Forbidden.
 func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateChannelInput) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var ev chime.Event
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		r, err := s.roleIn(tx, c, in.ChannelArn)
 		if err != nil {
 			return err
@@ -201,14 +202,23 @@ func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateCh
 			ch.Metadata = *in.Metadata
 		}
 		ch.Updated = s.clock()
-		return tx.UpdateChannel(ch)
+		if err := tx.UpdateChannel(ch); err != nil {
+			return err
+		}
+		ev, err = channelEvent(tx, chime.EventUpdateChannel, ch)
+		return err
 	})
+	if err == nil {
+		s.publish(ctx, []chime.Event{ev})
+	}
+	return err
 }
 
 // DeleteChannel deletes a channel with its memberships, moderators and bans;
 // moderators and admins only. Errors: Unauthorized, NotFound, Forbidden.
 func (s *Service) DeleteChannel(ctx context.Context, c chime.Caller, arn string) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var ev chime.Event
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		r, err := s.roleIn(tx, c, arn)
 		if err != nil {
 			return err
@@ -216,6 +226,13 @@ func (s *Service) DeleteChannel(ctx context.Context, c chime.Caller, arn string)
 		if err := r.canModerate(); err != nil {
 			return err
 		}
+		if ev, err = channelEvent(tx, chime.EventDeleteChannel, r.channel); err != nil {
+			return err
+		}
 		return tx.DeleteChannel(arn)
 	})
+	if err == nil {
+		s.publish(ctx, []chime.Event{ev})
+	}
+	return err
 }

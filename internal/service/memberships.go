@@ -16,31 +16,33 @@ func errSubChannel() error {
 
 // addMember adds u to ch unless a ban or a quota stops it. An existing
 // membership is left as it stands (rule D1); a banned user is Forbidden (rule D2).
-func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceUser, typ string, by chime.Identity, now time.Time) error {
+// It reports whether a membership was created.
+func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceUser, typ string, by chime.Identity, now time.Time) (bool, error) {
 	if _, err := tx.GetMembership(ch.Arn, u.Arn); err == nil {
-		return nil
+		return false, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+		return false, err
 	}
 	if _, err := tx.GetBan(ch.Arn, u.Arn); err == nil {
-		return forbidden("%s is banned from this channel.", u.Arn)
+		return false, forbidden("%s is banned from this channel.", u.Arn)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+		return false, err
 	}
 	n, err := tx.CountMemberships(ch.Arn)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n >= s.quotas.MembershipsPerChannel {
-		return limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
+		return false, limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
 	}
 	if n, err = tx.CountUserMemberships(u.Arn); err != nil {
-		return err
+		return false, err
 	}
 	if n >= s.quotas.MembershipsPerUser {
-		return limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
+		return false, limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
 	}
-	return tx.InsertMembership(chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now})
+	m := chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now}
+	return true, tx.InsertMembership(m)
 }
 
 // CreateChannelMembershipInput is the input of CreateChannelMembership.
@@ -56,7 +58,9 @@ type CreateChannelMembershipInput struct {
 // BadRequest (SubChannelId), ResourceLimitExceeded.
 func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, in CreateChannelMembershipInput) (chime.Membership, error) {
 	var m chime.Membership
+	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		r, err := s.roleIn(tx, c, in.ChannelArn)
 		if err != nil {
 			return err
@@ -71,12 +75,20 @@ func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, i
 		if err != nil {
 			return err
 		}
-		if err := s.addMember(tx, r.channel, u, in.Type, identityOf(r.bearer), s.clock()); err != nil {
+		added, err := s.addMember(tx, r.channel, u, in.Type, identityOf(r.bearer), s.clock())
+		if err != nil {
 			return err
 		}
-		m, err = tx.GetMembership(in.ChannelArn, in.MemberArn)
+		if m, err = tx.GetMembership(in.ChannelArn, in.MemberArn); err != nil || !added {
+			return err // D1: an existing membership is returned as it stands, with no event
+		}
+		ev, err := membershipEvent(tx, chime.EventCreateChannelMembership, m)
+		events = append(events, ev)
 		return err
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
 	return m, err
 }
 
@@ -113,8 +125,10 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		typ = chime.MembershipDefault
 	}
 	var res BatchResult
+	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		res = BatchResult{Type: typ}
+		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
@@ -131,14 +145,18 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		}
 		now := s.clock()
 		seen := map[string]bool{}
+		var newMembers []string
 		for _, arn := range memberArns {
 			if seen[arn] {
 				continue
 			}
 			seen[arn] = true
-			u, err := s.addOne(tx, r, arn, typ, now)
+			u, added, err := s.addOne(tx, r, arn, typ, now)
 			if err == nil {
 				res.Members = append(res.Members, identityOf(u))
+				if added {
+					newMembers = append(newMembers, u.Arn)
+				}
 				continue
 			}
 			code, ok := batchCodes[chime.KindOf(err)]
@@ -147,20 +165,29 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 			}
 			res.Errors = append(res.Errors, BatchError{MemberArn: arn, Code: code, Message: err.Error()})
 		}
-		return nil
+		if len(newMembers) == 0 {
+			return nil
+		}
+		ev, err := batchEvent(tx, r.channel.Arn, res, newMembers)
+		events = append(events, ev)
+		return err
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
 	return res, err
 }
 
-func (s *Service) addOne(tx *store.Tx, r role, arn, typ string, now time.Time) (chime.AppInstanceUser, error) {
+func (s *Service) addOne(tx *store.Tx, r role, arn, typ string, now time.Time) (chime.AppInstanceUser, bool, error) {
 	if err := r.canAdd(arn, typ); err != nil {
-		return chime.AppInstanceUser{}, err
+		return chime.AppInstanceUser{}, false, err
 	}
 	u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, arn)
 	if err != nil {
-		return u, err
+		return u, false, err
 	}
-	return u, s.addMember(tx, r.channel, u, typ, identityOf(r.bearer), now)
+	added, err := s.addMember(tx, r.channel, u, typ, identityOf(r.bearer), now)
+	return u, added, err
 }
 
 // DescribeChannelMembership returns a membership to those who may read the
@@ -192,7 +219,9 @@ func (s *Service) DescribeChannelMembership(ctx context.Context, c chime.Caller,
 // someone else takes a moderator or admin (rule D11).
 // Errors: Unauthorized, NotFound, Forbidden, BadRequest (SubChannelId).
 func (s *Service) DeleteChannelMembership(ctx context.Context, c chime.Caller, channelArn, memberArn, subChannelID string) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var events []chime.Event
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
@@ -205,12 +234,40 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, c chime.Caller, c
 				return forbidden("Only moderators of this channel and app instance admins can remove other members.")
 			}
 		}
-		ok, err := tx.DeleteMembership(channelArn, memberArn)
-		if err == nil && !ok {
+		ev, err := s.removeMember(tx, channelArn, memberArn)
+		if err == nil && ev == nil {
 			return chime.Errorf(chime.KindNotFound, "%s is not a member of %s.", memberArn, channelArn)
+		}
+		if ev != nil {
+			events = append(events, *ev)
 		}
 		return err
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
+	return err
+}
+
+// removeMember deletes a membership and returns the event that tells of it,
+// nil when there was none.
+func (s *Service) removeMember(tx *store.Tx, channelArn, memberArn string) (*chime.Event, error) {
+	m, err := tx.GetMembership(channelArn, memberArn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The removed member is told too: recipients are taken before the delete.
+	ev, err := membershipEvent(tx, chime.EventDeleteChannelMembership, m)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.DeleteMembership(channelArn, memberArn); err != nil {
+		return nil, err
+	}
+	return &ev, nil
 }
 
 // ListChannelMembershipsInput is the input of ListChannelMemberships.

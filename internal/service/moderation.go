@@ -157,7 +157,9 @@ func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context,
 // as it stands. Errors: Unauthorized, NotFound, Forbidden.
 func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) (chime.Identity, error) {
 	var id chime.Identity
+	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
@@ -185,11 +187,19 @@ func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelA
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if _, err := tx.DeleteMembership(channelArn, memberArn); err != nil {
+		// A ban kicks the member out: the removal is told like a leave.
+		ev, err := s.removeMember(tx, channelArn, memberArn)
+		if err != nil {
 			return err
+		}
+		if ev != nil {
+			events = append(events, *ev)
 		}
 		return tx.InsertBan(chime.Ban{ChannelArn: channelArn, Member: id, CreatedBy: identityOf(r.bearer), Created: s.clock()})
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
 	return id, err
 }
 

@@ -52,18 +52,20 @@ type Service struct {
 	now      func() time.Time
 	quotas   Quotas
 	tokenKey []byte
+	bus      chime.Bus
 }
 
 // Options configure a Service.
 type Options struct {
 	Now    func() time.Time // the clock; time.Now when nil
 	Quotas *Quotas          // DefaultQuotas when nil
+	Bus    chime.Bus        // where committed events go; none when nil
 }
 
 // New returns a Service on st. It loads (or creates) the key that
 // authenticates pagination tokens, so tokens survive restarts (rule D8).
 func New(ctx context.Context, st *store.Store, opt Options) (*Service, error) {
-	s := &Service{store: st, now: opt.Now, quotas: DefaultQuotas}
+	s := &Service{store: st, now: opt.Now, quotas: DefaultQuotas, bus: opt.Bus}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 
 	"github.com/belfry/belfry/internal/chime"
 )
@@ -298,4 +299,23 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// MemberArns returns the ARNs of every member of a channel, of every type:
+// the recipients of the channel's events.
+func (t *Tx) MemberArns(channel string) ([]string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+	if err != nil {
+		return nil, fmt.Errorf("store query: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

@@ -1,0 +1,35 @@
+package chime
+
+import "context"
+
+// Event is one real-time event for messaging sessions (SEMANTICS.md §10),
+// published only after the change it describes is committed.
+type Event struct {
+	Type        string   // x-amz-chime-event-type, e.g. CREATE_CHANNEL_MEMBERSHIP
+	MessageType string   // x-amz-chime-message-type: STANDARD, CONTROL or SYSTEM
+	Reason      string   // x-amz-chime-event-reason, when there is one
+	ChannelArn  string   // the channel the event is about
+	Recipients  []string // the user and bot ARNs that receive it, decided at commit time
+	Payload     any      // marshalled to JSON and sent as the frame's Payload string
+}
+
+// Bus carries committed events to the messaging sessions.
+type Bus interface {
+	// Publish hands events to the bus; it must not block on slow receivers.
+	Publish(ctx context.Context, events []Event) error
+}
+
+// Event types.
+const (
+	EventCreateChannelMessage         = "CREATE_CHANNEL_MESSAGE"
+	EventUpdateChannelMessage         = "UPDATE_CHANNEL_MESSAGE"
+	EventRedactChannelMessage         = "REDACT_CHANNEL_MESSAGE"
+	EventDeleteChannelMessage         = "DELETE_CHANNEL_MESSAGE"
+	EventUpdateChannel                = "UPDATE_CHANNEL"
+	EventDeleteChannel                = "DELETE_CHANNEL"
+	EventCreateChannelMembership      = "CREATE_CHANNEL_MEMBERSHIP"
+	EventDeleteChannelMembership      = "DELETE_CHANNEL_MEMBERSHIP"
+	EventBatchCreateChannelMembership = "BATCH_CREATE_CHANNEL_MEMBERSHIP"
+	EventSessionEstablished           = "SESSION_ESTABLISHED"
+	EventChannelDetails               = "CHANNEL_DETAILS"
+)

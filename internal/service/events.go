@@ -1,0 +1,126 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// publish hands committed events to the bus. A bus failure is logged by the
+// bus; the change itself is already durable and is not undone.
+func (s *Service) publish(ctx context.Context, events []chime.Event) {
+	if s.bus == nil || len(events) == 0 {
+		return
+	}
+	_ = s.bus.Publish(ctx, events)
+}
+
+// isoTime formats a WebSocket payload timestamp (rule D13).
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func isoTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := isoTime(*t)
+	return &s
+}
+
+type wsIdentity struct {
+	Arn  string `json:"Arn"`
+	Name string `json:"Name,omitempty"`
+}
+
+func wsID(i chime.Identity) *wsIdentity {
+	if i.Arn == "" {
+		return nil
+	}
+	return &wsIdentity{Arn: i.Arn, Name: i.Name}
+}
+
+type wsChannel struct {
+	ChannelArn           string      `json:"ChannelArn"`
+	Name                 string      `json:"Name"`
+	Mode                 string      `json:"Mode"`
+	Privacy              string      `json:"Privacy"`
+	Metadata             string      `json:"Metadata,omitempty"`
+	CreatedBy            *wsIdentity `json:"CreatedBy,omitempty"`
+	CreatedTimestamp     string      `json:"CreatedTimestamp"`
+	LastUpdatedTimestamp string      `json:"LastUpdatedTimestamp"`
+	LastMessageTimestamp *string     `json:"LastMessageTimestamp,omitempty"`
+}
+
+func channelPayload(c chime.Channel) wsChannel {
+	return wsChannel{ChannelArn: c.Arn, Name: c.Name, Mode: c.Mode, Privacy: c.Privacy, Metadata: c.Metadata, CreatedBy: wsID(c.CreatedBy),
+		CreatedTimestamp: isoTime(c.Created), LastUpdatedTimestamp: isoTime(c.Updated), LastMessageTimestamp: isoTimePtr(c.LastMessage)}
+}
+
+type wsMembership struct {
+	ChannelArn           string      `json:"ChannelArn"`
+	Member               *wsIdentity `json:"Member"`
+	InvitedBy            *wsIdentity `json:"InvitedBy,omitempty"`
+	Type                 string      `json:"Type"`
+	CreatedTimestamp     string      `json:"CreatedTimestamp"`
+	LastUpdatedTimestamp string      `json:"LastUpdatedTimestamp"`
+}
+
+func membershipPayload(m chime.Membership) wsMembership {
+	return wsMembership{ChannelArn: m.ChannelArn, Member: wsID(m.Member), InvitedBy: wsID(m.InvitedBy), Type: m.Type,
+		CreatedTimestamp: isoTime(m.Created), LastUpdatedTimestamp: isoTime(m.Updated)}
+}
+
+// membershipEvent describes a membership change to the channel's members and
+// the member concerned; a HIDDEN membership only to that member.
+func membershipEvent(tx *store.Tx, typ string, m chime.Membership) (chime.Event, error) {
+	ev := chime.Event{Type: typ, MessageType: "SYSTEM", ChannelArn: m.ChannelArn, Payload: membershipPayload(m), Recipients: []string{m.Member.Arn}}
+	if m.Type == chime.MembershipHidden {
+		return ev, nil
+	}
+	members, err := tx.MemberArns(m.ChannelArn)
+	if err != nil {
+		return ev, err
+	}
+	for _, a := range members {
+		if a != m.Member.Arn {
+			ev.Recipients = append(ev.Recipients, a)
+		}
+	}
+	return ev, nil
+}
+
+// channelEvent describes a change of the channel itself to its members.
+func channelEvent(tx *store.Tx, typ string, c chime.Channel) (chime.Event, error) {
+	members, err := tx.MemberArns(c.Arn)
+	return chime.Event{Type: typ, MessageType: "SYSTEM", ChannelArn: c.Arn, Payload: channelPayload(c), Recipients: members}, err
+}
+
+type wsBatch struct {
+	ChannelArn string        `json:"ChannelArn"`
+	InvitedBy  *wsIdentity   `json:"InvitedBy,omitempty"`
+	Type       string        `json:"Type"`
+	Members    []*wsIdentity `json:"Members"`
+}
+
+// batchEvent describes a batch of new members to the channel's members; a
+// HIDDEN batch only to the members it added.
+func batchEvent(tx *store.Tx, channelArn string, res BatchResult, added []string) (chime.Event, error) {
+	p := wsBatch{ChannelArn: channelArn, InvitedBy: wsID(res.InvitedBy), Type: res.Type}
+	isNew := map[string]bool{}
+	for _, a := range added {
+		isNew[a] = true
+	}
+	for _, m := range res.Members {
+		if isNew[m.Arn] {
+			p.Members = append(p.Members, wsID(m))
+		}
+	}
+	ev := chime.Event{Type: chime.EventBatchCreateChannelMembership, MessageType: "SYSTEM", ChannelArn: channelArn, Payload: p, Recipients: added}
+	if res.Type == chime.MembershipHidden {
+		return ev, nil
+	}
+	members, err := tx.MemberArns(channelArn)
+	ev.Recipients = members
+	return ev, err
+}
