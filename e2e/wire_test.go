@@ -158,11 +158,11 @@ func TestWireErrorShapes(t *testing.T) {
 			404, "NotFoundException", "NotFound", ""},
 		{"Conflict", "POST", "/app-instance-users", nil, `{"AppInstanceArn":"` + w.ai + `","AppInstanceUserId":"erin@example.com","Name":"E","ClientRequestToken":"tok-dup"}`,
 			409, "ConflictException", "Conflict", ""},
-		{"NotImplemented", "POST", "/channels/" + pathEsc(w.ch) + "/messages", w.bearer(w.erin),
-			`{"Content":"hi","Type":"STANDARD","Persistence":"PERSISTENT","ClientRequestToken":"tok-msg"}`,
-			501, "NotImplementedException", "NotImplemented", "SendChannelMessage"},
-		{"NotImplemented identity op", "GET", "/app-instances/" + pathEsc(w.ai) + "/retention-settings", nil, "",
-			501, "NotImplementedException", "NotImplemented", "GetAppInstanceRetentionSettings"},
+		{"NotImplemented", "POST", "/channels?operation=search", w.bearer(w.erin),
+			`{"Fields":[{"Key":"MEMBERS","Values":["x"],"Operator":"EQUALS"}]}`,
+			501, "NotImplementedException", "NotImplemented", "SearchChannels"},
+		{"NotImplemented identity op", "GET", "/app-instance-users/" + pathEsc(w.erin) + "/endpoints", nil, "",
+			501, "NotImplementedException", "NotImplemented", "ListAppInstanceUserEndpoints"},
 		{"UnknownOperation path", "GET", "/no/such/thing", nil, "",
 			404, "UnknownOperationException", "UnknownOperation", ""},
 		{"UnknownOperation method", "DELETE", "/app-instances", nil, "",
@@ -213,11 +213,11 @@ func TestWireErrorShapes(t *testing.T) {
 		t.Errorf("want *NotFoundException 404, got %T %v", err, err)
 	}
 	// An operation that is not built yet fails clearly through the SDK, never a fake success.
-	_, err = w.Msg.SendChannelMessage(w.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(w.ch), ChimeBearer: aws.String(w.erin),
-		Content: aws.String("hi"), Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent})
+	_, err = w.Msg.SearchChannels(w.ctx, &chimesdkmessaging.SearchChannelsInput{ChimeBearer: aws.String(w.erin),
+		Fields: []types.SearchField{{Key: types.SearchFieldKeyMembers, Values: []string{w.erin}, Operator: types.SearchFieldOperatorEquals}}})
 	wantErr(t, err, "NotImplementedException")
 	if errStatus(err) != 501 {
-		t.Errorf("SendChannelMessage status %d, want 501", errStatus(err))
+		t.Errorf("SearchChannels status %d, want 501", errStatus(err))
 	}
 }
 

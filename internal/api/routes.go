@@ -56,6 +56,20 @@ func (s *Server) routes() map[string]opFunc {
 		"ListChannelsModeratedByAppInstanceUser":    op(s.listChannelsModeratedByAppInstanceUser),
 		"DescribeChannelModeratedByAppInstanceUser": op(s.describeChannelModeratedByAppInstanceUser),
 
+		// messages, read markers, retention and expiration
+		"SendChannelMessage":                   op(s.sendChannelMessage),
+		"ListChannelMessages":                  op(s.listChannelMessages),
+		"GetChannelMessage":                    op(s.getChannelMessage),
+		"GetChannelMessageStatus":              op(s.getChannelMessageStatus),
+		"UpdateChannelMessage":                 op(s.updateChannelMessage),
+		"RedactChannelMessage":                 op(s.redactChannelMessage),
+		"DeleteChannelMessage":                 op(s.deleteChannelMessage),
+		"UpdateChannelReadMarker":              op(s.updateChannelReadMarker),
+		"PutAppInstanceRetentionSettings":      op(s.putAppInstanceRetentionSettings),
+		"GetAppInstanceRetentionSettings":      op(s.getAppInstanceRetentionSettings),
+		"PutChannelExpirationSettings":         op(s.putChannelExpirationSettings),
+		"PutAppInstanceUserExpirationSettings": op(s.putAppInstanceUserExpirationSettings),
+
 		// bans
 		"CreateChannelBan":   op(s.createChannelBan),
 		"DescribeChannelBan": op(s.describeChannelBan),

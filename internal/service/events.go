@@ -124,3 +124,72 @@ func batchEvent(tx *store.Tx, channelArn string, res BatchResult, added []string
 	ev.Recipients = members
 	return ev, err
 }
+
+type wsMessage struct {
+	ChannelArn           string              `json:"ChannelArn"`
+	MessageId            string              `json:"MessageId"`
+	Content              *string             `json:"Content,omitempty"`
+	Metadata             *string             `json:"Metadata,omitempty"`
+	Type                 string              `json:"Type"`
+	CreatedTimestamp     string              `json:"CreatedTimestamp"`
+	LastUpdatedTimestamp string              `json:"LastUpdatedTimestamp"`
+	LastEditedTimestamp  *string             `json:"LastEditedTimestamp,omitempty"`
+	Sender               *wsIdentity         `json:"Sender"`
+	Redacted             bool                `json:"Redacted"`
+	Persistence          string              `json:"Persistence"`
+	Status               map[string]string   `json:"Status"`
+	MessageAttributes    map[string]wsValues `json:"MessageAttributes,omitempty"`
+	ContentType          string              `json:"ContentType,omitempty"`
+	Target               []wsTarget          `json:"Target,omitempty"`
+}
+
+type wsValues struct {
+	StringValues []string `json:"StringValues"`
+}
+
+type wsTarget struct {
+	MemberArn string `json:"MemberArn"`
+}
+
+// MessagePayload is a message as WebSocket events and prefetch carry it.
+func MessagePayload(m chime.Message) any {
+	p := wsMessage{ChannelArn: m.ChannelArn, MessageId: m.MessageID, Type: m.Type, CreatedTimestamp: isoTime(m.Created),
+		LastUpdatedTimestamp: isoTime(m.Updated), LastEditedTimestamp: isoTimePtr(m.Edited), Sender: wsID(m.Sender), Redacted: m.Redacted,
+		Persistence: m.Persistence, Status: map[string]string{"Value": chime.StatusSent}, ContentType: m.ContentType}
+	if !m.Redacted {
+		p.Content, p.Metadata = &m.Content, nilIfEmpty(m.Metadata)
+	}
+	if len(m.Attributes) > 0 {
+		p.MessageAttributes = map[string]wsValues{}
+		for k, v := range m.Attributes {
+			p.MessageAttributes[k] = wsValues{StringValues: v}
+		}
+	}
+	if m.Target != "" {
+		p.Target = []wsTarget{{MemberArn: m.Target}}
+	}
+	return p
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// messageEvent tells a message change to the channel's members, or to its
+// sender and target alone for a targeted message.
+func messageEvent(tx *store.Tx, typ string, m chime.Message) (chime.Event, error) {
+	ev := chime.Event{Type: typ, MessageType: m.Type, ChannelArn: m.ChannelArn, Payload: MessagePayload(m)}
+	if m.Target != "" {
+		ev.Recipients = []string{m.Sender.Arn}
+		if m.Target != m.Sender.Arn {
+			ev.Recipients = append(ev.Recipients, m.Target)
+		}
+		return ev, nil
+	}
+	members, err := tx.MemberArns(m.ChannelArn)
+	ev.Recipients = members
+	return ev, err
+}

@@ -111,7 +111,8 @@ func newUUID() string {
 type tokenBody struct {
 	Op     string `json:"o"`
 	Filter string `json:"f"`
-	After  int64  `json:"a"`
+	After  int64  `json:"a"`           // the seq of the last item returned
+	Time   int64  `json:"t,omitempty"` // for message history, its creation time in ms
 }
 
 // PageRequest is the paging part of a List input.
@@ -130,23 +131,30 @@ func (p PageRequest) limit() int {
 // after decodes the request's token for op and filter; it returns the
 // cursor to continue after, 0 for the first page.
 func (s *Service) after(op, filter string, p PageRequest) (int64, error) {
-	if p.NextToken == "" {
-		return 0, nil
+	tb, err := s.readToken(op, filter, p.NextToken)
+	return tb.After, err
+}
+
+// readToken authenticates a NextToken and checks it was issued for op and
+// filter; an empty token is the first page (zero tokenBody).
+func (s *Service) readToken(op, filter, token string) (tokenBody, error) {
+	if token == "" {
+		return tokenBody{}, nil
 	}
 	bad := chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
-	raw, err := base64.RawURLEncoding.DecodeString(p.NextToken)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) < sha256.Size {
-		return 0, bad
+		return tokenBody{}, bad
 	}
 	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
 	if !hmac.Equal(mac, s.sign(body)) {
-		return 0, bad
+		return tokenBody{}, bad
 	}
 	var tb tokenBody
-	if json.Unmarshal(body, &tb) != nil || tb.Op != op || tb.Filter != filter || tb.After <= 0 {
-		return 0, bad
+	if json.Unmarshal(body, &tb) != nil || tb.Op != op || tb.Filter != filterHash(filter) || tb.After <= 0 {
+		return tokenBody{}, bad
 	}
-	return tb.After, nil
+	return tb, nil
 }
 
 // token returns the NextToken for a page ending at cursor next, nil on the last page.
@@ -154,9 +162,21 @@ func (s *Service) token(op, filter string, next int64) *string {
 	if next == 0 {
 		return nil
 	}
-	body, _ := json.Marshal(tokenBody{Op: op, Filter: filter, After: next})
+	return s.writeToken(tokenBody{Op: op, Filter: filter, After: next})
+}
+
+func (s *Service) writeToken(tb tokenBody) *string {
+	tb.Filter = filterHash(tb.Filter)
+	body, _ := json.Marshal(tb)
 	t := base64.RawURLEncoding.EncodeToString(append(body, s.sign(body)...))
 	return &t
+}
+
+// filterHash keeps tokens short (the model allows 2048 characters) however
+// long the ARNs a list is filtered by.
+func filterHash(filter string) string {
+	sum := sha256.Sum256([]byte(filter))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 func (s *Service) sign(b []byte) []byte {

@@ -78,6 +78,7 @@ func (t *Tx) UpdateChannel(c chime.Channel) error {
 func (t *Tx) DeleteChannel(arn string) error {
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_arn = ?`,
+		`DELETE FROM messages WHERE channel_arn = ?`,
 		`DELETE FROM moderators WHERE channel_arn = ?`,
 		`DELETE FROM bans WHERE channel_arn = ?`,
 		`DELETE FROM tags WHERE resource_arn = ?`,

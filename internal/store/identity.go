@@ -58,6 +58,7 @@ func (t *Tx) DeleteAppInstance(arn string) error {
 	under := likePrefix(arn + "/")
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM messages WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM moderators WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM bans WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM idempotency WHERE scope LIKE ? ESCAPE '\'`,

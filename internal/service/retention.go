@@ -1,0 +1,164 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+const day = 24 * time.Hour
+
+// Retention is an app instance's message retention.
+type Retention struct {
+	Days        int        // 0: messages are kept forever
+	InitiatedAt *time.Time // when the settings were put
+}
+
+// PutAppInstanceRetentionSettings sets (days > 0) or removes (0) how long an
+// app instance keeps its channels' messages. Errors: NotFound.
+func (s *Service) PutAppInstanceRetentionSettings(ctx context.Context, appInstance string, days int) (Retention, error) {
+	now := s.clock()
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		if _, err := s.appInstance(tx, appInstance); err != nil {
+			return err
+		}
+		return tx.SetRetention(appInstance, days, now)
+	})
+	return Retention{Days: days, InitiatedAt: &now}, err
+}
+
+// GetAppInstanceRetentionSettings returns an app instance's retention. Errors: NotFound.
+func (s *Service) GetAppInstanceRetentionSettings(ctx context.Context, appInstance string) (Retention, error) {
+	var r Retention
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		if _, err := s.appInstance(tx, appInstance); err != nil {
+			return err
+		}
+		var err error
+		r.Days, r.InitiatedAt, err = tx.Retention(appInstance)
+		return err
+	})
+	return r, err
+}
+
+// PutChannelExpirationSettings sets or removes (nil) when a channel expires.
+// With a bearer, only the channel's moderators and admins may; without one
+// the call is an administrator's. Errors: Unauthorized, NotFound, Forbidden.
+func (s *Service) PutChannelExpirationSettings(ctx context.Context, c chime.Caller, channelArn string, e *chime.ExpirationSettings) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		if c.Bearer != "" {
+			r, err := s.roleIn(tx, c, channelArn)
+			if err != nil {
+				return err
+			}
+			if err := r.canModerate(); err != nil {
+				return err
+			}
+		} else if _, err := s.channel(tx, channelArn); err != nil {
+			return err
+		}
+		return tx.SetChannelExpiration(channelArn, e)
+	})
+}
+
+// PutAppInstanceUserExpirationSettings sets or removes (nil) when a user
+// expires. Errors: NotFound.
+func (s *Service) PutAppInstanceUserExpirationSettings(ctx context.Context, userArn string, e *chime.ExpirationSettings) error {
+	return s.store.Write(ctx, func(tx *store.Tx) error {
+		if _, err := s.identity(tx, chime.KindUser, userArn); err != nil {
+			return err
+		}
+		return tx.SetIdentityExpiration(userArn, e)
+	})
+}
+
+// Reaped counts what one reaper pass deleted.
+type Reaped struct {
+	Messages int64
+	Channels int
+	Users    int
+}
+
+// Reap deletes, as of the service clock, the messages older than their app
+// instance's retention, the channels past their expiration (telling their
+// members) and the users past theirs.
+func (s *Service) Reap(ctx context.Context) (Reaped, error) {
+	var out Reaped
+	var events []chime.Event
+	now := s.clock()
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		out, events = Reaped{}, nil
+		retention, err := tx.AppInstancesWithRetention()
+		if err != nil {
+			return err
+		}
+		for ai, days := range retention {
+			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day))
+			if err != nil {
+				return err
+			}
+			out.Messages += n
+		}
+		channels, err := tx.ExpiringChannels()
+		if err != nil {
+			return err
+		}
+		for _, ch := range channels {
+			from := ch.Created
+			if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastMessage != nil {
+				from = *ch.LastMessage
+			}
+			if now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day)) {
+				continue
+			}
+			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
+			if err := tx.DeleteChannel(ch.Arn); err != nil {
+				return err
+			}
+			out.Channels++
+		}
+		users, err := tx.ExpiringIdentities()
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day)) {
+				continue
+			}
+			if err := tx.DeleteIdentity(u.Arn); err != nil {
+				return err
+			}
+			out.Users++
+		}
+		return nil
+	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
+	return out, err
+}
+
+// RunReaper runs Reap every interval until ctx ends.
+func (s *Service) RunReaper(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Reap(ctx); err != nil {
+				log.Error("reaper", "err", err)
+			} else if n != (Reaped{}) {
+				log.Info("reaper", "messages", n.Messages, "channels", n.Channels, "users", n.Users)
+			}
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+const messageCols = `m.seq, m.channel_arn, m.message_id, m.sender_arn, COALESCE(s.name, ''), m.type, m.content, m.metadata, m.content_type,
+	m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms`
+
+const messageFrom = ` FROM messages m LEFT JOIN identities s ON s.arn = m.sender_arn `
+
+func scanMessage(r interface{ Scan(...any) error }) (chime.Message, int64, error) {
+	var m chime.Message
+	var seq, c, u int64
+	var attrs, push sql.NullString
+	var edited sql.NullInt64
+	err := r.Scan(&seq, &m.ChannelArn, &m.MessageID, &m.Sender.Arn, &m.Sender.Name, &m.Type, &m.Content, &m.Metadata, &m.ContentType,
+		&attrs, &push, &m.Target, &m.Redacted, &c, &u, &edited)
+	if err != nil {
+		return m, 0, err
+	}
+	m.Persistence = chime.PersistencePersist
+	m.Created, m.Updated, m.Edited = fromMS(c), fromMS(u), fromNullMS(edited)
+	if attrs.Valid {
+		if err := json.Unmarshal([]byte(attrs.String), &m.Attributes); err != nil {
+			return m, 0, err
+		}
+	}
+	if push.Valid {
+		m.Push = new(chime.PushNotification)
+		if err := json.Unmarshal([]byte(push.String), m.Push); err != nil {
+			return m, 0, err
+		}
+	}
+	return m, seq, nil
+}
+
+// InsertMessage stores a persistent message.
+func (t *Tx) InsertMessage(m chime.Message) error {
+	attrs, err := nullJSON(m.Attributes, len(m.Attributes) == 0)
+	if err != nil {
+		return err
+	}
+	push, err := nullJSON(m.Push, m.Push == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn,
+		redacted, created_ms, updated_ms, edited_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		m.ChannelArn, m.MessageID, m.Sender.Arn, m.Type, m.Content, m.Metadata, m.ContentType, attrs, push, m.Target, m.Redacted,
+		ms(m.Created), ms(m.Updated))
+	return err
+}
+
+// GetMessage returns a message, or ErrNotFound.
+func (t *Tx) GetMessage(channel, id string) (chime.Message, error) {
+	m, _, err := scanMessage(t.tx.QueryRowContext(t.ctx, `SELECT `+messageCols+messageFrom+`WHERE m.channel_arn = ? AND m.message_id = ?`, channel, id))
+	return m, notFound(err)
+}
+
+// UpdateMessage writes a message's content, metadata, content type,
+// redaction and timestamps.
+func (t *Tx) UpdateMessage(m chime.Message) error {
+	var edited sql.NullInt64
+	if m.Edited != nil {
+		edited = sql.NullInt64{Int64: ms(*m.Edited), Valid: true}
+	}
+	_, err := t.exec(`UPDATE messages SET content = ?, metadata = ?, content_type = ?, redacted = ?, updated_ms = ?, edited_ms = ?
+		WHERE channel_arn = ? AND message_id = ?`, m.Content, m.Metadata, m.ContentType, m.Redacted, ms(m.Updated), edited, m.ChannelArn, m.MessageID)
+	return err
+}
+
+// DeleteMessage deletes a message; it reports whether one was deleted.
+func (t *Tx) DeleteMessage(channel, id string) (bool, error) {
+	res, err := t.exec(`DELETE FROM messages WHERE channel_arn = ? AND message_id = ?`, channel, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// MessageCursor is where a history page continues: after (before, when
+// descending) the message created at Created with sequence Seq.
+type MessageCursor struct {
+	Created int64
+	Seq     int64
+}
+
+// MessageQuery selects one page of a channel's history as one viewer sees it.
+type MessageQuery struct {
+	Channel   string
+	Viewer    string // targeted messages are shown only to their sender and target
+	Ascending bool
+	NotBefore *time.Time
+	NotAfter  *time.Time
+	After     *MessageCursor
+	Limit     int
+}
+
+// ListMessages returns one page of history: a walk of the messages_history
+// index from the cursor, bounded by the time window. Next is set, with
+// NextCursor, when more messages follow.
+func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, error) {
+	where := `m.channel_arn = ? AND (m.target_arn = '' OR m.sender_arn = ? OR m.target_arn = ?)`
+	args := []any{q.Channel, q.Viewer, q.Viewer}
+	if q.NotBefore != nil {
+		where += ` AND m.created_ms >= ?`
+		args = append(args, ms(*q.NotBefore))
+	}
+	if q.NotAfter != nil {
+		where += ` AND m.created_ms <= ?`
+		args = append(args, ms(*q.NotAfter))
+	}
+	order := `m.created_ms DESC, m.seq DESC`
+	if q.Ascending {
+		order = `m.created_ms ASC, m.seq ASC`
+	}
+	if q.After != nil {
+		if q.Ascending {
+			where += ` AND (m.created_ms > ? OR (m.created_ms = ? AND m.seq > ?))`
+		} else {
+			where += ` AND (m.created_ms < ? OR (m.created_ms = ? AND m.seq < ?))`
+		}
+		args = append(args, q.After.Created, q.After.Created, q.After.Seq)
+	}
+	args = append(args, q.Limit+1)
+	rows, err := t.query(`SELECT `+messageCols+messageFrom+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return Page[chime.Message]{}, nil, err
+	}
+	page, err := scanPage(rows, q.Limit, func(r *sql.Rows) (chime.Message, int64, error) { return scanMessage(r) })
+	if err != nil || page.Next == 0 {
+		return page, nil, err
+	}
+	last := page.Items[len(page.Items)-1]
+	return page, &MessageCursor{Created: ms(last.Created), Seq: page.Next}, nil
+}
+
+// SetLastMessage moves a channel's LastMessageTimestamp forward to at.
+func (t *Tx) SetLastMessage(channel string, at time.Time) error {
+	_, err := t.exec(`UPDATE channels SET last_message_ms = ? WHERE arn = ? AND (last_message_ms IS NULL OR last_message_ms < ?)`, ms(at), channel, ms(at))
+	return err
+}
+
+// SetReadMarker sets a member's read marker.
+func (t *Tx) SetReadMarker(channel, member string, at time.Time) error {
+	_, err := t.exec(`UPDATE memberships SET read_marker_ms = ? WHERE channel_arn = ? AND member_arn = ?`, ms(at), channel, member)
+	return err
+}
+
+// SetRetention sets (days > 0) or clears (days == 0) an app instance's
+// message retention, recording when it was set.
+func (t *Tx) SetRetention(appInstance string, days int, at time.Time) error {
+	var v sql.NullInt64
+	if days > 0 {
+		v = sql.NullInt64{Int64: int64(days), Valid: true}
+	}
+	_, err := t.exec(`UPDATE app_instances SET retention_days = ?, retention_set_ms = ? WHERE arn = ?`, v, ms(at), appInstance)
+	return err
+}
+
+// Retention returns an app instance's retention in days (0 when none is
+// set) and when it was set (nil when never).
+func (t *Tx) Retention(appInstance string) (int, *time.Time, error) {
+	var days, set sql.NullInt64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT retention_days, retention_set_ms FROM app_instances WHERE arn = ?`, appInstance).Scan(&days, &set)
+	return int(days.Int64), fromNullMS(set), notFound(err)
+}
+
+// SetChannelExpiration sets or clears (nil) a channel's expiration settings.
+func (t *Tx) SetChannelExpiration(channel string, e *chime.ExpirationSettings) error {
+	v, err := nullJSON(e, e == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE channels SET expiration = ? WHERE arn = ?`, v, channel)
+	return err
+}
+
+// SetIdentityExpiration sets or clears (nil) a user's expiration settings.
+func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) error {
+	v, err := nullJSON(e, e == nil)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE identities SET expiration = ? WHERE arn = ?`, v, arn)
+	return err
+}
+
+// DeleteMessagesBefore deletes the messages of an app instance's channels created before cutoff; it returns how many.
+func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, error) {
+	res, err := t.exec(`DELETE FROM messages WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`,
+		appInstance, ms(cutoff))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// AppInstancesWithRetention lists the app instances that set a retention, with their days.
+func (t *Tx) AppInstancesWithRetention() (map[string]int, error) {
+	rows, err := t.query(`SELECT arn, retention_days FROM app_instances WHERE retention_days IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var arn string
+		var days int
+		if err := rows.Scan(&arn, &days); err != nil {
+			return nil, err
+		}
+		out[arn] = days
+	}
+	return out, rows.Err()
+}
+
+// ExpiringChannels lists the channels that have expiration settings.
+func (t *Tx) ExpiringChannels() ([]chime.Channel, error) {
+	rows, err := t.query(`SELECT ` + channelCols + channelFrom + `WHERE c.expiration IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []chime.Channel
+	for rows.Next() {
+		c, _, err := scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ExpiringIdentities lists the users and bots that have expiration settings.
+func (t *Tx) ExpiringIdentities() ([]chime.AppInstanceUser, error) {
+	rows, err := t.query(`SELECT ` + identityCols + ` FROM identities WHERE expiration IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []chime.AppInstanceUser
+	for rows.Next() {
+		u, _, err := scanIdentity(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
