@@ -33,6 +33,7 @@ type config struct {
 	data      string
 	accountID string
 	logLevel  string
+	reapEvery time.Duration
 }
 
 // parseConfig reads flags, each with a BELFRY_* environment equivalent
@@ -51,6 +52,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.data, "data", env("BELFRY_DATA", "./belfry-data"), "directory of the embedded store (BELFRY_DATA)")
 	fs.StringVar(&c.accountID, "account-id", env("BELFRY_ACCOUNT_ID", ""), "12-digit AWS account ID put in ARNs; default: a 12-digit access key ID, else 000000000000 (BELFRY_ACCOUNT_ID)")
 	fs.StringVar(&c.logLevel, "log-level", env("BELFRY_LOG_LEVEL", "info"), "debug, info, warn or error (BELFRY_LOG_LEVEL)")
+	reapEvery := env("BELFRY_REAP_INTERVAL", "1m")
+	fs.Func("reap-interval", "how often expired messages, channels and users are deleted (BELFRY_REAP_INTERVAL, default 1m)", func(v string) error {
+		reapEvery = v
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: belfry [flags]\n\nBelfry serves the Amazon Chime SDK Messaging and Identity APIs.\nPoint an AWS SDK's endpoint_url at it.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -87,6 +93,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.accountID != "" && !regexp.MustCompile(`^[0-9]{12}$`).MatchString(c.accountID) {
 		problems = append(problems, fmt.Sprintf("--account-id %q is not 12 digits", c.accountID))
+	}
+	if d, err := time.ParseDuration(reapEvery); err != nil || d <= 0 {
+		problems = append(problems, fmt.Sprintf("--reap-interval %q is not a positive duration", reapEvery))
+	} else {
+		c.reapEvery = d
 	}
 	if _, ok := logLevels[c.logLevel]; !ok {
 		problems = append(problems, fmt.Sprintf("--log-level %q is not debug, info, warn or error", c.logLevel))
@@ -131,6 +142,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
 	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), cfg.data)
+
+	reapCtx, stopReaper := context.WithCancel(ctx)
+	defer stopReaper()
+	go svc.RunReaper(reapCtx, cfg.reapEvery, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
