@@ -41,7 +41,7 @@ type env struct {
 	ID  *chimesdkidentity.Client
 	Msg *chimesdkmessaging.Client
 	Svc *service.Service
-	Dir string
+	Dir string // the store: a data directory, or a PostgreSQL URL (see storeTarget)
 
 	opts []envOption
 	stop func() // closes the running server and its store
@@ -62,12 +62,12 @@ func withClock(c *fakeClock) envOption {
 // newEnv starts a server on a fresh store and returns SDK clients for it.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), Dir: t.TempDir(), opts: opts}
+	e := &env{t: t, ctx: context.Background(), Dir: storeTarget(t), opts: opts}
 	e.start()
 	return e
 }
 
-// start opens the store in e.Dir and serves it on a new test server.
+// start opens the store e.Dir names and serves it on a new test server.
 func (e *env) start() {
 	e.t.Helper()
 	st, err := store.Open(e.ctx, e.Dir)

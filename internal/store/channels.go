@@ -47,14 +47,14 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 
 // GetChannel returns the channel, or ErrNotFound.
 func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
-	c, _, err := scanChannel(t.tx.QueryRowContext(t.ctx, `SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`, arn))
+	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`, arn))
 	return c, notFound(err)
 }
 
 // CountChannels counts an app instance's channels.
 func (t *Tx) CountChannels(appInstance string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM channels WHERE app_instance_arn = ?`, appInstance).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM channels WHERE app_instance_arn = ?`, appInstance).Scan(&n)
 	return n, err
 }
 
@@ -114,21 +114,21 @@ func (t *Tx) InsertMembership(m chime.Membership) error {
 
 // GetMembership returns the membership, or ErrNotFound.
 func (t *Tx) GetMembership(channel, member string) (chime.Membership, error) {
-	m, _, err := scanMembership(t.tx.QueryRowContext(t.ctx, `SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
+	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
 	return m, notFound(err)
 }
 
 // CountMemberships counts a channel's memberships of every type.
 func (t *Tx) CountMemberships(channel string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM memberships WHERE channel_arn = ?`, channel).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM memberships WHERE channel_arn = ?`, channel).Scan(&n)
 	return n, err
 }
 
 // CountUserMemberships counts a user's memberships across channels.
 func (t *Tx) CountUserMemberships(member string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM memberships WHERE member_arn = ?`, member).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM memberships WHERE member_arn = ?`, member).Scan(&n)
 	return n, err
 }
 
@@ -154,7 +154,7 @@ func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[ch
 
 // GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
 func (t *Tx) GetUserMembership(channel, member string) (chime.UserMembership, error) {
-	um, _, err := scanUserMembership(t.tx.QueryRowContext(t.ctx, `SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
+	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
 		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
 	return um, notFound(err)
 }
@@ -208,14 +208,14 @@ func (t *Tx) InsertModerator(m chime.Moderator) error {
 
 // GetModerator returns the moderator, or ErrNotFound.
 func (t *Tx) GetModerator(channel, moderator string) (chime.Moderator, error) {
-	m, _, err := scanModerator(t.tx.QueryRowContext(t.ctx, `SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.moderator_arn = ?`, channel, moderator))
+	m, _, err := scanModerator(t.queryRow(`SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.moderator_arn = ?`, channel, moderator))
 	return m, notFound(err)
 }
 
 // CountModerators counts a channel's moderators.
 func (t *Tx) CountModerators(channel string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM moderators WHERE channel_arn = ?`, channel).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM moderators WHERE channel_arn = ?`, channel).Scan(&n)
 	return n, err
 }
 
@@ -279,7 +279,7 @@ func (t *Tx) InsertBan(b chime.Ban) error {
 
 // GetBan returns the ban, or ErrNotFound.
 func (t *Tx) GetBan(channel, member string) (chime.Ban, error) {
-	b, _, err := scanBan(t.tx.QueryRowContext(t.ctx, `SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.member_arn = ?`, channel, member))
+	b, _, err := scanBan(t.queryRow(`SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.member_arn = ?`, channel, member))
 	return b, notFound(err)
 }
 
@@ -305,7 +305,7 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 // MemberArns returns the ARNs of every member of a channel, of every type:
 // the recipients of the channel's events.
 func (t *Tx) MemberArns(channel string) ([]string, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+	rows, err := t.query(`SELECT member_arn FROM memberships WHERE channel_arn = ?`, channel)
 	if err != nil {
 		return nil, fmt.Errorf("store query: %w", err)
 	}

@@ -18,7 +18,7 @@ func (t *Tx) InsertAppInstance(owner string, a chime.AppInstance) error {
 func (t *Tx) GetAppInstance(arn string) (chime.AppInstance, error) {
 	var a chime.AppInstance
 	var c, u int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE arn = ?`, arn).
+	err := t.queryRow(`SELECT arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE arn = ?`, arn).
 		Scan(&a.Arn, &a.Name, &a.Metadata, &c, &u)
 	a.Created, a.Updated = fromMS(c), fromMS(u)
 	return a, notFound(err)
@@ -27,7 +27,7 @@ func (t *Tx) GetAppInstance(arn string) (chime.AppInstance, error) {
 // CountAppInstances counts the app instances of owner.
 func (t *Tx) CountAppInstances(owner string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM app_instances WHERE owner = ?`, owner).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM app_instances WHERE owner = ?`, owner).Scan(&n)
 	return n, err
 }
 
@@ -125,14 +125,14 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 
 // GetIdentity returns the user or bot with this ARN, or ErrNotFound.
 func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
-	u, _, err := scanIdentity(t.tx.QueryRowContext(t.ctx, `SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
+	u, _, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
 	return u, notFound(err)
 }
 
 // CountIdentities counts an app instance's users or bots.
 func (t *Tx) CountIdentities(appInstance, kind string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM identities WHERE app_instance_arn = ? AND kind = ?`, appInstance, kind).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM identities WHERE app_instance_arn = ? AND kind = ?`, appInstance, kind).Scan(&n)
 	return n, err
 }
 
@@ -182,7 +182,7 @@ func (t *Tx) InsertAdmin(a chime.AppInstanceAdmin) error {
 func (t *Tx) GetAdmin(appInstance, adminArn string) (chime.AppInstanceAdmin, error) {
 	var a chime.AppInstanceAdmin
 	var c int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT a.app_instance_arn, a.admin_arn, COALESCE(i.name, ''), a.created_ms FROM admins a
+	err := t.queryRow(`SELECT a.app_instance_arn, a.admin_arn, COALESCE(i.name, ''), a.created_ms FROM admins a
 		LEFT JOIN identities i ON i.arn = a.admin_arn WHERE a.app_instance_arn = ? AND a.admin_arn = ?`, appInstance, adminArn).
 		Scan(&a.AppInstanceArn, &a.Admin.Arn, &a.Admin.Name, &c)
 	a.Created = fromMS(c)
@@ -201,7 +201,7 @@ func (t *Tx) IsAdmin(appInstance, arn string) (bool, error) {
 // CountAdmins counts an app instance's admins.
 func (t *Tx) CountAdmins(appInstance string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM admins WHERE app_instance_arn = ?`, appInstance).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM admins WHERE app_instance_arn = ?`, appInstance).Scan(&n)
 	return n, err
 }
 

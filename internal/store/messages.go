@@ -58,7 +58,7 @@ func (t *Tx) InsertMessage(m chime.Message) error {
 
 // GetMessage returns a message, or ErrNotFound.
 func (t *Tx) GetMessage(channel, id string) (chime.Message, error) {
-	m, _, err := scanMessage(t.tx.QueryRowContext(t.ctx, `SELECT `+messageCols+messageFrom+`WHERE m.channel_arn = ? AND m.message_id = ?`, channel, id))
+	m, _, err := scanMessage(t.queryRow(`SELECT `+messageCols+messageFrom+`WHERE m.channel_arn = ? AND m.message_id = ?`, channel, id))
 	return m, notFound(err)
 }
 
@@ -168,7 +168,7 @@ func (t *Tx) SetRetention(appInstance string, days int, at time.Time) error {
 // set) and when it was set (nil when never).
 func (t *Tx) Retention(appInstance string) (int, *time.Time, error) {
 	var days, set sql.NullInt64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT retention_days, retention_set_ms FROM app_instances WHERE arn = ?`, appInstance).Scan(&days, &set)
+	err := t.queryRow(`SELECT retention_days, retention_set_ms FROM app_instances WHERE arn = ?`, appInstance).Scan(&days, &set)
 	return int(days.Int64), fromNullMS(set), notFound(err)
 }
 

@@ -12,20 +12,26 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
-	_ "modernc.org/sqlite" // the embedded SQL engine
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver
+	_ "modernc.org/sqlite"             // the embedded SQL engine
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
-// Store is an open database: one writer connection, a pool of readers.
+// Store is an open database: the embedded SQLite (one writer connection, a
+// pool of readers) or PostgreSQL (one pool, serializable write transactions).
+// Queries are written once, with ? placeholders; the dialect seam rebinds them.
 type Store struct {
-	w *sql.DB
-	r *sql.DB
+	w  *sql.DB
+	r  *sql.DB
+	pg bool
 
 	// explain, when set (by tests), receives the query plan of every list query.
 	explain func(query string, plan []string)
@@ -34,8 +40,33 @@ type Store struct {
 // ErrNotFound is returned by the Get methods when no row matches.
 var ErrNotFound = errors.New("not found")
 
-// Open opens (creating if needed) the embedded store in dir and applies migrations.
-func Open(ctx context.Context, dir string) (*Store, error) {
+// IsPostgres tells whether target names a PostgreSQL database rather than a directory.
+func IsPostgres(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// Open opens the store named by target: a postgres:// URL, or a directory
+// that holds (or will hold) the embedded SQLite store. It applies the
+// migrations, safely even when several nodes start at once.
+func Open(ctx context.Context, target string) (*Store, error) {
+	var s *Store
+	var err error
+	if IsPostgres(target) {
+		s, err = openPostgres(target)
+	} else {
+		s, err = openSQLite(target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -54,46 +85,69 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	r.SetMaxOpenConns(4)
-	s := &Store{w: w, r: r}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
+	return &Store{w: w, r: r}, nil
+}
+
+func openPostgres(dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return s, nil
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(time.Minute)
+	return &Store{w: db, r: db, pg: true}, nil
 }
 
 // Close closes the store.
 func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return unavailable(err)
 	}
-	names, err := migrations.ReadDir("migrations")
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	if s.pg {
+		dir = "migrations/postgres"
+	}
+	names, err := migrations.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
 	for _, n := range names {
+		// Each migration is one transaction that also records it; a node that
+		// loses the race to apply it retries, finds it recorded and moves on.
 		err := s.Write(ctx, func(tx *Tx) error {
+			if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+				return err
+			}
 			var one int
-			err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE name = ?`, n.Name()).Scan(&one)
+			err := tx.queryRow(`SELECT 1 FROM schema_migrations WHERE name = ?`, n.Name()).Scan(&one)
 			if err == nil {
 				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			body, err := migrations.ReadFile("migrations/" + n.Name())
+			body, err := migrations.ReadFile(dir + "/" + n.Name())
 			if err != nil {
 				return err
 			}
-			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", n.Name(), err)
+			if _, err := tx.tx.ExecContext(tx.ctx, string(body)); err != nil {
+				return tx.mapErr(fmt.Errorf("migration %s: %w", n.Name(), err))
 			}
-			_, err = tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
+			_, err = tx.exec(`INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
 			return err
 		})
 		if err != nil {
@@ -107,12 +161,23 @@ func (s *Store) migrate(ctx context.Context) error {
 type Tx struct {
 	ctx     context.Context
 	tx      *sql.Tx
+	pg      bool
 	explain func(query string, plan []string)
 }
 
-// Write runs fn in a write transaction and commits it if fn returns nil.
+// Write runs fn in a write transaction and commits it if fn returns nil. On
+// PostgreSQL the transaction is serializable, so that checks made inside it
+// (quotas, bans, existing members) hold against concurrent writers on other
+// nodes; a transaction that loses a conflict is run again from the start,
+// so fn must set its results afresh on every run.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, s.w, false, fn)
+	for attempt := 0; ; attempt++ {
+		err := s.run(ctx, s.w, false, fn)
+		if !s.pg || !isRetryable(err) || attempt >= 20 {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
 }
 
 // Read runs fn in a read-only transaction.
@@ -123,50 +188,126 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	// The transaction must not die with a client that hangs up mid-commit:
 	// a change is either applied whole or not at all, never cut by the caller.
-	sqlTx, err := db.BeginTx(context.WithoutCancel(ctx), &sql.TxOptions{ReadOnly: readOnly})
+	opts := &sql.TxOptions{ReadOnly: readOnly}
+	if s.pg && !readOnly {
+		opts.Isolation = sql.LevelSerializable
+	}
+	sqlTx, err := db.BeginTx(context.WithoutCancel(ctx), opts)
 	if err != nil {
 		return unavailable(err)
 	}
-	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, explain: s.explain}
+	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, pg: s.pg, explain: s.explain}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		if isRetryable(err) {
+			return err
+		}
 		return unavailable(err)
 	}
 	return nil
 }
 
-// unavailable marks storage failures (busy, disk full, I/O) as 503s.
+// unavailable marks storage failures (connection lost, disk full, I/O) as 503s.
 func unavailable(err error) error {
+	if ce := (*chime.Error)(nil); errors.As(err, &ce) {
+		return err
+	}
 	return &chime.Error{Kind: chime.KindServiceUnavailable, Message: "The store is unavailable: " + err.Error()}
 }
 
-func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(t.ctx, q, args...)
-	if err != nil {
-		if isUnique(err) {
-			return nil, chime.Errorf(chime.KindConflict, "The resource already exists.")
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// mapErr turns a driver error into what the service expects: a unique
+// violation is a Conflict, a lost database a 503, a serialization failure
+// is kept for Write to retry; anything else stays an internal error.
+func (t *Tx) mapErr(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23505", strings.Contains(err.Error(), "UNIQUE constraint failed"):
+		return chime.Errorf(chime.KindConflict, "The resource already exists.")
+	case isRetryable(err):
+		return err
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57")):
+		return unavailable(err)
+	case t.pg && !errors.As(err, &pe):
+		return unavailable(err) // no SQLSTATE: the connection, not the statement, failed
+	case !t.pg && isSQLiteUnavailable(err):
+		return unavailable(err)
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// isSQLiteUnavailable spots the SQLite failures of the machine, not the query.
+func isSQLiteUnavailable(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"SQLITE_FULL", "database or disk is full", "SQLITE_READONLY", "readonly database", "SQLITE_IOERR", "disk I/O error", "SQLITE_BUSY", "database is locked", "SQLITE_CANTOPEN"} {
+		if strings.Contains(msg, s) {
+			return true
 		}
-		return nil, fmt.Errorf("store exec: %w", err)
+	}
+	return false
+}
+
+// rebind rewrites ? placeholders as $1, $2, ... for PostgreSQL.
+func (t *Tx) rebind(q string) string {
+	if !t.pg {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	inQuote := false
+	for _, c := range q {
+		switch {
+		case c == '\'' :
+			inQuote = !inQuote
+		case c == '?' && !inQuote:
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(t.ctx, t.rebind(q), args...)
+	if err != nil {
+		return nil, t.mapErr(err)
 	}
 	return res, nil
 }
 
 func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	if t.explain != nil {
+	if t.explain != nil && !t.pg {
 		t.explainQuery(q, args)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	rows, err := t.tx.QueryContext(t.ctx, t.rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store query: %w", err)
+		return nil, t.mapErr(err)
 	}
 	return rows, nil
 }
 
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+// row is a single-row result whose Scan maps driver errors like exec does.
+type row struct {
+	t *Tx
+	r *sql.Row
+}
+
+func (r row) Scan(dest ...any) error { return r.t.mapErr(r.r.Scan(dest...)) }
+
+func (t *Tx) queryRow(q string, args ...any) row {
+	return row{t: t, r: t.tx.QueryRowContext(t.ctx, t.rebind(q), args...)}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -222,7 +363,7 @@ func scanPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, int64, 
 // GetMeta returns a value from the meta table, "" if absent.
 func (t *Tx) GetMeta(key string) (string, error) {
 	var v string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := t.queryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -246,7 +387,7 @@ type Idempotent struct {
 func (t *Tx) GetIdempotent(scope, token string) (Idempotent, error) {
 	var i Idempotent
 	var created int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT fingerprint, result, created_ms FROM idempotency WHERE scope = ? AND token = ?`, scope, token).
+	err := t.queryRow(`SELECT fingerprint, result, created_ms FROM idempotency WHERE scope = ? AND token = ?`, scope, token).
 		Scan(&i.Fingerprint, &i.Result, &created)
 	i.Created = fromMS(created)
 	return i, notFound(err)
