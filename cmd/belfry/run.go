@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ func exitCode(err error) int {
 type config struct {
 	listen    string
 	data      string
+	store     string
 	accountID string
 	logLevel  string
 	reapEvery time.Duration
@@ -50,6 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", env("BELFRY_LISTEN", "127.0.0.1:8080"), "address to serve both APIs on (BELFRY_LISTEN)")
 	fs.StringVar(&c.data, "data", env("BELFRY_DATA", "./belfry-data"), "directory of the embedded store (BELFRY_DATA)")
+	fs.StringVar(&c.store, "store", env("BELFRY_STORE", ""), "a postgres:// URL to keep state in PostgreSQL instead of the embedded store (BELFRY_STORE)")
 	fs.StringVar(&c.accountID, "account-id", env("BELFRY_ACCOUNT_ID", ""), "12-digit AWS account ID put in ARNs; default: a 12-digit access key ID, else 000000000000 (BELFRY_ACCOUNT_ID)")
 	fs.StringVar(&c.logLevel, "log-level", env("BELFRY_LOG_LEVEL", "info"), "debug, info, warn or error (BELFRY_LOG_LEVEL)")
 	reapEvery := env("BELFRY_REAP_INTERVAL", "1m")
@@ -91,6 +94,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.data == "" {
 		problems = append(problems, "--data must not be empty")
 	}
+	if c.store != "" && !store.IsPostgres(c.store) {
+		problems = append(problems, fmt.Sprintf("--store %q is not a postgres:// or postgresql:// URL", c.store))
+	}
 	if c.accountID != "" && !regexp.MustCompile(`^[0-9]{12}$`).MatchString(c.accountID) {
 		problems = append(problems, fmt.Sprintf("--account-id %q is not 12 digits", c.accountID))
 	}
@@ -122,7 +128,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevels[cfg.logLevel]}))
 
-	st, err := store.Open(ctx, cfg.data)
+	target := cfg.data
+	if cfg.store != "" {
+		target = cfg.store
+	}
+	st, err := store.Open(ctx, target)
 	if err != nil {
 		return err
 	}
@@ -141,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
-	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), cfg.data)
+	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), redact(target))
 
 	reapCtx, stopReaper := context.WithCancel(ctx)
 	defer stopReaper()
@@ -161,4 +171,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintln(stdout, "belfry: stopped")
 	return nil
+}
+
+// redact hides a URL's password before the store is named in output.
+func redact(target string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.User == nil {
+		return target
+	}
+	return u.Redacted()
 }
