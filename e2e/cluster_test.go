@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+
+	"github.com/belfry/belfry/internal/service"
+)
+
+// secondNode starts another server on e's store, as a second Belfry node
+// behind a load balancer would run. It needs the shared PostgreSQL store.
+func (e *env) secondNode() *env {
+	e.t.Helper()
+	if os.Getenv(onPostgresEnv) == "" {
+		e.t.Skip("two nodes share a PostgreSQL store: this test runs in TestSuiteOnPostgres")
+	}
+	n := &env{t: e.t, ctx: e.ctx, Dir: e.Dir, opts: e.opts}
+	n.start()
+	return n
+}
+
+// TestTwoNodesAddSameUser: concurrent adds of one user through two nodes
+// give one membership and no 5xx (issue 5; rule D1 for the losers).
+func TestTwoNodesAddSameUser(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	for round := 0; round < 5; round++ {
+		joiner := a.user(ai, "joiner"+string(rune('a'+round)))
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := 0; i < 40; i++ {
+			node := a
+			if i%2 == 1 {
+				node = b
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := node.Msg.CreateChannelMembership(node.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+					MemberArn: aws.String(joiner), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			noErr(t, err)
+		}
+		out, err := b.Msg.ListChannelMembershipsForAppInstanceUser(b.ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(joiner)})
+		noErr(t, err)
+		if len(out.ChannelMemberships) != 1 {
+			t.Fatalf("round %d: %d memberships, want 1", round, len(out.ChannelMemberships))
+		}
+	}
+}
+
+// TestTwoNodesQuota: writers on two nodes cannot exceed a quota between them
+// (rule D17 held by serializable transactions, not by one process's lock).
+func TestTwoNodesQuota(t *testing.T) {
+	q := service.DefaultQuotas
+	q.MembershipsPerChannel = 6
+	a := newEnv(t, withQuotas(q))
+	b := a.secondNode()
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner") // the creator is the first member
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	users := make([]string, 30)
+	for i := range users {
+		users[i] = a.user(ai, fmt.Sprintf("u%d", i))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added, limited := 0, 0
+	for i, u := range users {
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := node.Msg.CreateChannelMembership(node.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+				MemberArn: aws.String(u), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				added++
+				return
+			}
+			wantErr(t, err, "ResourceLimitExceededException")
+			limited++
+		}()
+	}
+	wg.Wait()
+	if added != 5 || limited != 25 {
+		t.Fatalf("added %d and refused %d, want 5 and 25", added, limited)
+	}
+	out, err := a.Msg.ListChannelMemberships(a.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	if len(out.ChannelMemberships) != 6 {
+		t.Fatalf("%d members, want 6", len(out.ChannelMemberships))
+	}
+}
+
+// TestTwoNodesBanRacesAdd: a ban on one node racing an add on the other never
+// leaves a banned user a member (rule D2 across nodes).
+func TestTwoNodesBanRacesAdd(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	for round := 0; round < 10; round++ {
+		x := a.user(ai, "x"+string(rune('a'+round)))
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := a.Msg.CreateChannelBan(a.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(ch), MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := b.Msg.CreateChannelMembership(b.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+				MemberArn: aws.String(x), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+			if err != nil {
+				wantErr(t, err, "ForbiddenException") // the ban came first
+			}
+		}()
+		wg.Wait()
+		_, err := a.Msg.DescribeChannelMembership(a.ctx, &chimesdkmessaging.DescribeChannelMembershipInput{ChannelArn: aws.String(ch),
+			MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
+		wantErr(t, err, "NotFoundException")
+	}
+}
