@@ -43,6 +43,8 @@ type env struct {
 	Svc *service.Service
 	Dir string // the store: a data directory, or a PostgreSQL URL (see storeTarget)
 
+	sessionRuntime // the event bus and the messaging sessions (wsclient_test.go)
+
 	opts []envOption
 	stop func() // closes the running server and its store
 }
@@ -78,6 +80,7 @@ func (e *env) start() {
 	for _, f := range e.opts {
 		f(&o)
 	}
+	o.Bus = e.startBus()
 	svc, err := service.New(e.ctx, st, o)
 	if err != nil {
 		st.Close()
@@ -88,10 +91,11 @@ func (e *env) start() {
 		st.Close()
 		e.t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(e.startSessions(svc, h))
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {
+			e.stopSessions()
 			srv.Close()
 			st.Close()
 		})

@@ -75,5 +75,8 @@ func (s *Server) routes() map[string]opFunc {
 		"DescribeChannelBan": op(s.describeChannelBan),
 		"ListChannelBans":    op(s.listChannelBans),
 		"DeleteChannelBan":   op(s.deleteChannelBan),
+
+		// messaging sessions
+		"GetMessagingSessionEndpoint": op(s.getMessagingSessionEndpoint),
 	}
 }

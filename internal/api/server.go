@@ -35,15 +35,20 @@ type Server struct {
 	log  *slog.Logger
 	ops  []*opSpec
 	impl map[string]opFunc
+
+	sessionEndpoint func(requestHost string) string
 }
 
 // New returns the handler. auth decides who signed each request.
-func New(svc *service.Service, auth Authenticator, log *slog.Logger) (*Server, error) {
+func New(svc *service.Service, auth Authenticator, log *slog.Logger, opts ...Option) (*Server, error) {
 	ops, err := loadModels()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{svc: svc, auth: auth, log: log, ops: ops}
+	for _, o := range opts {
+		o(s)
+	}
 	s.impl = s.routes()
 	return s, nil
 }
@@ -124,7 +129,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
-	out, err := impl(r.Context(), caller, in)
+	out, err := impl(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, in)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -162,8 +167,10 @@ func (s *Server) route(r *http.Request) (*opSpec, map[string]string, error) {
 	return nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
 }
 
-// Authenticator decides who made a request. It is the seam where SigV4
-// verification plugs in; OpenAuth, the development mode, verifies nothing.
+// Authenticator decides who made a request. It is the one seam where SigV4
+// verification plugs in, for the REST API (Authorization header) and for the
+// messaging session's presigned /connect URL alike; OpenAuth, the
+// development mode, verifies no signature.
 type Authenticator interface {
 	// Authenticate returns the request's principal or an error to send.
 	Authenticate(r *http.Request) (chime.Principal, error)
@@ -171,13 +178,23 @@ type Authenticator interface {
 
 // OpenAuth accepts every request, signed with any credentials or unsigned,
 // and takes the access key and region from the SigV4 credential scope when
-// there is one (rule D14).
+// there is one (rule D14). The one thing it checks is the validity window of
+// a presigned URL (CheckPresignWindow).
 type OpenAuth struct {
-	Account string // the account ID; "" applies rule D14's default
+	Account string           // the account ID; "" applies rule D14's default
+	Now     func() time.Time // the clock for presigned URLs; time.Now when nil
 }
 
-// Authenticate implements Authenticator without verifying anything.
+// Authenticate implements Authenticator without verifying signatures.
+// Errors: Forbidden (a presigned URL outside its validity window).
 func (a OpenAuth) Authenticate(r *http.Request) (chime.Principal, error) {
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	if err := CheckPresignWindow(r.URL.Query(), now()); err != nil {
+		return chime.Principal{}, err
+	}
 	p := chime.Principal{Region: "us-east-1"}
 	cred := r.URL.Query().Get("X-Amz-Credential")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {

@@ -1,0 +1,392 @@
+// Package session is the messaging session of SEMANTICS.md section 10: the
+// WebSocket endpoint /connect that amazon-chime-sdk-js's MessagingSession
+// connects to. It accepts the upgrade, authorises the presigned URL through
+// the API's Authenticator, then sends SESSION_ESTABLISHED (and the prefetch)
+// and every bus event whose recipients include the connected user. Each
+// connection has a bounded send queue: a client that cannot keep up is
+// dropped and never slows anyone else.
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/belfry/belfry/internal/api"
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/service"
+)
+
+// Close codes. amazon-chime-sdk-js reconnects on 1001, 1006, 1011-1014 and
+// on every 4xxx code except 4002, 4003 and 4401 (SEMANTICS.md §10).
+const (
+	// CloseUnauthorized: a presigned URL outside its validity window, a bad
+	// signature, or a userArn that is not an existing user or bot. The SDK
+	// does not reconnect.
+	CloseUnauthorized websocket.StatusCode = 4401
+	// CloseTooManySessions: the user already has the maximum number of
+	// sessions. The SDK reconnects with backoff, so it gets in once another
+	// session of the user ends.
+	CloseTooManySessions websocket.StatusCode = 4429
+	// CloseSlowConsumer: the connection's send queue overflowed or it missed
+	// a pong. 1013 is "try again later"; the SDK reconnects and can catch up
+	// with a prefetch.
+	CloseSlowConsumer = websocket.StatusTryAgainLater
+	// CloseGoingAway: the server is shutting down. The SDK reconnects.
+	CloseGoingAway = websocket.StatusGoingAway
+	// CloseInternal: the server failed to set up the session. The SDK reconnects.
+	CloseInternal = websocket.StatusInternalError
+)
+
+// Config tunes the sessions; zero fields take the defaults.
+type Config struct {
+	MaxSessionsPerUser int           // concurrent sessions per user; 10, AWS's quota (SEMANTICS.md §9)
+	SendQueue          int           // frames waiting per connection before it is dropped; 256
+	PingInterval       time.Duration // how often each connection is pinged; 30s
+	WriteTimeout       time.Duration // how long one frame, ping or pong may take; 10s
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxSessionsPerUser <= 0 {
+		c.MaxSessionsPerUser = 10
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 256
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Subscriber is the bus as the sessions see it (bus.Bus implements it).
+type Subscriber interface {
+	Subscribe(fn func(chime.Event)) (unsubscribe func(), err error)
+}
+
+// Server serves /connect and delivers bus events to the connected sessions.
+type Server struct {
+	svc  *service.Service
+	auth api.Authenticator
+	log  *slog.Logger
+	cfg  Config
+
+	unsubscribe func()
+	mu          sync.RWMutex
+	users       map[string]map[*conn]struct{}
+	closing     bool
+	wg          sync.WaitGroup // one per accepted connection
+}
+
+// New returns a Server subscribed to bus. auth is the same Authenticator
+// the REST API uses, so that signatures are verified in one place.
+func New(svc *service.Service, auth api.Authenticator, bus Subscriber, log *slog.Logger, cfg Config) (*Server, error) {
+	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}}
+	unsub, err := bus.Subscribe(s.deliver)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to the bus: %w", err)
+	}
+	s.unsubscribe = unsub
+	return s, nil
+}
+
+// Handler routes /connect to the sessions and everything else to rest.
+func (s *Server) Handler(rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/connect" {
+			s.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
+
+// Sessions returns how many sessions user has open.
+func (s *Server) Sessions(user string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.users[user])
+}
+
+// Close ends every session with 1001 (going away), refuses new ones, waits
+// for the connections to close or ctx to end, and leaves the bus.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for _, conns := range s.users {
+		for c := range conns {
+			c.drop(CloseGoingAway, "server shutting down", false)
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("sessions still closing: %w", ctx.Err())
+	}
+	s.unsubscribe()
+	return err
+}
+
+// frame is one WebSocket text message (SEMANTICS.md §10): Payload is the
+// event's payload as a JSON string, absent for SESSION_ESTABLISHED.
+type frame struct {
+	Headers map[string]string `json:"Headers"`
+	Payload *string           `json:"Payload,omitempty"`
+}
+
+func encode(ev chime.Event) ([]byte, error) {
+	f := frame{Headers: map[string]string{"x-amz-chime-event-type": ev.Type, "x-amz-chime-message-type": ev.MessageType}}
+	if ev.Reason != "" {
+		f.Headers["x-amz-chime-event-reason"] = ev.Reason
+	}
+	if ev.Payload != nil {
+		p, err := json.Marshal(ev.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s payload: %w", ev.Type, err)
+		}
+		ps := string(p)
+		f.Payload = &ps
+	}
+	return json.Marshal(f)
+}
+
+var establishedFrame, _ = encode(chime.Event{Type: chime.EventSessionEstablished, MessageType: "SYSTEM"})
+
+// deliver is the bus subscription: it puts the event's frame on the send
+// queue of every session of its recipients, without ever waiting.
+func (s *Server) deliver(ev chime.Event) {
+	b, err := encode(ev)
+	if err != nil {
+		s.log.Error("drop event", "type", ev.Type, "channel", ev.ChannelArn, "err", err)
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, user := range ev.Recipients {
+		for c := range s.users[user] {
+			c.send(b)
+		}
+	}
+}
+
+// conn is one session.
+type conn struct {
+	user   string
+	queue  chan []byte
+	ctx    context.Context // ends when the session is dropped with abort
+	abort  context.CancelFunc
+	kicked chan struct{}
+	once   sync.Once
+	code   websocket.StatusCode
+	reason string
+}
+
+// send queues a frame, or drops the session if its queue is full.
+func (c *conn) send(b []byte) {
+	select {
+	case c.queue <- b:
+	default:
+		c.drop(CloseSlowConsumer, "send queue full", true)
+	}
+}
+
+// drop ends the session with code; abort also cuts a write in progress (for
+// a client that does not read, a close frame would never get through).
+func (c *conn) drop(code websocket.StatusCode, reason string, abort bool) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.kicked)
+		if abort {
+			c.abort()
+		}
+	})
+}
+
+// ServeHTTP is /connect: upgrade first, then authorise and either close with
+// a 4xxx code or establish the session (SEMANTICS.md §10).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	user, sessionID := q.Get("userArn"), q.Get("sessionId")
+	prefetch, sortBy := q.Get("prefetch-on") == "connect", q.Get("prefetch-sort-by")
+	principal, authErr := s.auth.Authenticate(r)
+	// Counted before the upgrade, under the lock Close takes, so that Close
+	// waits for every connection it did not refuse.
+	s.mu.Lock()
+	closing := s.closing
+	if !closing {
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if !closing {
+		defer s.wg.Done()
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Browser apps connect from their own origin; the presigned URL,
+		// not a cookie, is what authorises the session.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return // Accept has answered with an HTTP error
+	}
+	log := s.log.With("user", user, "session_id", sessionID)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	if authErr != nil {
+		log.Info("session refused", "err", authErr)
+		ws.Close(CloseUnauthorized, "Unauthorized")
+		return
+	}
+	if _, err := s.svc.SessionUser(ctx, user); err != nil {
+		if chime.KindOf(err) == chime.KindUnauthorized {
+			log.Info("session refused", "err", err, "access_key", principal.AccessKeyID)
+			ws.Close(CloseUnauthorized, "Unauthorized")
+		} else {
+			log.Error("session setup failed", "err", err)
+			ws.Close(CloseInternal, "Internal error")
+		}
+		return
+	}
+	c := &conn{user: user, queue: make(chan []byte, s.cfg.SendQueue), kicked: make(chan struct{})}
+	c.ctx, c.abort = context.WithCancel(ctx)
+	if code, reason := s.add(c); code != 0 {
+		log.Info("session refused", "reason", reason)
+		ws.Close(code, reason)
+		return
+	}
+	defer s.remove(c)
+	log.Debug("session established")
+	s.run(c, ws, log, prefetch, sortBy)
+}
+
+// add registers c, or returns the code to close it with.
+func (s *Server) add(c *conn) (websocket.StatusCode, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return CloseGoingAway, "server shutting down"
+	}
+	if len(s.users[c.user]) >= s.cfg.MaxSessionsPerUser {
+		return CloseTooManySessions, fmt.Sprintf("at most %d sessions per user", s.cfg.MaxSessionsPerUser)
+	}
+	if s.users[c.user] == nil {
+		s.users[c.user] = map[*conn]struct{}{}
+	}
+	s.users[c.user][c] = struct{}{}
+	return 0, ""
+}
+
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users[c.user], c)
+	if len(s.users[c.user]) == 0 {
+		delete(s.users, c.user)
+	}
+}
+
+// run writes SESSION_ESTABLISHED, the prefetch, then the queue, and pings,
+// until the client goes or the session is dropped. It is the connection's
+// only writer of data frames, so frames keep their order.
+func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch bool, sortBy string) {
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		// Clients send nothing the session uses; reading keeps pongs and the
+		// close handshake flowing.
+		ws.SetReadLimit(64 << 10)
+		for {
+			if _, _, err := ws.Read(c.ctx); err != nil {
+				return
+			}
+		}
+	}()
+	closeWith := func() {
+		select {
+		case <-c.kicked:
+			s.remove(c) // free the slot at once; the close handshake may take a while
+			ws.Close(c.code, c.reason)
+			log.Debug("session dropped", "code", int(c.code), "reason", c.reason)
+		default:
+			ws.CloseNow()
+		}
+		<-readerDone
+	}
+	write := func(b []byte) bool {
+		ctx, cancel := context.WithTimeout(c.ctx, s.cfg.WriteTimeout)
+		defer cancel()
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			c.drop(CloseSlowConsumer, "write failed", true)
+			return false
+		}
+		return true
+	}
+	if !write(establishedFrame) {
+		closeWith()
+		return
+	}
+	if prefetch {
+		events, err := s.svc.Prefetch(c.ctx, c.user, sortBy)
+		if err != nil {
+			log.Error("prefetch failed", "err", err)
+		}
+		for _, ev := range events {
+			b, err := encode(ev)
+			if err != nil {
+				log.Error("prefetch encode", "err", err)
+				continue
+			}
+			if !write(b) {
+				closeWith()
+				return
+			}
+		}
+	}
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	var pinging atomic.Bool
+	for {
+		select {
+		case b := <-c.queue:
+			if !write(b) {
+				closeWith()
+				return
+			}
+		case <-ping.C:
+			if !pinging.CompareAndSwap(false, true) {
+				continue // the last ping is still waiting for its pong
+			}
+			go func() {
+				defer pinging.Store(false)
+				ctx, cancel := context.WithTimeout(c.ctx, s.cfg.WriteTimeout)
+				defer cancel()
+				if err := ws.Ping(ctx); err != nil {
+					c.drop(CloseSlowConsumer, "no pong", true)
+				}
+			}()
+		case <-c.kicked:
+			closeWith()
+			return
+		case <-readerDone:
+			closeWith()
+			return
+		}
+	}
+}
