@@ -28,6 +28,10 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
+	// The channel is locked by the transaction; the per-user quota needs the user locked too.
+	if err := tx.LockIdentity(u.Arn); err != nil {
+		return false, err
+	}
 	n, err := tx.CountMemberships(ch.Arn)
 	if err != nil {
 		return false, err
@@ -42,7 +46,7 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 		return false, limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
 	}
 	m := chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now}
-	return true, tx.InsertMembership(m)
+	return tx.InsertMembership(m) // false: a concurrent add won the race (rule D1)
 }
 
 // CreateChannelMembershipInput is the input of CreateChannelMembership.

@@ -47,7 +47,7 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 
 // GetChannel returns the channel, or ErrNotFound.
 func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
-	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`, arn))
+	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`+t.forUpdate("c"), arn))
 	return c, notFound(err)
 }
 
@@ -105,11 +105,17 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 	return m, seq, err
 }
 
-// InsertMembership stores a new membership; an existing one is a Conflict.
-func (t *Tx) InsertMembership(m chime.Membership) error {
-	_, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, type, invited_by, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+// InsertMembership stores a new membership unless one exists; it reports
+// whether it inserted one.
+func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
+	res, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, type, invited_by, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (channel_arn, member_arn) DO NOTHING`,
 		m.ChannelArn, m.Member.Arn, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // GetMembership returns the membership, or ErrNotFound.

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 
 	"github.com/belfry/belfry/internal/chime"
 )
@@ -18,7 +19,7 @@ func (t *Tx) InsertAppInstance(owner string, a chime.AppInstance) error {
 func (t *Tx) GetAppInstance(arn string) (chime.AppInstance, error) {
 	var a chime.AppInstance
 	var c, u int64
-	err := t.queryRow(`SELECT arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE arn = ?`, arn).
+	err := t.queryRow(`SELECT arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE arn = ?`+t.forUpdate(""), arn).
 		Scan(&a.Arn, &a.Name, &a.Metadata, &c, &u)
 	a.Created, a.Updated = fromMS(c), fromMS(u)
 	return a, notFound(err)
@@ -127,6 +128,20 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 	u, _, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
 	return u, notFound(err)
+}
+
+// LockIdentity makes concurrent write transactions that lock the same user
+// or bot wait for each other (PostgreSQL); a no-op on the single-writer SQLite.
+func (t *Tx) LockIdentity(arn string) error {
+	if !t.pg {
+		return nil
+	}
+	var one int
+	err := t.queryRow(`SELECT 1 FROM identities WHERE arn = ? FOR UPDATE`, arn).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }
 
 // CountIdentities counts an app instance's users or bots.

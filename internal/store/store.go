@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -162,21 +163,43 @@ type Tx struct {
 	ctx     context.Context
 	tx      *sql.Tx
 	pg      bool
+	write   bool
 	explain func(query string, plan []string)
 }
 
+// forUpdate is the locking clause for the parent rows (app instances,
+// channels) that a PostgreSQL write transaction reads: writers on one channel
+// or app instance queue behind each other, so the checks they make (quotas,
+// bans, existing members) hold. SQLite has one writer and needs none.
+func (t *Tx) forUpdate(table string) string {
+	if !t.pg || !t.write {
+		return ""
+	}
+	if table == "" {
+		return " FOR UPDATE"
+	}
+	return " FOR UPDATE OF " + table
+}
+
 // Write runs fn in a write transaction and commits it if fn returns nil. On
-// PostgreSQL the transaction is serializable, so that checks made inside it
-// (quotas, bans, existing members) hold against concurrent writers on other
-// nodes; a transaction that loses a conflict is run again from the start,
+// PostgreSQL, the checks made inside it (quotas, bans, existing members) hold
+// against concurrent writers on other nodes because the transaction locks
+// the channel or app instance it reads (see forUpdate) and unique keys back
+// every "at most one"; a transaction that deadlocks or, on a serializable
+// engine such as CockroachDB, loses a conflict is run again from the start,
 // so fn must set its results afresh on every run.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	backoff := time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := s.run(ctx, s.w, false, fn)
-		if !s.pg || !isRetryable(err) || attempt >= 20 {
+		if !s.pg || !isRetryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+		if attempt >= 30 {
+			return unavailable(fmt.Errorf("gave up after %d conflicting attempts: %w", attempt+1, err))
+		}
+		time.Sleep(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
+		backoff = min(2*backoff, 100*time.Millisecond)
 	}
 }
 
@@ -188,15 +211,14 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	// The transaction must not die with a client that hangs up mid-commit:
 	// a change is either applied whole or not at all, never cut by the caller.
-	opts := &sql.TxOptions{ReadOnly: readOnly}
-	if s.pg && !readOnly {
-		opts.Isolation = sql.LevelSerializable
-	}
-	sqlTx, err := db.BeginTx(context.WithoutCancel(ctx), opts)
+	// It is bounded all the same, so that a lost database is a 503, not a hang.
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txTimeout)
+	defer cancel()
+	sqlTx, err := db.BeginTx(txCtx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return unavailable(err)
 	}
-	tx := &Tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, pg: s.pg, explain: s.explain}
+	tx := &Tx{ctx: txCtx, tx: sqlTx, pg: s.pg, write: !readOnly, explain: s.explain}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -209,6 +231,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 	}
 	return nil
 }
+
+// txTimeout bounds one transaction, including waiting for a connection.
+const txTimeout = 30 * time.Second
 
 // unavailable marks storage failures (connection lost, disk full, I/O) as 503s.
 func unavailable(err error) error {
@@ -236,6 +261,8 @@ func (t *Tx) mapErr(err error) error {
 		return chime.Errorf(chime.KindConflict, "The resource already exists.")
 	case isRetryable(err):
 		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return unavailable(err)
 	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57")):
 		return unavailable(err)
 	case t.pg && !errors.As(err, &pe):
@@ -267,7 +294,7 @@ func (t *Tx) rebind(q string) string {
 	inQuote := false
 	for _, c := range q {
 		switch {
-		case c == '\'' :
+		case c == '\'':
 			inQuote = !inQuote
 		case c == '?' && !inQuote:
 			n++
