@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,11 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/belfry/belfry/internal/api"
+	"github.com/belfry/belfry/internal/bus"
 	"github.com/belfry/belfry/internal/service"
+	"github.com/belfry/belfry/internal/session"
 	"github.com/belfry/belfry/internal/store"
 )
 
@@ -36,7 +40,18 @@ type config struct {
 	accountID string
 	logLevel  string
 	reapEvery time.Duration
+
+	// TLS and messaging sessions
+	tlsCert, tlsKey string           // --tls-cert/--tls-key, checked to load
+	tlsPair         *tls.Certificate // the loaded --tls-cert/--tls-key
+	tlsSelfSigned   bool
+	tlsListen       string // where the TLS listener answers when TLS is on
+	sessionEndpoint string // what GetMessagingSessionEndpoint returns, "" to derive it
+	maxSessions     int
 }
+
+// tls tells whether the TLS listener is on.
+func (c config) tls() bool { return c.tlsPair != nil || c.tlsSelfSigned }
 
 // parseConfig reads flags, each with a BELFRY_* environment equivalent
 // (a flag wins over the environment), and reports every problem at once.
@@ -58,6 +73,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	reapEvery := env("BELFRY_REAP_INTERVAL", "1m")
 	fs.Func("reap-interval", "how often expired messages, channels and users are deleted (BELFRY_REAP_INTERVAL, default 1m)", func(v string) error {
 		reapEvery = v
+		return nil
+	})
+	fs.StringVar(&c.tlsCert, "tls-cert", env("BELFRY_TLS_CERT", ""), "PEM certificate (chain) for the TLS listener; with --tls-key (BELFRY_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", env("BELFRY_TLS_KEY", ""), "PEM private key of --tls-cert (BELFRY_TLS_KEY)")
+	selfSigned := env("BELFRY_TLS_SELF_SIGNED", "false")
+	fs.BoolFunc("tls-self-signed", "serve TLS with a certificate for 127.0.0.1, localhost and the listen hosts, issued by a local CA kept in --data as "+
+		selfSignedCA+" for clients to trust (BELFRY_TLS_SELF_SIGNED)", func(v string) error {
+		selfSigned = v
+		return nil
+	})
+	fs.StringVar(&c.tlsListen, "tls-listen", env("BELFRY_TLS_LISTEN", ""), "address of the TLS listener (https:// and wss://) when TLS is on; default: the --listen host with port 8443, or port 0 when --listen has port 0 (BELFRY_TLS_LISTEN)")
+	fs.StringVar(&c.sessionEndpoint, "session-endpoint", env("BELFRY_SESSION_ENDPOINT", ""), "host:port GetMessagingSessionEndpoint returns; default: the host the client called with the port of the TLS listener when TLS is on, else of --listen (BELFRY_SESSION_ENDPOINT)")
+	maxSessions := env("BELFRY_MAX_SESSIONS_PER_USER", "10")
+	fs.Func("max-sessions-per-user", "concurrent messaging sessions per user (BELFRY_MAX_SESSIONS_PER_USER, default 10)", func(v string) error {
+		maxSessions = v
 		return nil
 	})
 	fs.Usage = func() {
@@ -108,10 +138,57 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if _, ok := logLevels[c.logLevel]; !ok {
 		problems = append(problems, fmt.Sprintf("--log-level %q is not debug, info, warn or error", c.logLevel))
 	}
+	problems = append(problems, c.parseSessionConfig(selfSigned, maxSessions)...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// parseSessionConfig checks the TLS and messaging session settings and
+// returns every problem.
+func (c *config) parseSessionConfig(selfSigned, maxSessions string) []string {
+	var problems []string
+	var err error
+	if c.tlsSelfSigned, err = strconv.ParseBool(selfSigned); err != nil {
+		problems = append(problems, fmt.Sprintf("--tls-self-signed %q is not true or false", selfSigned))
+	}
+	switch {
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		problems = append(problems, "--tls-cert and --tls-key go together")
+	case c.tlsCert != "" && c.tlsSelfSigned:
+		problems = append(problems, "--tls-self-signed and --tls-cert exclude each other")
+	case c.tlsCert != "":
+		pair, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("--tls-cert/--tls-key: %v", err))
+		} else {
+			c.tlsPair = &pair
+		}
+	}
+	if c.tlsListen == "" {
+		if host, port, err := net.SplitHostPort(c.listen); err == nil {
+			if port != "0" {
+				port = "8443"
+			}
+			c.tlsListen = net.JoinHostPort(host, port)
+		}
+	} else if _, _, err := net.SplitHostPort(c.tlsListen); err != nil {
+		problems = append(problems, fmt.Sprintf("--tls-listen %q is not host:port", c.tlsListen))
+	} else if c.tlsCert == "" && !c.tlsSelfSigned {
+		problems = append(problems, "--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed")
+	}
+	if c.sessionEndpoint != "" {
+		if _, _, err := net.SplitHostPort(c.sessionEndpoint); err != nil || strings.ContainsAny(c.sessionEndpoint, "/?#@") {
+			problems = append(problems, fmt.Sprintf("--session-endpoint %q is not a bare host:port (no scheme, no path)", c.sessionEndpoint))
+		}
+	}
+	if n, err := strconv.Atoi(maxSessions); err != nil || n < 1 {
+		problems = append(problems, fmt.Sprintf("--max-sessions-per-user %q is not a positive number", maxSessions))
+	} else {
+		c.maxSessions = n
+	}
+	return problems
 }
 
 var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
@@ -137,11 +214,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.Close()
-	svc, err := service.New(ctx, st, service.Options{})
-	if err != nil {
-		return err
-	}
-	handler, err := api.New(svc, api.OpenAuth{Account: cfg.accountID}, log)
+	events := bus.NewLocal()
+	defer events.Close()
+	svc, err := service.New(ctx, st, service.Options{Bus: events})
 	if err != nil {
 		return err
 	}
@@ -149,16 +224,63 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	defer ln.Close()
+	// The listener layout: --listen serves the REST API and /connect over
+	// plain HTTP and ws://; with TLS on, --tls-listen serves both again over
+	// https:// and wss://, which amazon-chime-sdk-js requires, and
+	// GetMessagingSessionEndpoint names that listener.
+	var tlsLn net.Listener
+	var trust string
+	sessionAddr := ln.Addr().String()
+	if cfg.tls() {
+		var cert tls.Certificate
+		if cfg.tlsPair != nil {
+			cert = *cfg.tlsPair
+		} else if cert, trust, err = selfSignedCertificate(cfg.data, selfSignedHosts(cfg.listen, cfg.tlsListen), time.Now()); err != nil {
+			return err
+		}
+		if tlsLn, err = net.Listen("tcp", cfg.tlsListen); err != nil {
+			return err
+		}
+		// HTTP/1.1 only: WebSockets upgrade over HTTP/1.1.
+		tlsLn = tls.NewListener(tlsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		defer tlsLn.Close()
+		sessionAddr = tlsLn.Addr().String()
+	}
+	auth := api.OpenAuth{Account: cfg.accountID}
+	handler, err := api.New(svc, auth, log, api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)))
+	if err != nil {
+		return err
+	}
+	sessions, err := session.New(svc, auth, events, log, session.Config{MaxSessionsPerUser: cfg.maxSessions})
+	if err != nil {
+		return err
+	}
+	newServer := func() *http.Server {
+		return &http.Server{Handler: sessions.Handler(handler), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	}
+	srv := newServer()
 	log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
 	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), redact(target))
+	if tlsLn != nil {
+		line := fmt.Sprintf("belfry: TLS on https://%s, messaging sessions at wss://%s/connect", tlsLn.Addr(), tlsLn.Addr())
+		if trust != "" {
+			line += ", clients trust " + trust
+		}
+		fmt.Fprintln(stdout, line)
+	}
 
 	reapCtx, stopReaper := context.WithCancel(ctx)
 	defer stopReaper()
 	go svc.RunReaper(reapCtx, cfg.reapEvery, log)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var tlsSrv *http.Server
+	if tlsLn != nil {
+		tlsSrv = newServer()
+		go func() { errc <- tlsSrv.Serve(tlsLn) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -166,11 +288,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Sessions first: each is closed with 1001 and no new one is accepted;
+	// then the listeners stop and in-flight requests finish.
+	if err := sessions.Close(shutdownCtx); err != nil {
+		log.Warn("messaging sessions did not all close", "err", err)
+	}
+	if tlsSrv != nil {
+		if err := tlsSrv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	fmt.Fprintln(stdout, "belfry: stopped")
 	return nil
+}
+
+// sessionEndpoint returns what GetMessagingSessionEndpoint answers: the
+// configured endpoint, else the host the client called with the port of
+// the session listener at addr (the TLS one when TLS is on).
+func sessionEndpoint(configured, addr string) func(requestHost string) string {
+	return func(requestHost string) string {
+		if configured != "" {
+			return configured
+		}
+		lhost, port, _ := net.SplitHostPort(addr)
+		host, _, err := net.SplitHostPort(requestHost)
+		if err != nil {
+			host = requestHost // a Host without a port
+		}
+		if host == "" {
+			host = lhost
+			if ip := net.ParseIP(lhost); ip != nil && ip.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+		}
+		return net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
 }
 
 // redact hides a URL's password before the store is named in output.
