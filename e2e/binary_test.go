@@ -133,13 +133,14 @@ type belfryProc struct {
 
 var endpointLine = regexp.MustCompile(`^belfry: serving Chime SDK Messaging and Identity on (http://(\S+)) \(data in (.+)\)$`)
 
-// startBelfry starts the binary on a free port with its store in dir and
-// waits until it answers. The process is killed when the test ends.
-func startBelfry(t *testing.T, dir string) *belfryProc {
+// startBelfry starts the binary on a free port with its store in dir (and
+// any extra flags) and waits until it answers. The process is killed when
+// the test ends.
+func startBelfry(t *testing.T, dir string, extra ...string) *belfryProc {
 	t.Helper()
 	bin := belfryBinary(t)
 	p := &belfryProc{t: t, Dir: dir, stdout: newProcOutput(), stderr: newProcOutput(), exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "--listen", "127.0.0.1:0", "--data", dir)
+	p.cmd = exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--data", dir}, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "BELFRY_") {
 			p.cmd.Env = append(p.cmd.Env, kv)
