@@ -7,8 +7,10 @@ Run against a Belfry server:
 
 It walks: an app instance, an AppInstanceAdmin, users with e-mail ids, a Lex
 bot, a PUBLIC and a PRIVATE channel, single and batch membership (with a
-partial failure), a HIDDEN member, a ban, and a user's channel list paged over
-60 channels. Every step is checked with assert; any failure exits non-zero.
+partial failure), a HIDDEN member, a ban, a conversation (several members
+send, edit, redact and page through history both ways; a non-member reads the
+PUBLIC channel and is refused the PRIVATE one), and a user's channel list
+paged over 60 channels. Every step is checked with assert; any failure exits non-zero.
 The e2e test TestBoto3Session runs it against the built binary.
 """
 
@@ -199,6 +201,130 @@ def main():
     msg.delete_channel_ban(ChannelArn=public, MemberArn=heidi, ChimeBearer=erin)
     msg.create_channel_membership(ChannelArn=public, MemberArn=heidi, Type="DEFAULT", ChimeBearer=erin)
     summary.append("ban: member removed, re-add Forbidden (single and batch), unban then re-add works")
+
+    # --- A conversation ---------------------------------------------------------
+    # Members of the PUBLIC channel talk; boto3 fills ClientRequestToken itself.
+    def send(channel, bearer, content, **kw):
+        out = msg.send_channel_message(ChannelArn=channel, ChimeBearer=bearer, Content=content,
+                                       Type=kw.pop("Type", "STANDARD"), Persistence=kw.pop("Persistence", "PERSISTENT"), **kw)
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 201, out["ResponseMetadata"]
+        assert out["ChannelArn"] == channel and out["MessageId"] and out["Status"]["Value"] == "SENT", out
+        return out["MessageId"]
+
+    speakers = [erin, frank, grace, judy]
+    sent = []  # (MessageId, sender, content) in the order sent
+    for i in range(23):
+        who = speakers[i % len(speakers)]
+        content = f"ticket 4711, note {i:02d} from {who.rsplit('/', 1)[1]}"
+        sent.append((send(public, who, content, Metadata=f'{{"n":{i}}}'), who, content))
+    ids = [m for m, _, _ in sent]
+
+    # Frank edits his own note; he may not edit Erin's.
+    frank_id = sent[1][0]
+    up = msg.update_channel_message(ChannelArn=public, MessageId=frank_id, ChimeBearer=frank,
+                                     Content="ticket 4711, note 01 from frank (edited: wrong customer id)")
+    assert up["MessageId"] == frank_id and up["Status"]["Value"] == "SENT", up
+    edited = msg.get_channel_message(ChannelArn=public, MessageId=frank_id, ChimeBearer=grace)["ChannelMessage"]
+    assert edited["Content"].endswith("(edited: wrong customer id)"), edited
+    assert isinstance(edited["LastEditedTimestamp"], datetime.datetime), edited
+    assert edited["Sender"]["Arn"] == frank and edited["Sender"]["Name"] == "Frank Smith", edited["Sender"]
+    expect_error(msg, "ForbiddenException", 403, msg.update_channel_message,
+                 ChannelArn=public, MessageId=sent[0][0], ChimeBearer=frank, Content="not mine")
+    # Grace redacts her own note; Frank may not redact Erin's; Erin (moderator) redacts Judy's.
+    msg.redact_channel_message(ChannelArn=public, MessageId=sent[2][0], ChimeBearer=grace)
+    expect_error(msg, "ForbiddenException", 403, msg.redact_channel_message,
+                 ChannelArn=public, MessageId=sent[0][0], ChimeBearer=frank)
+    msg.redact_channel_message(ChannelArn=public, MessageId=sent[3][0], ChimeBearer=erin)
+    redacted = {sent[2][0], sent[3][0]}
+    # Too big: 4 KB of UTF-8 at most (D16), counted in bytes.
+    e = expect_error(msg, "BadRequestException", 400, msg.send_channel_message, ChannelArn=public, ChimeBearer=judy,
+                     Content="\u00e9" * 2049, Type="STANDARD", Persistence="PERSISTENT")
+    assert e.response["Error"]["Message"] == "Channel Messages size limit exceeded.", e.response["Error"]
+
+    def page_through(bearer, page_size, **kw):
+        """Every page of the history, by hand: MaxResults + NextToken."""
+        pages, token = [], None
+        while True:
+            args = dict(ChannelArn=public, ChimeBearer=bearer, MaxResults=page_size, **kw)
+            if token:
+                args["NextToken"] = token
+            out = msg.list_channel_messages(**args)
+            assert out["ChannelArn"] == public, out["ChannelArn"]
+            pages.append(out["ChannelMessages"])
+            token = out.get("NextToken")
+            if not token:
+                return pages
+            assert len(pages) < 20, "NextToken never stops"
+
+    # Newest first by default: 10 + 10 + 3, the last page without NextToken.
+    pages = page_through(grace, 10)
+    assert [len(p) for p in pages] == [10, 10, 3], [len(p) for p in pages]
+    history = [m for p in pages for m in p]
+    assert [m["MessageId"] for m in history] == ids[::-1], "history is not newest first"
+    for m in history:
+        if m["MessageId"] in redacted:
+            assert m["Redacted"] is True and "Content" not in m and "Metadata" not in m, m
+        elif m["MessageId"] != frank_id:  # the edit sent no Metadata
+            assert m["Redacted"] is False and m["Content"] and m["Metadata"].startswith('{"n":'), m
+        assert isinstance(m["CreatedTimestamp"], datetime.datetime), m
+    assert [m["Content"] for m in history if m["MessageId"] == frank_id] == [edited["Content"]]
+    # Oldest first, in pages of 7.
+    pages = page_through(judy, 7, SortOrder="ASCENDING")
+    assert [len(p) for p in pages] == [7, 7, 7, 2], [len(p) for p in pages]
+    assert [m["MessageId"] for p in pages for m in p] == ids
+    # NotBefore/NotAfter (datetimes; botocore sends ISO-8601) are inclusive bounds.
+    oldest_first = history[::-1]
+    lo, hi = oldest_first[5]["CreatedTimestamp"], oldest_first[15]["CreatedTimestamp"]
+    want = [m["MessageId"] for m in oldest_first if lo <= m["CreatedTimestamp"] <= hi]
+    assert ids[5:16] == [m for m in want if m in ids[5:16]] and len(want) >= 11, want  # more only if times tie
+    for order, expected in (("ASCENDING", want), ("DESCENDING", want[::-1])):
+        pages = page_through(frank, 4, SortOrder=order, NotBefore=lo, NotAfter=hi)
+        assert [m["MessageId"] for p in pages for m in p] == expected, (order, [len(p) for p in pages])
+    # A token belongs to its request: another sort order is a 400 (D8).
+    first = msg.list_channel_messages(ChannelArn=public, ChimeBearer=grace, MaxResults=10)
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_messages, ChannelArn=public, ChimeBearer=grace,
+                 MaxResults=10, SortOrder="ASCENDING", NextToken=first["NextToken"])
+    # The channel and the members' summaries carry the last message's time.
+    last = msg.get_channel_message(ChannelArn=public, MessageId=ids[-1], ChimeBearer=erin)["ChannelMessage"]
+    ch = msg.describe_channel(ChannelArn=public, ChimeBearer=erin)["Channel"]
+    assert ch["LastMessageTimestamp"] == last["CreatedTimestamp"], (ch.get("LastMessageTimestamp"), last["CreatedTimestamp"])
+    # Read markers: none until Frank marks the channel read.
+    def frank_marker():
+        mine = msg.describe_channel_membership_for_app_instance_user(
+            ChannelArn=public, AppInstanceUserArn=frank, ChimeBearer=frank)["ChannelMembership"]
+        return mine["AppInstanceUserMembershipSummary"].get("ReadMarkerTimestamp")
+    assert frank_marker() is None
+    msg.update_channel_read_marker(ChannelArn=public, ChimeBearer=frank)
+    assert isinstance(frank_marker(), datetime.datetime)
+    # Only the sender reads a message's status; only an AppInstanceAdmin deletes.
+    st = msg.get_channel_message_status(ChannelArn=public, MessageId=ids[-1], ChimeBearer=last["Sender"]["Arn"])
+    assert st["Status"]["Value"] == "SENT", st
+    expect_error(msg, "ForbiddenException", 403, msg.get_channel_message_status,
+                 ChannelArn=public, MessageId=ids[-1], ChimeBearer=heidi)
+    expect_error(msg, "ForbiddenException", 403, msg.delete_channel_message,
+                 ChannelArn=public, MessageId=ids[0], ChimeBearer=erin)
+    msg.delete_channel_message(ChannelArn=public, MessageId=ids[0], ChimeBearer=admin)
+    expect_error(msg, "NotFoundException", 404, msg.get_channel_message,
+                 ChannelArn=public, MessageId=ids[0], ChimeBearer=erin)
+    summary.append("conversation: 4 members, 23 messages, edit, redactions, pages 10+10+3 newest first and 7+7+7+2 oldest first, "
+                   "inclusive NotBefore/NotAfter, read marker, status, admin delete")
+
+    # Ivan is no member of the PUBLIC channel: he reads it but cannot post.
+    outside = msg.list_channel_messages(ChannelArn=public, ChimeBearer=ivan, MaxResults=50)["ChannelMessages"]
+    assert [m["MessageId"] for m in outside] == ids[:0:-1], "a non-member must see the PUBLIC history"
+    got = msg.get_channel_message(ChannelArn=public, MessageId=frank_id, ChimeBearer=ivan)["ChannelMessage"]
+    assert got["Content"] == edited["Content"], got
+    expect_error(msg, "ForbiddenException", 403, msg.send_channel_message, ChannelArn=public, ChimeBearer=ivan,
+                 Content="let me in", Type="STANDARD", Persistence="PERSISTENT")
+    # In the PRIVATE channel Ivan is a HIDDEN member: he reads but cannot send; Grace, no member, reads nothing.
+    secret = send(private, admin, "escalation: customer 4711 threatens to churn")
+    assert [m["MessageId"] for m in msg.list_channel_messages(ChannelArn=private, ChimeBearer=ivan)["ChannelMessages"]] == [secret]
+    expect_error(msg, "ForbiddenException", 403, msg.send_channel_message, ChannelArn=private, ChimeBearer=ivan,
+                 Content="hi", Type="STANDARD", Persistence="PERSISTENT")
+    expect_error(msg, "ForbiddenException", 403, msg.list_channel_messages, ChannelArn=private, ChimeBearer=grace)
+    expect_error(msg, "ForbiddenException", 403, msg.get_channel_message,
+                 ChannelArn=private, MessageId=secret, ChimeBearer=grace)
+    summary.append("privacy: a non-member reads the PUBLIC history and cannot post; the PRIVATE one refuses a non-member (ForbiddenException)")
 
     # --- A user's channel list paged over 60 channels -------------------------
     created = []

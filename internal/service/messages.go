@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +76,8 @@ type SendChannelMessageInput struct {
 // non-hidden member of the channel (and not banned). NON_PERSISTENT messages
 // are delivered but never stored. The same ClientRequestToken with the same
 // message returns the original MessageId (rule D12).
-// Errors: Unauthorized, NotFound, Forbidden, BadRequest (size, target), Conflict (token reuse).
+// Errors: Unauthorized, NotFound, Forbidden (role; Target not of the app instance, D4),
+// BadRequest (size, Target not a member), Conflict (token reuse).
 func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in SendChannelMessageInput) (chime.Message, error) {
 	var m chime.Message
 	var events []chime.Event
@@ -103,8 +105,15 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			return chime.Errorf(chime.KindBadRequest, "MessageAttributes exceed %d bytes in total.", maxAttributesBytes)
 		}
 		if in.Target != "" {
-			if _, err := tx.GetMembership(in.ChannelArn, in.Target); err != nil {
-				return notFoundAs(err, "The Target %s is not a member of the channel.", in.Target)
+			// Rule D4 for an ARN that is no user or bot of the app instance;
+			// a user or bot who is not a member is a bad Target.
+			if _, err := s.memberIdentity(tx, r.channel.AppInstanceArn, in.Target); err != nil {
+				return err
+			}
+			if _, err := tx.GetMembership(in.ChannelArn, in.Target); errors.Is(err, store.ErrNotFound) {
+				return chime.Errorf(chime.KindBadRequest, "The Target %s is not a member of the channel.", in.Target)
+			} else if err != nil {
+				return err
 			}
 		}
 		scope := in.ChannelArn + "/SendChannelMessage:" + r.bearer.Arn

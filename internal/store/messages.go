@@ -108,11 +108,14 @@ type MessageQuery struct {
 func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, error) {
 	where := `m.channel_arn = ? AND (m.target_arn = '' OR m.sender_arn = ? OR m.target_arn = ?)`
 	args := []any{q.Channel, q.Viewer, q.Viewer}
-	if q.NotBefore != nil {
+	// A cursor lies inside the bounds (it is the last message of a page
+	// within them), so it replaces the bound on its side: the walk starts at
+	// the cursor instead of at the bound and skipping the pages before it.
+	if q.NotBefore != nil && (q.After == nil || !q.Ascending) {
 		where += ` AND m.created_ms >= ?`
 		args = append(args, ms(*q.NotBefore))
 	}
-	if q.NotAfter != nil {
+	if q.NotAfter != nil && (q.After == nil || q.Ascending) {
 		where += ` AND m.created_ms <= ?`
 		args = append(args, ms(*q.NotAfter))
 	}
@@ -122,11 +125,11 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 	}
 	if q.After != nil {
 		if q.Ascending {
-			where += ` AND (m.created_ms > ? OR (m.created_ms = ? AND m.seq > ?))`
+			where += ` AND (m.created_ms, m.seq) > (?, ?)`
 		} else {
-			where += ` AND (m.created_ms < ? OR (m.created_ms = ? AND m.seq < ?))`
+			where += ` AND (m.created_ms, m.seq) < (?, ?)`
 		}
-		args = append(args, q.After.Created, q.After.Created, q.After.Seq)
+		args = append(args, q.After.Created, q.After.Seq)
 	}
 	args = append(args, q.Limit+1)
 	rows, err := t.query(`SELECT `+messageCols+messageFrom+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
