@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
@@ -140,5 +144,59 @@ func TestTwoNodesBanRacesAdd(t *testing.T) {
 		_, err := a.Msg.DescribeChannelMembership(a.ctx, &chimesdkmessaging.DescribeChannelMembershipInput{ChannelArn: aws.String(ch),
 			MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
 		wantErr(t, err, "NotFoundException")
+	}
+}
+
+// startNATS runs an embedded NATS server for the test and returns its URL.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+// TestTwoNodesNATS: a session on node A receives the events of a membership
+// created and a message sent through node B (issue 5: events committed on
+// any node reach the sessions of every node).
+func TestTwoNodesNATS(t *testing.T) {
+	if os.Getenv(onPostgresEnv) == "" {
+		t.Skip("two nodes share a PostgreSQL store: this test runs in TestSuiteOnPostgres")
+	}
+	url := startNATS(t)
+	a := &env{t: t, ctx: context.Background(), Dir: storeTarget(t)}
+	a.natsURL = url
+	a.start()
+	b := &env{t: t, ctx: a.ctx, Dir: a.Dir}
+	b.natsURL = url
+	b.start()
+
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner")
+	joiner := a.user(ai, "joiner")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	session := a.connect(owner) // on node A
+
+	_, err := b.Msg.CreateChannelMembership(b.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+		MemberArn: aws.String(joiner), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	if f := session.next(); f.Type() != "CREATE_CHANNEL_MEMBERSHIP" {
+		t.Fatalf("node A's session got %s, want CREATE_CHANNEL_MEMBERSHIP", f.Raw)
+	}
+	sent, err := b.Msg.SendChannelMessage(b.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(joiner),
+		Content: aws.String("from node B"), Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent,
+		ClientRequestToken: aws.String(token())})
+	noErr(t, err)
+	f := session.next()
+	var m struct{ MessageId, Content string }
+	f.payload(t, &m)
+	if f.Type() != "CREATE_CHANNEL_MESSAGE" || m.MessageId != *sent.MessageId || m.Content != "from node B" {
+		t.Fatalf("node A's session got %s, want the message sent through node B", f.Raw)
 	}
 }

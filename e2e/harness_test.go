@@ -86,7 +86,7 @@ func (e *env) start() {
 		st.Close()
 		e.t.Fatal(err)
 	}
-	h, err := api.New(svc, api.OpenAuth{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := api.New(svc, api.OpenAuth{}, slog.New(slog.NewTextHandler(io.Discard, nil)), e.apiOptions()...)
 	if err != nil {
 		st.Close()
 		e.t.Fatal(err)

@@ -34,15 +34,32 @@ import (
 // sessionRuntime is the part of a test server that carries events: the bus
 // the service publishes to and the session server at /connect.
 type sessionRuntime struct {
-	Bus    *bus.Local
-	Ses    *session.Server
-	sesCfg session.Config
+	Bus     bus.Bus
+	Ses     *session.Server
+	sesCfg  session.Config
+	natsURL string // when set, the bus is NATS (filtering by recipient) instead of in-process
 }
 
 // startBus returns the bus for a starting server.
-func (e *env) startBus() *bus.Local {
+func (e *env) startBus() bus.Bus {
 	e.Bus = bus.NewLocal()
+	if e.natsURL != "" {
+		nb, err := bus.NewNATS(e.natsURL, bus.NATSOptions{Filter: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.Bus = nb
+	}
 	return e.Bus
+}
+
+// apiOptions are the API server's options for the bus: with NATS, changes
+// are refused with 503 while it is unreachable, as cmd/belfry does.
+func (e *env) apiOptions() []api.Option {
+	if nb, ok := e.Bus.(*bus.NATS); ok {
+		return []api.Option{api.WithWriteHealth(nb.Healthy)}
+	}
+	return nil
 }
 
 // startSessions returns the server's handler: /connect to the sessions, the

@@ -216,4 +216,3 @@ func batchCreateMembership(ctx context.Context, c *client, stdout io.Writer) err
 		return nil
 	})
 }
-

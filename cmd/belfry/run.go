@@ -37,6 +37,8 @@ type config struct {
 	listen    string
 	data      string
 	store     string
+	bus       string
+	admin     string
 	accountID string
 	logLevel  string
 	reapEvery time.Duration
@@ -68,6 +70,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.listen, "listen", env("BELFRY_LISTEN", "127.0.0.1:8080"), "address to serve both APIs on (BELFRY_LISTEN)")
 	fs.StringVar(&c.data, "data", env("BELFRY_DATA", "./belfry-data"), "directory of the embedded store (BELFRY_DATA)")
 	fs.StringVar(&c.store, "store", env("BELFRY_STORE", ""), "a postgres:// URL to keep state in PostgreSQL instead of the embedded store (BELFRY_STORE)")
+	fs.StringVar(&c.bus, "bus", env("BELFRY_BUS", ""), "a nats:// URL to carry events between nodes; default: in-process (BELFRY_BUS)")
+	fs.StringVar(&c.admin, "admin-listen", env("BELFRY_ADMIN_LISTEN", ""), "address of the admin listener with /healthz and /readyz; off when empty (BELFRY_ADMIN_LISTEN)")
 	fs.StringVar(&c.accountID, "account-id", env("BELFRY_ACCOUNT_ID", ""), "12-digit AWS account ID put in ARNs; default: a 12-digit access key ID, else 000000000000 (BELFRY_ACCOUNT_ID)")
 	fs.StringVar(&c.logLevel, "log-level", env("BELFRY_LOG_LEVEL", "info"), "debug, info, warn or error (BELFRY_LOG_LEVEL)")
 	reapEvery := env("BELFRY_REAP_INTERVAL", "1m")
@@ -123,6 +127,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.data == "" {
 		problems = append(problems, "--data must not be empty")
+	}
+	if c.bus != "" && !strings.HasPrefix(c.bus, "nats://") && !strings.HasPrefix(c.bus, "tls://") {
+		problems = append(problems, fmt.Sprintf("--bus %q is not a nats:// URL", c.bus))
+	}
+	if c.admin != "" {
+		if _, _, err := net.SplitHostPort(c.admin); err != nil {
+			problems = append(problems, fmt.Sprintf("--admin-listen %q is not host:port", c.admin))
+		}
 	}
 	if c.store != "" && !store.IsPostgres(c.store) {
 		problems = append(problems, fmt.Sprintf("--store %q is not a postgres:// or postgresql:// URL", c.store))
@@ -214,7 +226,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.Close()
-	events := bus.NewLocal()
+	var events bus.Bus = bus.NewLocal()
+	busHealth := func() error { return nil }
+	if cfg.bus != "" {
+		nb, err := bus.NewNATS(cfg.bus, bus.NATSOptions{Filter: true, Log: log})
+		if err != nil {
+			return err
+		}
+		events, busHealth = nb, nb.Healthy
+	}
 	defer events.Close()
 	svc, err := service.New(ctx, st, service.Options{Bus: events})
 	if err != nil {
@@ -248,7 +268,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sessionAddr = tlsLn.Addr().String()
 	}
 	auth := api.OpenAuth{Account: cfg.accountID}
-	handler, err := api.New(svc, auth, log, api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)))
+	handler, err := api.New(svc, auth, log, api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth))
 	if err != nil {
 		return err
 	}
@@ -268,6 +288,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			line += ", clients trust " + trust
 		}
 		fmt.Fprintln(stdout, line)
+	}
+
+	if cfg.admin != "" {
+		adminLn, err := net.Listen("tcp", cfg.admin)
+		if err != nil {
+			return err
+		}
+		adminSrv := &http.Server{Handler: adminHandler(st, busHealth), ReadHeaderTimeout: 10 * time.Second}
+		go adminSrv.Serve(adminLn)
+		defer adminSrv.Close()
+		fmt.Fprintf(stdout, "belfry: admin on http://%s (/healthz, /readyz)\n", adminLn.Addr())
 	}
 
 	reapCtx, stopReaper := context.WithCancel(ctx)
@@ -335,4 +366,29 @@ func redact(target string) string {
 		return target
 	}
 	return u.Redacted()
+}
+
+// adminHandler serves /healthz (the process answers) and /readyz (the store
+// and the bus answer too; 503 with the reason otherwise).
+func adminHandler(st *store.Store, busHealth func() error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var problems []string
+		if err := st.Ping(ctx); err != nil {
+			problems = append(problems, "store: "+err.Error())
+		}
+		if err := busHealth(); err != nil {
+			problems = append(problems, "bus: "+err.Error())
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, strings.Join(problems, "\n"))
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
 }

@@ -18,9 +18,9 @@ type target struct {
 
 type sendChannelMessageIn struct {
 	ChannelArn, Content, Type, Persistence, Metadata, ContentType, ClientRequestToken, SubChannelId string
-	MessageAttributes                                                                             map[string]messageAttribute
-	PushNotification                                                                              *chime.PushNotification
-	Target                                                                                        []target
+	MessageAttributes                                                                               map[string]messageAttribute
+	PushNotification                                                                                *chime.PushNotification
+	Target                                                                                          []target
 }
 
 var sentStatus = map[string]string{"Value": chime.StatusSent}

@@ -37,6 +37,14 @@ type Server struct {
 	impl map[string]opFunc
 
 	sessionEndpoint func(requestHost string) string
+	writeHealth     func() error // when it fails, changes are refused with a 503
+}
+
+// WithWriteHealth makes the server refuse every change (any method but GET)
+// with 503 ServiceUnavailableException while health reports an error: a
+// change whose events could not reach the other nodes is not accepted.
+func WithWriteHealth(health func() error) Option {
+	return func(s *Server) { s.writeHealth = health }
 }
 
 // New returns the handler. auth decides who signed each request.
@@ -117,6 +125,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, s.log, requestID, chime.Errorf(chime.KindBadRequest, "The request body could not be read or exceeds %d bytes.", MaxBodyBytes))
 		return
+	}
+	if s.writeHealth != nil && r.Method != http.MethodGet {
+		if err := s.writeHealth(); err != nil {
+			writeError(w, s.log, requestID, chime.Errorf(chime.KindServiceUnavailable, "Service unavailable: %v. Retry later.", err))
+			return
+		}
 	}
 	impl, ok := s.impl[spec.name]
 	if !ok {

@@ -74,6 +74,12 @@ type Subscriber interface {
 	Subscribe(fn func(chime.Event)) (unsubscribe func(), err error)
 }
 
+// Interested is implemented by a bus that delivers to a node only the
+// events of the recipients it declares (bus.NATS with filtering).
+type Interested interface {
+	Want(recipient string) (release func())
+}
+
 // Server serves /connect and delivers bus events to the connected sessions.
 type Server struct {
 	svc  *service.Service
@@ -82,8 +88,10 @@ type Server struct {
 	cfg  Config
 
 	unsubscribe func()
+	want        func(string) func() // nil unless the bus filters by recipient
 	mu          sync.RWMutex
 	users       map[string]map[*conn]struct{}
+	releases    map[string]func() // per connected user, ends the bus interest
 	closing     bool
 	wg          sync.WaitGroup // one per accepted connection
 }
@@ -91,7 +99,10 @@ type Server struct {
 // New returns a Server subscribed to bus. auth is the same Authenticator
 // the REST API uses, so that signatures are verified in one place.
 func New(svc *service.Service, auth api.Authenticator, bus Subscriber, log *slog.Logger, cfg Config) (*Server, error) {
-	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}}
+	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}, releases: map[string]func(){}}
+	if in, ok := bus.(Interested); ok {
+		s.want = in.Want
+	}
 	unsub, err := bus.Subscribe(s.deliver)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to the bus: %w", err)
@@ -288,6 +299,9 @@ func (s *Server) add(c *conn) (websocket.StatusCode, string) {
 	}
 	if s.users[c.user] == nil {
 		s.users[c.user] = map[*conn]struct{}{}
+		if s.want != nil {
+			s.releases[c.user] = s.want(c.user)
+		}
 	}
 	s.users[c.user][c] = struct{}{}
 	return 0, ""
@@ -299,6 +313,10 @@ func (s *Server) remove(c *conn) {
 	delete(s.users[c.user], c)
 	if len(s.users[c.user]) == 0 {
 		delete(s.users, c.user)
+		if release := s.releases[c.user]; release != nil {
+			release()
+			delete(s.releases, c.user)
+		}
 	}
 }
 
