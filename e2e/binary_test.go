@@ -64,7 +64,7 @@ func moduleRoot() (string, error) {
 }
 
 // belfryBinary builds ./cmd/belfry once per test process and returns its path.
-func belfryBinary(t *testing.T) string {
+func belfryBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		root, err := moduleRoot()
@@ -120,7 +120,7 @@ func (w *procOutput) String() string {
 
 // belfryProc is a running belfry binary.
 type belfryProc struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	URL     string // http://127.0.0.1:port
 	Addr    string // 127.0.0.1:port
@@ -136,7 +136,7 @@ var endpointLine = regexp.MustCompile(`^belfry: serving Chime SDK Messaging and 
 // startBelfry starts the binary on a free port with its store in dir (and
 // any extra flags) and waits until it answers. The process is killed when
 // the test ends.
-func startBelfry(t *testing.T, dir string, extra ...string) *belfryProc {
+func startBelfry(t testing.TB, dir string, extra ...string) *belfryProc {
 	t.Helper()
 	bin := belfryBinary(t)
 	p := &belfryProc{t: t, Dir: dir, stdout: newProcOutput(), stderr: newProcOutput(), exited: make(chan struct{})}
@@ -221,7 +221,7 @@ func (p *belfryProc) wait(timeout time.Duration) *os.ProcessState {
 }
 
 // eventually retries f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
