@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"os/exec"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/belfry/belfry/internal/store/storetest"
 )
 
 // The e2e suite runs on SQLite by default. With BELFRY_TEST_POSTGRES set to a
@@ -30,39 +29,7 @@ func storeTarget(t *testing.T) string {
 	if dsn == "" {
 		return t.TempDir()
 	}
-	return freshSchema(t, dsn)
-}
-
-// freshSchema creates an empty schema on the server dsn names and returns a
-// URL whose connections use it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "e2e_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err == nil {
-			db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			db.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.FreshSchema(t, dsn)
 }
 
 // TestSuiteOnPostgres runs every other e2e test against PostgreSQL (issue 5:

@@ -128,34 +128,50 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
 	for _, n := range names {
 		// Each migration is one transaction that also records it; a node that
-		// loses the race to apply it retries, finds it recorded and moves on.
-		err := s.Write(ctx, func(tx *Tx) error {
-			if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		// loses the race to apply it (a unique violation, a deadlock) retries,
+		// finds it recorded and moves on.
+		err := retryMigration(func() error {
+			return s.Write(ctx, func(tx *Tx) error {
+				if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+					return err
+				}
+				var one int
+				err := tx.queryRow(`SELECT 1 FROM schema_migrations WHERE name = ?`, n.Name()).Scan(&one)
+				if err == nil {
+					return nil
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				body, err := migrations.ReadFile(dir + "/" + n.Name())
+				if err != nil {
+					return err
+				}
+				if _, err := tx.tx.ExecContext(tx.ctx, string(body)); err != nil {
+					return tx.mapErr(fmt.Errorf("migration %s: %w", n.Name(), err))
+				}
+				_, err = tx.exec(`INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
 				return err
-			}
-			var one int
-			err := tx.queryRow(`SELECT 1 FROM schema_migrations WHERE name = ?`, n.Name()).Scan(&one)
-			if err == nil {
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			body, err := migrations.ReadFile(dir + "/" + n.Name())
-			if err != nil {
-				return err
-			}
-			if _, err := tx.tx.ExecContext(tx.ctx, string(body)); err != nil {
-				return tx.mapErr(fmt.Errorf("migration %s: %w", n.Name(), err))
-			}
-			_, err = tx.exec(`INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
-			return err
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
 	return nil
+}
+
+// retryMigration runs apply again while it fails, a few times: concurrent
+// starts make the losers fail once; a broken migration still fails, later.
+func retryMigration(apply func() error) error {
+	var err error
+	for attempt := 1; attempt <= 10; attempt++ {
+		if err = apply(); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
+	}
+	return err
 }
 
 // Tx is one transaction. Its methods are the store's small operations.

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store/storetest"
 )
 
 // TestListsArePageSizedIndexedQueries checks the plan of every list query:
@@ -79,5 +81,52 @@ func TestListsArePageSizedIndexedQueries(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestConcurrentMigrationsOnPostgres: several nodes starting at once on an
+// empty database all come up, and the schema is applied once (issue 5).
+func TestConcurrentMigrationsOnPostgres(t *testing.T) {
+	dsn := os.Getenv(storetest.PostgresEnv)
+	if dsn == "" {
+		t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
+	}
+	target := storetest.FreshSchema(t, dsn)
+	ctx := context.Background()
+	errs := make(chan error, 6)
+	stores := make(chan *Store, 6)
+	for i := 0; i < 6; i++ {
+		go func() {
+			st, err := Open(ctx, target)
+			errs <- err
+			stores <- st
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+		if st := <-stores; st != nil {
+			defer st.Close()
+		}
+	}
+	st, err := Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Read(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.queryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			return err
+		}
+		entries, _ := migrations.ReadDir("migrations/postgres")
+		if n != len(entries) {
+			t.Errorf("schema_migrations has %d rows, want %d", n, len(entries))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
