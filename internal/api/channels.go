@@ -11,17 +11,15 @@ type createChannelIn struct {
 	AppInstanceArn, Name, Mode, Privacy, Metadata, ClientRequestToken, ChannelId string
 	Tags                                                                         []tag
 	MemberArns, ModeratorArns                                                    []string
-	ElasticChannelConfiguration                                                  map[string]any
+	ElasticChannelConfiguration                                                  *elasticConfig
 	ExpirationSettings                                                           *expirationSettings
 }
 
 func (s *Server) createChannel(ctx context.Context, c chime.Caller, in *createChannelIn) (any, error) {
-	if in.ElasticChannelConfiguration != nil {
-		return nil, chime.Errorf(chime.KindBadRequest, "ElasticChannelConfiguration: elastic channels are not supported by this server yet.")
-	}
 	arn, err := s.svc.CreateChannel(ctx, c, service.CreateChannelInput{AppInstanceArn: in.AppInstanceArn, Name: in.Name, Mode: in.Mode,
 		Privacy: in.Privacy, Metadata: in.Metadata, ChannelID: in.ChannelId, ClientRequestToken: in.ClientRequestToken,
-		MemberArns: in.MemberArns, ModeratorArns: in.ModeratorArns, Tags: tagsIn(in.Tags), Expiration: expirationIn(in.ExpirationSettings)})
+		MemberArns: in.MemberArns, ModeratorArns: in.ModeratorArns, Tags: tagsIn(in.Tags), Expiration: expirationIn(in.ExpirationSettings),
+		Elastic: in.ElasticChannelConfiguration.domain()})
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +78,7 @@ func (s *Server) createChannelMembership(ctx context.Context, c chime.Caller, in
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ChannelArn": m.ChannelArn, "Member": identityOut(m.Member)}, nil
+	return map[string]any{"ChannelArn": m.ChannelArn, "Member": identityOut(m.Member), "SubChannelId": str(m.SubChannelID)}, nil
 }
 
 type batchCreateChannelMembershipIn struct {
@@ -101,10 +99,11 @@ func (s *Server) batchCreateChannelMembership(ctx context.Context, c chime.Calle
 	}
 	return map[string]any{
 		"BatchChannelMemberships": map[string]any{
-			"InvitedBy":  identityOut(res.InvitedBy),
-			"Type":       res.Type,
-			"Members":    mapList(res.Members, identityOut),
-			"ChannelArn": in.ChannelArn,
+			"InvitedBy":    identityOut(res.InvitedBy),
+			"Type":         res.Type,
+			"Members":      mapList(res.Members, identityOut),
+			"ChannelArn":   in.ChannelArn,
+			"SubChannelId": str(res.SubChannelID),
 		},
 		"Errors": mapList(res.Errors, func(e service.BatchError) batchErrorOut {
 			return batchErrorOut{MemberArn: e.MemberArn, ErrorCode: e.Code, ErrorMessage: e.Message}
@@ -249,4 +248,41 @@ func (s *Server) listChannelBans(ctx context.Context, c chime.Caller, in *banIn)
 
 func (s *Server) deleteChannelBan(ctx context.Context, c chime.Caller, in *banIn) (any, error) {
 	return nil, s.svc.DeleteChannelBan(ctx, c, in.ChannelArn, in.MemberArn)
+}
+
+type elasticConfig struct {
+	MaximumSubChannels             int `json:"MaximumSubChannels"`
+	TargetMembershipsPerSubChannel int `json:"TargetMembershipsPerSubChannel"`
+	MinimumMembershipPercentage    int `json:"MinimumMembershipPercentage"`
+}
+
+func (e *elasticConfig) domain() *chime.ElasticConfig {
+	if e == nil {
+		return nil
+	}
+	return &chime.ElasticConfig{MaximumSubChannels: e.MaximumSubChannels, TargetMembershipsPerSubChannel: e.TargetMembershipsPerSubChannel,
+		MinimumMembershipPercentage: e.MinimumMembershipPercentage}
+}
+
+func elasticOut(e *chime.ElasticConfig) *elasticConfig {
+	if e == nil {
+		return nil
+	}
+	return &elasticConfig{MaximumSubChannels: e.MaximumSubChannels, TargetMembershipsPerSubChannel: e.TargetMembershipsPerSubChannel,
+		MinimumMembershipPercentage: e.MinimumMembershipPercentage}
+}
+
+func (s *Server) listSubChannels(ctx context.Context, c chime.Caller, in *channelArnPageIn) (any, error) {
+	items, next, err := s.svc.ListSubChannels(ctx, c, in.ChannelArn, in.req())
+	if err != nil {
+		return nil, err
+	}
+	return paged(map[string]any{"ChannelArn": in.ChannelArn, "SubChannels": mapList(items, func(sc chime.SubChannel) map[string]any {
+		return map[string]any{"SubChannelId": sc.ID, "MembershipCount": sc.MembershipCount}
+	})}, next), nil
+}
+
+type channelArnPageIn struct {
+	ChannelArn string
+	page
 }

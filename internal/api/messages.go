@@ -42,7 +42,7 @@ func (s *Server) sendChannelMessage(ctx context.Context, c chime.Caller, in *sen
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID, "Status": sentStatus}, nil
+	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID, "Status": sentStatus, "SubChannelId": str(m.SubChannelID)}, nil
 }
 
 type messageOut struct {
@@ -61,6 +61,7 @@ type messageOut struct {
 	MessageAttributes    map[string]messageAttribute `json:"MessageAttributes,omitempty"`
 	ContentType          *string                     `json:"ContentType,omitempty"`
 	Target               []target                    `json:"Target,omitempty"`
+	SubChannelId         *string                     `json:"SubChannelId,omitempty"`
 }
 
 // messageSummary is a message as ListChannelMessages shows it: redacted
@@ -95,7 +96,11 @@ func (s *Server) listChannelMessages(ctx context.Context, c chime.Caller, in *li
 	if err != nil {
 		return nil, err
 	}
-	return paged(map[string]any{"ChannelArn": in.ChannelArn, "ChannelMessages": mapList(items, messageSummary)}, next), nil
+	out := map[string]any{"ChannelArn": in.ChannelArn, "ChannelMessages": mapList(items, messageSummary)}
+	if in.SubChannelId != "" {
+		out["SubChannelId"] = in.SubChannelId
+	}
+	return paged(out, next), nil
 }
 
 type messageIn struct {
@@ -108,7 +113,7 @@ func (s *Server) getChannelMessage(ctx context.Context, c chime.Caller, in *mess
 		return nil, err
 	}
 	out := messageSummary(m)
-	out.ChannelArn, out.Persistence = m.ChannelArn, m.Persistence
+	out.ChannelArn, out.Persistence, out.SubChannelId = m.ChannelArn, m.Persistence, str(m.SubChannelID)
 	return map[string]any{"ChannelMessage": out}, nil
 }
 
@@ -130,7 +135,7 @@ func (s *Server) updateChannelMessage(ctx context.Context, c chime.Caller, in *u
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID, "Status": sentStatus}, nil
+	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID, "Status": sentStatus, "SubChannelId": str(m.SubChannelID)}, nil
 }
 
 func (s *Server) redactChannelMessage(ctx context.Context, c chime.Caller, in *messageIn) (any, error) {
@@ -138,7 +143,7 @@ func (s *Server) redactChannelMessage(ctx context.Context, c chime.Caller, in *m
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID}, nil
+	return map[string]any{"ChannelArn": m.ChannelArn, "MessageId": m.MessageID, "SubChannelId": str(m.SubChannelID)}, nil
 }
 
 func (s *Server) deleteChannelMessage(ctx context.Context, c chime.Caller, in *messageIn) (any, error) {

@@ -70,6 +70,9 @@ func (s *Server) routes() map[string]opFunc {
 		"PutChannelExpirationSettings":         op(s.putChannelExpirationSettings),
 		"PutAppInstanceUserExpirationSettings": op(s.putAppInstanceUserExpirationSettings),
 
+		// elastic channels
+		"ListSubChannels": op(s.listSubChannels),
+
 		// bans
 		"CreateChannelBan":   op(s.createChannelBan),
 		"DescribeChannelBan": op(s.describeChannelBan),

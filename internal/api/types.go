@@ -91,22 +91,23 @@ func expirationOut(e *chime.ExpirationSettings) *expirationSettings {
 }
 
 type channelOut struct {
-	Name                 string              `json:"Name"`
-	ChannelArn           string              `json:"ChannelArn"`
-	Mode                 string              `json:"Mode"`
-	Privacy              string              `json:"Privacy"`
-	Metadata             *string             `json:"Metadata,omitempty"`
-	CreatedBy            *identity           `json:"CreatedBy,omitempty"`
-	CreatedTimestamp     *epoch              `json:"CreatedTimestamp,omitempty"`
-	LastMessageTimestamp *epoch              `json:"LastMessageTimestamp,omitempty"`
-	LastUpdatedTimestamp *epoch              `json:"LastUpdatedTimestamp,omitempty"`
-	ExpirationSettings   *expirationSettings `json:"ExpirationSettings,omitempty"`
+	Name                        string              `json:"Name"`
+	ChannelArn                  string              `json:"ChannelArn"`
+	Mode                        string              `json:"Mode"`
+	Privacy                     string              `json:"Privacy"`
+	Metadata                    *string             `json:"Metadata,omitempty"`
+	CreatedBy                   *identity           `json:"CreatedBy,omitempty"`
+	CreatedTimestamp            *epoch              `json:"CreatedTimestamp,omitempty"`
+	LastMessageTimestamp        *epoch              `json:"LastMessageTimestamp,omitempty"`
+	LastUpdatedTimestamp        *epoch              `json:"LastUpdatedTimestamp,omitempty"`
+	ExpirationSettings          *expirationSettings `json:"ExpirationSettings,omitempty"`
+	ElasticChannelConfiguration *elasticConfig      `json:"ElasticChannelConfiguration,omitempty"`
 }
 
 func channelFull(c chime.Channel) channelOut {
 	return channelOut{Name: c.Name, ChannelArn: c.Arn, Mode: c.Mode, Privacy: c.Privacy, Metadata: str(c.Metadata),
 		CreatedBy: identityOut(c.CreatedBy), CreatedTimestamp: ts(c.Created), LastMessageTimestamp: tsp(c.LastMessage),
-		LastUpdatedTimestamp: ts(c.Updated), ExpirationSettings: expirationOut(c.Expiration)}
+		LastUpdatedTimestamp: ts(c.Updated), ExpirationSettings: expirationOut(c.Expiration), ElasticChannelConfiguration: elasticOut(c.Elastic)}
 }
 
 type channelSummary struct {
@@ -129,18 +130,20 @@ type membershipOut struct {
 	ChannelArn           string    `json:"ChannelArn"`
 	CreatedTimestamp     *epoch    `json:"CreatedTimestamp"`
 	LastUpdatedTimestamp *epoch    `json:"LastUpdatedTimestamp"`
+	SubChannelId         *string   `json:"SubChannelId,omitempty"`
 }
 
 func membershipFull(m chime.Membership) membershipOut {
 	return membershipOut{InvitedBy: identityOut(m.InvitedBy), Type: m.Type, Member: identityOut(m.Member), ChannelArn: m.ChannelArn,
-		CreatedTimestamp: ts(m.Created), LastUpdatedTimestamp: ts(m.Updated)}
+		CreatedTimestamp: ts(m.Created), LastUpdatedTimestamp: ts(m.Updated), SubChannelId: str(m.SubChannelID)}
 }
 
 type userMembershipOut struct {
 	ChannelSummary                   channelSummary `json:"ChannelSummary"`
 	AppInstanceUserMembershipSummary struct {
-		Type                string `json:"Type"`
-		ReadMarkerTimestamp *epoch `json:"ReadMarkerTimestamp,omitempty"`
+		Type                string  `json:"Type"`
+		ReadMarkerTimestamp *epoch  `json:"ReadMarkerTimestamp,omitempty"`
+		SubChannelId        *string `json:"SubChannelId,omitempty"`
 	} `json:"AppInstanceUserMembershipSummary"`
 }
 
@@ -149,6 +152,7 @@ func userMembership(um chime.UserMembership) userMembershipOut {
 	out.ChannelSummary = channelSum(um.Channel)
 	out.AppInstanceUserMembershipSummary.Type = um.Membership.Type
 	out.AppInstanceUserMembershipSummary.ReadMarkerTimestamp = tsp(um.Membership.ReadMarker)
+	out.AppInstanceUserMembershipSummary.SubChannelId = str(um.Membership.SubChannelID)
 	return out
 }
 

@@ -29,6 +29,7 @@ const (
 	EventDeleteChannel                = "DELETE_CHANNEL"
 	EventCreateChannelMembership      = "CREATE_CHANNEL_MEMBERSHIP"
 	EventDeleteChannelMembership      = "DELETE_CHANNEL_MEMBERSHIP"
+	EventUpdateChannelMembership      = "UPDATE_CHANNEL_MEMBERSHIP"
 	EventBatchCreateChannelMembership = "BATCH_CREATE_CHANNEL_MEMBERSHIP"
 	EventSessionEstablished           = "SESSION_ESTABLISHED"
 	EventChannelDetails               = "CHANNEL_DETAILS"

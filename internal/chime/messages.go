@@ -20,21 +20,22 @@ type PushNotification struct {
 
 // Message is a channel message.
 type Message struct {
-	ChannelArn  string
-	MessageID   string
-	Sender      Identity
-	Type        string
-	Persistence string
-	Content     string
-	Metadata    string
-	ContentType string
-	Attributes  map[string][]string
-	Push        *PushNotification
-	Target      string // the one member a targeted message is for, "" otherwise
-	Redacted    bool
-	Created     time.Time
-	Updated     time.Time
-	Edited      *time.Time
+	ChannelArn   string
+	MessageID    string
+	Sender       Identity
+	Type         string
+	Persistence  string
+	Content      string
+	Metadata     string
+	ContentType  string
+	Attributes   map[string][]string
+	Push         *PushNotification
+	Target       string // the one member a targeted message is for, "" otherwise
+	SubChannelID string // the subchannel of a message in an elastic channel, "" otherwise
+	Redacted     bool
+	Created      time.Time
+	Updated      time.Time
+	Edited       *time.Time
 }
 
 // VisibleTo tells whether arn may see m: a targeted message only its sender and target.

@@ -96,6 +96,20 @@ type Channel struct {
 	Updated        time.Time
 	LastMessage    *time.Time
 	Expiration     *ExpirationSettings
+	Elastic        *ElasticConfig // nil for a standard channel
+}
+
+// ElasticConfig is an elastic channel's ElasticChannelConfiguration.
+type ElasticConfig struct {
+	MaximumSubChannels             int
+	TargetMembershipsPerSubChannel int
+	MinimumMembershipPercentage    int
+}
+
+// SubChannel is one subchannel of an elastic channel.
+type SubChannel struct {
+	ID              string
+	MembershipCount int // regular members; moderators are not counted
 }
 
 // Membership is a channel membership.
@@ -107,6 +121,8 @@ type Membership struct {
 	Created    time.Time
 	Updated    time.Time
 	ReadMarker *time.Time
+	// SubChannelID is the subchannel of a membership in an elastic channel, "" otherwise.
+	SubChannelID string
 }
 
 // UserMembership is one of a user's memberships with its channel, as

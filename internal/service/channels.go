@@ -20,6 +20,7 @@ type CreateChannelInput struct {
 	ModeratorArns      []string
 	Tags               []chime.Tag
 	Expiration         *chime.ExpirationSettings
+	Elastic            *chime.ElasticConfig // an elastic channel when set
 }
 
 // CreateChannel creates a channel; the bearer becomes member and moderator,
@@ -27,7 +28,7 @@ type CreateChannelInput struct {
 // NotFound (app instance), Forbidden (a listed ARN is not a user or bot of
 // the app instance), Conflict (ChannelId taken, token reuse), ResourceLimitExceeded.
 func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateChannelInput) (string, error) {
-	if in.Mode == "" {
+	if in.Mode == "" && in.Elastic == nil {
 		in.Mode = chime.ModeUnrestricted
 	}
 	if in.Privacy == "" {
@@ -51,6 +52,11 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			arn = prev
 			return err
 		}
+		if in.Elastic != nil {
+			if err := s.checkElastic(tx, &in); err != nil {
+				return err
+			}
+		}
 		n, err := tx.CountChannels(in.AppInstanceArn)
 		if err != nil {
 			return err
@@ -66,14 +72,18 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		arn = a.Child(chime.ArnChannel, id)
 		now := s.clock()
 		ch := chime.Channel{Arn: arn, AppInstanceArn: in.AppInstanceArn, Name: in.Name, Mode: in.Mode, Privacy: in.Privacy,
-			Metadata: in.Metadata, CreatedBy: identityOf(b), Created: now, Updated: now, Expiration: in.Expiration}
+			Metadata: in.Metadata, CreatedBy: identityOf(b), Created: now, Updated: now, Expiration: in.Expiration, Elastic: in.Elastic}
 		if err := tx.InsertChannel(ch); err != nil {
 			if chime.KindOf(err) == chime.KindConflict {
 				return chime.Errorf(chime.KindConflict, "The channel %s already exists.", arn)
 			}
 			return err
 		}
+		// The creator becomes member and moderator; of an elastic channel, moderator only.
 		members := append([]string{b.Arn}, in.MemberArns...)
+		if in.Elastic != nil {
+			members = nil
+		}
 		moderators := append([]string{b.Arn}, in.ModeratorArns...)
 		seen := map[string]bool{}
 		for _, m := range members {
@@ -85,7 +95,7 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			if err != nil {
 				return err
 			}
-			if _, err := s.addMember(tx, ch, u, chime.MembershipDefault, identityOf(b), now); err != nil {
+			if _, err := s.addMember(tx, ch, u, chime.MembershipDefault, identityOf(b), now, ""); err != nil {
 				return err
 			}
 		}
@@ -196,6 +206,9 @@ func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateCh
 			ch.Name = *in.Name
 		}
 		if in.Mode != nil {
+			if ch.Elastic != nil && *in.Mode != chime.ModeRestricted {
+				return chime.Errorf(chime.KindBadRequest, "An elastic channel must stay RESTRICTED.")
+			}
 			ch.Mode = *in.Mode
 		}
 		if in.Metadata != nil {

@@ -64,11 +64,12 @@ type wsMembership struct {
 	Type                 string      `json:"Type"`
 	CreatedTimestamp     string      `json:"CreatedTimestamp"`
 	LastUpdatedTimestamp string      `json:"LastUpdatedTimestamp"`
+	SubChannelId         string      `json:"SubChannelId,omitempty"`
 }
 
 func membershipPayload(m chime.Membership) wsMembership {
 	return wsMembership{ChannelArn: m.ChannelArn, Member: wsID(m.Member), InvitedBy: wsID(m.InvitedBy), Type: m.Type,
-		CreatedTimestamp: isoTime(m.Created), LastUpdatedTimestamp: isoTime(m.Updated)}
+		CreatedTimestamp: isoTime(m.Created), LastUpdatedTimestamp: isoTime(m.Updated), SubChannelId: m.SubChannelID}
 }
 
 // membershipEvent describes a membership change to the channel's members and
@@ -78,7 +79,7 @@ func membershipEvent(tx *store.Tx, typ string, m chime.Membership) (chime.Event,
 	if m.Type == chime.MembershipHidden {
 		return ev, nil
 	}
-	members, err := tx.MemberArns(m.ChannelArn)
+	members, err := recipientsOf(tx, m.ChannelArn, m.SubChannelID)
 	if err != nil {
 		return ev, err
 	}
@@ -141,6 +142,7 @@ type wsMessage struct {
 	MessageAttributes    map[string]wsValues `json:"MessageAttributes,omitempty"`
 	ContentType          string              `json:"ContentType,omitempty"`
 	Target               []wsTarget          `json:"Target,omitempty"`
+	SubChannelId         string              `json:"SubChannelId,omitempty"`
 }
 
 type wsValues struct {
@@ -155,7 +157,7 @@ type wsTarget struct {
 func MessagePayload(m chime.Message) any {
 	p := wsMessage{ChannelArn: m.ChannelArn, MessageId: m.MessageID, Type: m.Type, CreatedTimestamp: isoTime(m.Created),
 		LastUpdatedTimestamp: isoTime(m.Updated), LastEditedTimestamp: isoTimePtr(m.Edited), Sender: wsID(m.Sender), Redacted: m.Redacted,
-		Persistence: m.Persistence, Status: map[string]string{"Value": chime.StatusSent}, ContentType: m.ContentType}
+		Persistence: m.Persistence, Status: map[string]string{"Value": chime.StatusSent}, ContentType: m.ContentType, SubChannelId: m.SubChannelID}
 	if !m.Redacted {
 		p.Content, p.Metadata = &m.Content, nilIfEmpty(m.Metadata)
 	}
@@ -189,7 +191,16 @@ func messageEvent(tx *store.Tx, typ string, m chime.Message) (chime.Event, error
 		}
 		return ev, nil
 	}
-	members, err := tx.MemberArns(m.ChannelArn)
+	members, err := recipientsOf(tx, m.ChannelArn, m.SubChannelID)
 	ev.Recipients = members
 	return ev, err
+}
+
+// recipientsOf returns the members who hear of a change: the channel's, or
+// in an elastic channel those of the subchannel it happened in.
+func recipientsOf(tx *store.Tx, channelArn, sub string) ([]string, error) {
+	if sub != "" {
+		return tx.MemberArnsIn(channelArn, sub)
+	}
+	return tx.MemberArns(channelArn)
 }

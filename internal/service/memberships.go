@@ -9,44 +9,94 @@ import (
 	"github.com/belfry/belfry/internal/store"
 )
 
-// errSubChannel answers a SubChannelId until elastic channels exist.
-func errSubChannel() error {
-	return chime.Errorf(chime.KindBadRequest, "SubChannelId applies only to elastic channels, which this server does not support yet.")
+// added is a membership addMember created, with the events of any
+// rebalance it caused (elastic channels).
+type added struct {
+	m      chime.Membership
+	events []chime.Event
 }
 
 // addMember adds u to ch unless a ban or a quota stops it. An existing
-// membership is left as it stands (rule D1); a banned user is Forbidden (rule D2).
-// It reports whether a membership was created.
-func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceUser, typ string, by chime.Identity, now time.Time) (bool, error) {
-	if _, err := tx.GetMembership(ch.Arn, u.Arn); err == nil {
-		return false, nil
+// membership is left as it stands (rule D1: nil result); a banned user is
+// Forbidden (rule D2). In an elastic channel a regular member is assigned a
+// subchannel (sub must be ""), while a moderator joins the subchannel sub
+// names; HIDDEN memberships are refused there.
+func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceUser, typ string, by chime.Identity, now time.Time, sub string) (*added, error) {
+	moderator := false
+	if ch.Elastic != nil {
+		if typ == chime.MembershipHidden {
+			return nil, chime.Errorf(chime.KindBadRequest, "HIDDEN memberships are not supported in elastic channels.")
+		}
+		var err error
+		if moderator, err = s.isModerator(tx, ch.Arn, u.Arn); err != nil {
+			return nil, err
+		}
+		switch {
+		case moderator && sub == "":
+			return nil, chime.Errorf(chime.KindBadRequest, "SubChannelId is required to add a moderator of an elastic channel to one of its SubChannels.")
+		case !moderator && sub != "":
+			return nil, chime.Errorf(chime.KindBadRequest, "Only moderators choose their SubChannel; the service assigns one to other members.")
+		case moderator:
+			if _, err := tx.GetSubChannel(ch.Arn, sub); err != nil {
+				return nil, notFoundAs(err, "The SubChannel %s does not exist.", sub)
+			}
+		}
+	} else if sub != "" {
+		return nil, errNotElastic()
+	}
+	var err error
+	if moderator {
+		_, err = tx.GetMembershipIn(ch.Arn, u.Arn, sub)
+	} else {
+		_, err = tx.GetMembership(ch.Arn, u.Arn)
+	}
+	if err == nil {
+		return nil, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
+		return nil, err
 	}
 	if _, err := tx.GetBan(ch.Arn, u.Arn); err == nil {
-		return false, forbidden("%s is banned from this channel.", u.Arn)
+		return nil, forbidden("%s is banned from this channel.", u.Arn)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
+		return nil, err
 	}
 	// The channel is locked by the transaction; the per-user quota needs the user locked too.
 	if err := tx.LockIdentity(u.Arn); err != nil {
-		return false, err
+		return nil, err
 	}
-	n, err := tx.CountMemberships(ch.Arn)
+	if ch.Elastic == nil {
+		n, err := tx.CountMemberships(ch.Arn)
+		if err != nil {
+			return nil, err
+		}
+		if n >= s.quotas.MembershipsPerChannel {
+			return nil, limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
+		}
+	}
+	n, err := tx.CountUserMemberships(u.Arn)
 	if err != nil {
-		return false, err
-	}
-	if n >= s.quotas.MembershipsPerChannel {
-		return false, limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
-	}
-	if n, err = tx.CountUserMemberships(u.Arn); err != nil {
-		return false, err
+		return nil, err
 	}
 	if n >= s.quotas.MembershipsPerUser {
-		return false, limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
+		return nil, limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
 	}
-	m := chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now}
-	return tx.InsertMembership(m) // false: a concurrent add won the race (rule D1)
+	res := &added{}
+	if ch.Elastic != nil && !moderator {
+		if sub, res.events, err = s.assignSubChannel(tx, ch, now); err != nil {
+			return nil, err
+		}
+	}
+	res.m = chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now, SubChannelID: sub}
+	inserted, err := tx.InsertMembership(res.m)
+	if err != nil || !inserted {
+		return nil, err // not inserted: a concurrent add won the race (rule D1)
+	}
+	if ch.Elastic != nil && !moderator {
+		if err := tx.AddSubChannelMembers(ch.Arn, sub, 1); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // CreateChannelMembershipInput is the input of CreateChannelMembership.
@@ -69,9 +119,6 @@ func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, i
 		if err != nil {
 			return err
 		}
-		if in.SubChannelID != "" {
-			return errSubChannel()
-		}
 		if err := r.canAdd(in.MemberArn, in.Type); err != nil {
 			return err
 		}
@@ -79,15 +126,21 @@ func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, i
 		if err != nil {
 			return err
 		}
-		added, err := s.addMember(tx, r.channel, u, in.Type, identityOf(r.bearer), s.clock())
+		a, err := s.addMember(tx, r.channel, u, in.Type, identityOf(r.bearer), s.clock(), in.SubChannelID)
 		if err != nil {
 			return err
 		}
-		if m, err = tx.GetMembership(in.ChannelArn, in.MemberArn); err != nil || !added {
-			return err // D1: an existing membership is returned as it stands, with no event
+		if a == nil { // D1: an existing membership is returned as it stands, with no event
+			if in.SubChannelID != "" {
+				m, err = tx.GetMembershipIn(in.ChannelArn, in.MemberArn, in.SubChannelID)
+			} else {
+				m, err = tx.GetMembership(in.ChannelArn, in.MemberArn)
+			}
+			return err
 		}
+		m = a.m
 		ev, err := membershipEvent(tx, chime.EventCreateChannelMembership, m)
-		events = append(events, ev)
+		events = append(append(events, a.events...), ev)
 		return err
 	})
 	if err == nil {
@@ -105,10 +158,11 @@ type BatchError struct {
 
 // BatchResult is the outcome of BatchCreateChannelMembership.
 type BatchResult struct {
-	InvitedBy chime.Identity
-	Type      string
-	Members   []chime.Identity
-	Errors    []BatchError
+	InvitedBy    chime.Identity
+	Type         string
+	SubChannelID string
+	Members      []chime.Identity
+	Errors       []BatchError
 }
 
 // batchCodes maps the kind of a per-member failure to its model ErrorCode.
@@ -131,14 +185,14 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 	var res BatchResult
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
-		res = BatchResult{Type: typ}
+		res = BatchResult{Type: typ, SubChannelID: subChannelID}
 		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
+		if subChannelID != "" && r.channel.Elastic == nil {
+			return errNotElastic()
 		}
 		res.InvitedBy = identityOf(r.bearer)
 		// The bearer's right to add at all is checked once: a call it may not make fails whole.
@@ -155,11 +209,20 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 				continue
 			}
 			seen[arn] = true
-			u, added, err := s.addOne(tx, r, arn, typ, now)
+			u, a, err := s.addOne(tx, r, arn, typ, now, subChannelID)
 			if err == nil {
 				res.Members = append(res.Members, identityOf(u))
-				if added {
+				if a != nil {
 					newMembers = append(newMembers, u.Arn)
+					events = append(events, a.events...)
+					if r.channel.Elastic != nil {
+						// Elastic channels tell each new member's subchannel, one event each.
+						ev, err := membershipEvent(tx, chime.EventCreateChannelMembership, a.m)
+						if err != nil {
+							return err
+						}
+						events = append(events, ev)
+					}
 				}
 				continue
 			}
@@ -169,7 +232,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 			}
 			res.Errors = append(res.Errors, BatchError{MemberArn: arn, Code: code, Message: err.Error()})
 		}
-		if len(newMembers) == 0 {
+		if len(newMembers) == 0 || r.channel.Elastic != nil {
 			return nil
 		}
 		ev, err := batchEvent(tx, r.channel.Arn, res, newMembers)
@@ -182,16 +245,16 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 	return res, err
 }
 
-func (s *Service) addOne(tx *store.Tx, r role, arn, typ string, now time.Time) (chime.AppInstanceUser, bool, error) {
+func (s *Service) addOne(tx *store.Tx, r role, arn, typ string, now time.Time, sub string) (chime.AppInstanceUser, *added, error) {
 	if err := r.canAdd(arn, typ); err != nil {
-		return chime.AppInstanceUser{}, false, err
+		return chime.AppInstanceUser{}, nil, err
 	}
 	u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, arn)
 	if err != nil {
-		return u, false, err
+		return u, nil, err
 	}
-	added, err := s.addMember(tx, r.channel, u, typ, identityOf(r.bearer), now)
-	return u, added, err
+	a, err := s.addMember(tx, r.channel, u, typ, identityOf(r.bearer), now, sub)
+	return u, a, err
 }
 
 // DescribeChannelMembership returns a membership to those who may read the
@@ -204,13 +267,17 @@ func (s *Service) DescribeChannelMembership(ctx context.Context, c chime.Caller,
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
+		if subChannelID != "" && r.channel.Elastic == nil {
+			return errNotElastic()
 		}
 		if err := r.canRead(); err != nil {
 			return err
 		}
-		m, err = tx.GetMembership(channelArn, memberArn)
+		if subChannelID != "" {
+			m, err = tx.GetMembershipIn(channelArn, memberArn, subChannelID)
+		} else {
+			m, err = tx.GetMembership(channelArn, memberArn)
+		}
 		if err == nil && m.Type == chime.MembershipHidden && !r.privileged() && memberArn != r.bearer.Arn {
 			err = store.ErrNotFound
 		}
@@ -230,21 +297,19 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, c chime.Caller, c
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
+		if subChannelID != "" && r.channel.Elastic == nil {
+			return errNotElastic()
 		}
 		if memberArn != r.bearer.Arn {
 			if err := r.canModerate(); err != nil {
 				return forbidden("Only moderators of this channel and app instance admins can remove other members.")
 			}
 		}
-		ev, err := s.removeMember(tx, channelArn, memberArn)
-		if err == nil && ev == nil {
+		removed, err := s.removeMember(tx, r.channel, memberArn, subChannelID)
+		if err == nil && len(removed) == 0 {
 			return chime.Errorf(chime.KindNotFound, "%s is not a member of %s.", memberArn, channelArn)
 		}
-		if ev != nil {
-			events = append(events, *ev)
-		}
+		events = append(events, removed...)
 		return err
 	})
 	if err == nil {
@@ -253,25 +318,48 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, c chime.Caller, c
 	return err
 }
 
-// removeMember deletes a membership and returns the event that tells of it,
-// nil when there was none.
-func (s *Service) removeMember(tx *store.Tx, channelArn, memberArn string) (*chime.Event, error) {
-	m, err := tx.GetMembership(channelArn, memberArn)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
+// removeMember deletes a member's memberships in the channel — in an
+// elastic channel, only the one in subchannel sub when sub is given — and
+// returns the events that tell of it (none when there was nothing to
+// remove), including those of a subchannel merge it causes.
+func (s *Service) removeMember(tx *store.Tx, ch chime.Channel, memberArn, sub string) ([]chime.Event, error) {
+	all, err := tx.MembershipsOf(ch.Arn, memberArn)
 	if err != nil {
 		return nil, err
 	}
-	// The removed member is told too: recipients are taken before the delete.
-	ev, err := membershipEvent(tx, chime.EventDeleteChannelMembership, m)
-	if err != nil {
-		return nil, err
+	moderator := false
+	if ch.Elastic != nil {
+		if moderator, err = s.isModerator(tx, ch.Arn, memberArn); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := tx.DeleteMembership(channelArn, memberArn); err != nil {
-		return nil, err
+	var events []chime.Event
+	now := s.clock()
+	for _, m := range all {
+		if sub != "" && m.SubChannelID != sub {
+			continue
+		}
+		// The removed member is told too: recipients are taken before the delete.
+		ev, err := membershipEvent(tx, chime.EventDeleteChannelMembership, m)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+		if _, err := tx.DeleteMembershipIn(ch.Arn, memberArn, m.SubChannelID); err != nil {
+			return nil, err
+		}
+		if ch.Elastic != nil && !moderator {
+			if err := tx.AddSubChannelMembers(ch.Arn, m.SubChannelID, -1); err != nil {
+				return nil, err
+			}
+			merged, err := s.afterLeave(tx, ch, m.SubChannelID, now)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, merged...)
+		}
 	}
-	return &ev, nil
+	return events, nil
 }
 
 // ListChannelMembershipsInput is the input of ListChannelMemberships.
@@ -289,18 +377,25 @@ func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in
 	if in.Type == "" {
 		in.Type = chime.MembershipDefault
 	}
-	filter := in.ChannelArn + "|" + in.Type
+	filter := in.ChannelArn + "|" + in.Type + "|" + in.SubChannelID
 	var page store.Page[chime.Membership]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
 		r, err := s.roleIn(tx, c, in.ChannelArn)
 		if err != nil {
 			return err
 		}
-		if in.SubChannelID != "" {
-			return errSubChannel()
-		}
 		if err := r.canRead(); err != nil {
 			return err
+		}
+		switch {
+		case in.SubChannelID != "" && r.channel.Elastic == nil:
+			return errNotElastic()
+		case in.SubChannelID == "" && r.channel.Elastic != nil:
+			return chime.Errorf(chime.KindBadRequest, "SubChannelId is required to list the members of an elastic channel (see ListSubChannels).")
+		case in.SubChannelID != "":
+			if _, err := tx.GetSubChannel(in.ChannelArn, in.SubChannelID); err != nil {
+				return notFoundAs(err, "The SubChannel %s does not exist.", in.SubChannelID)
+			}
 		}
 		if in.Type == chime.MembershipHidden && !r.privileged() {
 			return forbidden("Only moderators and app instance admins can list HIDDEN members.")
@@ -309,7 +404,7 @@ func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in
 		if err != nil {
 			return err
 		}
-		page, err = tx.ListMemberships(in.ChannelArn, in.Type, after, in.limit())
+		page, err = tx.ListMemberships(in.ChannelArn, in.SubChannelID, in.Type, after, in.limit())
 		return err
 	})
 	return page.Items, s.token("ListChannelMemberships", filter, page.Next), err

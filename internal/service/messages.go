@@ -87,9 +87,6 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 		if err != nil {
 			return err
 		}
-		if in.SubChannelID != "" {
-			return errSubChannel()
-		}
 		switch {
 		case r.banned:
 			return forbidden("The bearer is banned from this channel.")
@@ -97,6 +94,10 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			return forbidden("Only members of the channel can send messages; moderators and admins must join first.")
 		case r.hidden:
 			return forbidden("HIDDEN members cannot send messages.")
+		}
+		sub, err := s.subChannelOf(tx, r, in.SubChannelID, true)
+		if err != nil {
+			return err
 		}
 		if err := checkContent(in.Type, in.Content, in.Metadata); err != nil {
 			return err
@@ -110,8 +111,8 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			if _, err := s.memberIdentity(tx, r.channel.AppInstanceArn, in.Target); err != nil {
 				return err
 			}
-			if _, err := tx.GetMembership(in.ChannelArn, in.Target); errors.Is(err, store.ErrNotFound) {
-				return chime.Errorf(chime.KindBadRequest, "The Target %s is not a member of the channel.", in.Target)
+			if _, err := tx.GetMembershipIn(in.ChannelArn, in.Target, sub); errors.Is(err, store.ErrNotFound) {
+				return chime.Errorf(chime.KindBadRequest, "The Target %s is not a member of the channel (or of its SubChannel).", in.Target)
 			} else if err != nil {
 				return err
 			}
@@ -128,7 +129,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 		now := s.clock()
 		m = chime.Message{ChannelArn: in.ChannelArn, MessageID: newMessageID(), Sender: identityOf(r.bearer), Type: in.Type,
 			Persistence: in.Persistence, Content: in.Content, Metadata: in.Metadata, ContentType: in.ContentType,
-			Attributes: in.Attributes, Push: in.Push, Target: in.Target, Created: now, Updated: now}
+			Attributes: in.Attributes, Push: in.Push, Target: in.Target, Created: now, Updated: now, SubChannelID: sub}
 		if in.Persistence == chime.PersistencePersist {
 			if err := tx.InsertMessage(m); err != nil {
 				return err
@@ -175,18 +176,19 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		if err != nil {
 			return err
 		}
-		if in.SubChannelID != "" {
-			return errSubChannel()
-		}
 		if err := r.canRead(); err != nil {
 			return err
 		}
-		filter = fmt.Sprintf("%s|%s|%v|%v|%v", in.ChannelArn, r.bearer.Arn, in.Ascending, msOrNil(in.NotBefore), msOrNil(in.NotAfter))
+		sub, err := s.subChannelOf(tx, r, in.SubChannelID, false)
+		if err != nil {
+			return err
+		}
+		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", in.ChannelArn, sub, r.bearer.Arn, in.Ascending, msOrNil(in.NotBefore), msOrNil(in.NotAfter))
 		tb, err := s.readToken("ListChannelMessages", filter, in.NextToken)
 		if err != nil {
 			return err
 		}
-		q := store.MessageQuery{Channel: in.ChannelArn, Viewer: r.bearer.Arn, Ascending: in.Ascending, NotBefore: in.NotBefore,
+		q := store.MessageQuery{Channel: in.ChannelArn, Sub: sub, Viewer: r.bearer.Arn, Ascending: in.Ascending, NotBefore: in.NotBefore,
 			NotAfter: in.NotAfter, Limit: in.limit()}
 		if tb.After != 0 {
 			q.After = &store.MessageCursor{Created: tb.Time, Seq: tb.After}
@@ -212,10 +214,15 @@ func msOrNil(t *time.Time) any {
 }
 
 // visibleMessage loads a message the bearer may see: a targeted message is
-// NotFound for anyone but its sender and target.
-func (s *Service) visibleMessage(tx *store.Tx, r role, id string) (chime.Message, error) {
+// NotFound for anyone but its sender and target, and in an elastic channel
+// a message outside the subchannel the operation acts in (see subChannelOf).
+func (s *Service) visibleMessage(tx *store.Tx, r role, id, givenSub string) (chime.Message, error) {
+	sub, err := s.subChannelOf(tx, r, givenSub, false)
+	if err != nil {
+		return chime.Message{}, err
+	}
 	m, err := tx.GetMessage(r.channel.Arn, id)
-	if err == nil && !m.VisibleTo(r.bearer.Arn) {
+	if err == nil && (!m.VisibleTo(r.bearer.Arn) || m.SubChannelID != sub) {
 		err = store.ErrNotFound
 	}
 	return m, notFoundAs(err, "The message %s does not exist in %s.", id, r.channel.Arn)
@@ -230,13 +237,10 @@ func (s *Service) GetChannelMessage(ctx context.Context, c chime.Caller, channel
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
-		}
 		if err := r.canRead(); err != nil {
 			return err
 		}
-		m, err = s.visibleMessage(tx, r, id)
+		m, err = s.visibleMessage(tx, r, id, subChannelID)
 		return err
 	})
 	return m, err
@@ -303,13 +307,10 @@ func (s *Service) changeMessage(ctx context.Context, c chime.Caller, channelArn,
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
-		}
 		if err := r.canRead(); err != nil {
 			return err
 		}
-		if m, err = s.visibleMessage(tx, r, id); err != nil {
+		if m, err = s.visibleMessage(tx, r, id, subChannelID); err != nil {
 			return err
 		}
 		now := s.clock()
@@ -341,13 +342,16 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, c chime.Caller, chan
 		if err != nil {
 			return err
 		}
-		if subChannelID != "" {
-			return errSubChannel()
+		if subChannelID != "" && r.channel.Elastic == nil {
+			return errNotElastic()
 		}
 		if !r.admin {
 			return forbidden("Only an AppInstanceAdmin can delete messages.")
 		}
 		m, err := tx.GetMessage(channelArn, id)
+		if err == nil && subChannelID != "" && m.SubChannelID != subChannelID {
+			err = store.ErrNotFound
+		}
 		if err != nil {
 			return notFoundAs(err, "The message %s does not exist in %s.", id, channelArn)
 		}
@@ -372,6 +376,9 @@ func (s *Service) UpdateChannelReadMarker(ctx context.Context, c chime.Caller, c
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
+		}
+		if r.channel.Elastic != nil {
+			return chime.Errorf(chime.KindBadRequest, "Read markers are not supported in elastic channels.")
 		}
 		if r.banned || !r.member {
 			return forbidden("Only members of the channel have a read marker; moderators and admins must join first.")

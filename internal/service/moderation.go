@@ -10,11 +10,14 @@ import (
 
 // CreateChannelModerator makes a user or bot of the app instance a moderator;
 // moderators and admins only. Making an existing moderator again returns it
-// as it stands. A banned user cannot be made moderator.
+// as it stands. A banned user cannot be made moderator. In an elastic
+// channel, promotion resets the user's subchannel memberships.
 // Errors: Unauthorized, NotFound, Forbidden, ResourceLimitExceeded.
 func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) (chime.Identity, error) {
 	var id chime.Identity
+	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
@@ -44,8 +47,16 @@ func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, ch
 		if n >= s.quotas.ModeratorsPerChannel {
 			return limitExceeded("moderators per channel", s.quotas.ModeratorsPerChannel)
 		}
+		if r.channel.Elastic != nil {
+			if events, err = s.removeMember(tx, r.channel, moderatorArn, ""); err != nil {
+				return err
+			}
+		}
 		return tx.InsertModerator(chime.Moderator{ChannelArn: channelArn, Moderator: id, CreatedBy: identityOf(r.bearer), Created: s.clock()})
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
 	return id, err
 }
 
@@ -89,10 +100,14 @@ func (s *Service) ListChannelModerators(ctx context.Context, c chime.Caller, cha
 	return page.Items, s.token("ListChannelModerators", channelArn, page.Next), err
 }
 
-// DeleteChannelModerator removes a moderator (the membership, if any, stays);
-// moderators and admins only. Errors: Unauthorized, NotFound, Forbidden.
+// DeleteChannelModerator removes a moderator; moderators and admins only.
+// The membership, if any, stays — except in an elastic channel, where
+// demotion resets the user's subchannel memberships.
+// Errors: Unauthorized, NotFound, Forbidden.
 func (s *Service) DeleteChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var events []chime.Event
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err
@@ -100,12 +115,23 @@ func (s *Service) DeleteChannelModerator(ctx context.Context, c chime.Caller, ch
 		if err := r.canModerate(); err != nil {
 			return err
 		}
+		if r.channel.Elastic != nil {
+			if _, err := tx.GetModerator(channelArn, moderatorArn); err == nil {
+				if events, err = s.removeMember(tx, r.channel, moderatorArn, ""); err != nil {
+					return err
+				}
+			}
+		}
 		ok, err := tx.DeleteModerator(channelArn, moderatorArn)
 		if err == nil && !ok {
 			return chime.Errorf(chime.KindNotFound, "%s is not a moderator of %s.", moderatorArn, channelArn)
 		}
 		return err
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
+	return err
 }
 
 // ListChannelsModeratedByAppInstanceUser pages through the channels a user
@@ -187,14 +213,12 @@ func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelA
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		// A ban kicks the member out: the removal is told like a leave.
-		ev, err := s.removeMember(tx, channelArn, memberArn)
+		// A ban kicks the member out (of every subchannel): the removal is told like a leave.
+		removed, err := s.removeMember(tx, r.channel, memberArn, "")
 		if err != nil {
 			return err
 		}
-		if ev != nil {
-			events = append(events, *ev)
-		}
+		events = append(events, removed...)
 		return tx.InsertBan(chime.Ban{ChannelArn: channelArn, Member: id, CreatedBy: identityOf(r.bearer), Created: s.clock()})
 	})
 	if err == nil {

@@ -31,6 +31,10 @@ type Quotas struct {
 	MembershipsPerUser     int
 	ModeratorsPerChannel   int
 	TagsPerResource        int
+
+	ElasticChannelsPerAppInstance int
+	SubChannelsPerElasticChannel  int
+	MembershipsPerSubChannel      int
 }
 
 // DefaultQuotas are AWS's default resource quotas.
@@ -44,6 +48,10 @@ var DefaultQuotas = Quotas{
 	MembershipsPerUser:     20_000,
 	ModeratorsPerChannel:   1_000,
 	TagsPerResource:        50,
+
+	ElasticChannelsPerAppInstance: 1,
+	SubChannelsPerElasticChannel:  100,
+	MembershipsPerSubChannel:      1_000,
 }
 
 // Service implements the operations. It is safe for concurrent use.

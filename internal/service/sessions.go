@@ -73,7 +73,7 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 		for _, um := range picked {
 			d := &wsChannelDetails{Channel: channelPayload(um.Channel), ChannelMessages: []any{}, ChannelMemberships: []wsMemberSummary{},
 				ReadMarkerTimestamp: isoTimePtr(um.Membership.ReadMarker)}
-			page, err := tx.ListMemberships(um.Channel.Arn, chime.MembershipDefault, 0, PrefetchMemberships)
+			page, err := tx.ListMemberships(um.Channel.Arn, um.Membership.SubChannelID, chime.MembershipDefault, 0, PrefetchMemberships)
 			if err != nil {
 				return err
 			}

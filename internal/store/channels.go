@@ -9,28 +9,48 @@ import (
 )
 
 const channelCols = `c.seq, c.arn, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by, COALESCE(cb.name, ''),
-	c.expiration, c.created_ms, c.updated_ms, c.last_message_ms`
+	c.expiration, c.created_ms, c.updated_ms, c.last_message_ms, c.max_sub_channels, c.target_per_sub_channel, c.min_membership_pct`
 
 const channelFrom = ` FROM channels c LEFT JOIN identities cb ON cb.arn = c.created_by `
 
-func scanChannel(r interface{ Scan(...any) error }) (chime.Channel, int64, error) {
-	var c chime.Channel
-	var seq, cr, up int64
-	var exp sql.NullString
-	var last sql.NullInt64
-	err := r.Scan(&seq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name,
-		&exp, &cr, &up, &last)
-	if err != nil {
-		return c, 0, err
-	}
-	c.Created, c.Updated, c.LastMessage = fromMS(cr), fromMS(up), fromNullMS(last)
-	if exp.Valid {
+// channelScan receives the channelCols of one row.
+type channelScan struct {
+	c                      chime.Channel
+	seq, cr, up            int64
+	exp                    sql.NullString
+	last                   sql.NullInt64
+	maxSub, target, minPct sql.NullInt64
+}
+
+func (s *channelScan) dest() []any {
+	c := &s.c
+	return []any{&s.seq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name,
+		&s.exp, &s.cr, &s.up, &s.last, &s.maxSub, &s.target, &s.minPct}
+}
+
+func (s *channelScan) done() (chime.Channel, error) {
+	c := s.c
+	c.Created, c.Updated, c.LastMessage = fromMS(s.cr), fromMS(s.up), fromNullMS(s.last)
+	if s.exp.Valid {
 		c.Expiration = new(chime.ExpirationSettings)
-		if err := json.Unmarshal([]byte(exp.String), c.Expiration); err != nil {
-			return c, 0, err
+		if err := json.Unmarshal([]byte(s.exp.String), c.Expiration); err != nil {
+			return c, err
 		}
 	}
-	return c, seq, nil
+	if s.maxSub.Valid {
+		c.Elastic = &chime.ElasticConfig{MaximumSubChannels: int(s.maxSub.Int64), TargetMembershipsPerSubChannel: int(s.target.Int64),
+			MinimumMembershipPercentage: int(s.minPct.Int64)}
+	}
+	return c, nil
+}
+
+func scanChannel(r interface{ Scan(...any) error }) (chime.Channel, int64, error) {
+	var cs channelScan
+	if err := r.Scan(cs.dest()...); err != nil {
+		return chime.Channel{}, 0, err
+	}
+	c, err := cs.done()
+	return c, cs.seq, err
 }
 
 // InsertChannel stores a new channel.
@@ -39,9 +59,15 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.Arn, c.AppInstanceArn, c.Name, c.Mode, c.Privacy, c.Metadata, c.CreatedBy.Arn, exp, ms(c.Created), ms(c.Updated))
+	var maxSub, target, minPct sql.NullInt64
+	if e := c.Elastic; e != nil {
+		maxSub = sql.NullInt64{Int64: int64(e.MaximumSubChannels), Valid: true}
+		target = sql.NullInt64{Int64: int64(e.TargetMembershipsPerSubChannel), Valid: true}
+		minPct = sql.NullInt64{Int64: int64(e.MinimumMembershipPercentage), Valid: true}
+	}
+	_, err = t.exec(`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms,
+		max_sub_channels, target_per_sub_channel, min_membership_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Arn, c.AppInstanceArn, c.Name, c.Mode, c.Privacy, c.Metadata, c.CreatedBy.Arn, exp, ms(c.Created), ms(c.Updated), maxSub, target, minPct)
 	return err
 }
 
@@ -79,6 +105,7 @@ func (t *Tx) DeleteChannel(arn string) error {
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_arn = ?`,
 		`DELETE FROM messages WHERE channel_arn = ?`,
+		`DELETE FROM sub_channels WHERE channel_arn = ?`,
 		`DELETE FROM moderators WHERE channel_arn = ?`,
 		`DELETE FROM bans WHERE channel_arn = ?`,
 		`DELETE FROM tags WHERE resource_arn = ?`,
@@ -92,25 +119,40 @@ func (t *Tx) DeleteChannel(arn string) error {
 }
 
 const membershipCols = `m.seq, m.channel_arn, m.member_arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),
-	m.created_ms, m.updated_ms, m.read_marker_ms`
+	m.created_ms, m.updated_ms, m.read_marker_ms, m.sub_channel_id`
 
 const membershipFrom = ` FROM memberships m LEFT JOIN identities mi ON mi.arn = m.member_arn LEFT JOIN identities ib ON ib.arn = m.invited_by `
 
+// membershipScan receives the membershipCols of one row.
+type membershipScan struct {
+	m         chime.Membership
+	seq, c, u int64
+	rm        sql.NullInt64
+}
+
+func (s *membershipScan) dest() []any {
+	m := &s.m
+	return []any{&s.seq, &m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.Type, &m.InvitedBy.Arn, &m.InvitedBy.Name, &s.c, &s.u, &s.rm, &m.SubChannelID}
+}
+
+func (s *membershipScan) done() chime.Membership {
+	m := s.m
+	m.Created, m.Updated, m.ReadMarker = fromMS(s.c), fromMS(s.u), fromNullMS(s.rm)
+	return m
+}
+
 func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64, error) {
-	var m chime.Membership
-	var seq, c, u int64
-	var rm sql.NullInt64
-	err := r.Scan(&seq, &m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.Type, &m.InvitedBy.Arn, &m.InvitedBy.Name, &c, &u, &rm)
-	m.Created, m.Updated, m.ReadMarker = fromMS(c), fromMS(u), fromNullMS(rm)
-	return m, seq, err
+	var ms membershipScan
+	err := r.Scan(ms.dest()...)
+	return ms.done(), ms.seq, err
 }
 
 // InsertMembership stores a new membership unless one exists; it reports
 // whether it inserted one.
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
-	res, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, type, invited_by, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (channel_arn, member_arn) DO NOTHING`,
-		m.ChannelArn, m.Member.Arn, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+	res, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_arn, member_arn, sub_channel_id) DO NOTHING`,
+		m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	if err != nil {
 		return false, err
 	}
@@ -118,10 +160,30 @@ func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 	return n > 0, err
 }
 
-// GetMembership returns the membership, or ErrNotFound.
+// GetMembership returns the member's membership in the channel (a
+// moderator of an elastic channel: the first of its subchannels), or ErrNotFound.
 func (t *Tx) GetMembership(channel, member string) (chime.Membership, error) {
-	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
+	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?
+		ORDER BY m.seq LIMIT 1`, channel, member))
 	return m, notFound(err)
+}
+
+// GetMembershipIn returns the member's membership in one subchannel, or ErrNotFound.
+func (t *Tx) GetMembershipIn(channel, member, sub string) (chime.Membership, error) {
+	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ? AND m.sub_channel_id = ?`,
+		channel, member, sub))
+	return m, notFound(err)
+}
+
+// MembershipsOf returns every membership of a member in a channel: one, or
+// one per subchannel for a moderator of an elastic channel.
+func (t *Tx) MembershipsOf(channel, member string) ([]chime.Membership, error) {
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ? ORDER BY m.seq`, channel, member)
+	if err != nil {
+		return nil, err
+	}
+	page, err := scanPage(rows, 1<<30, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+	return page.Items, err
 }
 
 // CountMemberships counts a channel's memberships of every type.
@@ -138,10 +200,11 @@ func (t *Tx) CountUserMemberships(member string) (int, error) {
 	return n, err
 }
 
-// ListMemberships pages through a channel's memberships of one type in creation order.
-func (t *Tx) ListMemberships(channel, typ string, after int64, limit int) (Page[chime.Membership], error) {
-	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.type = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`,
-		channel, typ, after, limit+1)
+// ListMemberships pages through the memberships of one type of a channel
+// (sub "") or of one of its subchannels, in creation order.
+func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (Page[chime.Membership], error) {
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.sub_channel_id = ? AND m.type = ? AND m.seq > ?
+		ORDER BY m.seq LIMIT ?`, channel, sub, typ, after, limit+1)
 	if err != nil {
 		return Page[chime.Membership]{}, err
 	}
@@ -161,29 +224,32 @@ func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[ch
 // GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
 func (t *Tx) GetUserMembership(channel, member string) (chime.UserMembership, error) {
 	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_arn = ? AND m.member_arn = ?`, channel, member))
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_arn = ? AND m.member_arn = ? ORDER BY m.seq LIMIT 1`, channel, member))
 	return um, notFound(err)
 }
 
 func scanUserMembership(r interface{ Scan(...any) error }) (chime.UserMembership, int64, error) {
-	var um chime.UserMembership
-	var mseq, mc, mu int64
-	var rm sql.NullInt64
-	var cseq, cc, cu int64
-	var exp sql.NullString
-	var last sql.NullInt64
-	m, c := &um.Membership, &um.Channel
-	err := r.Scan(&mseq, &m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.Type, &m.InvitedBy.Arn, &m.InvitedBy.Name, &mc, &mu, &rm,
-		&cseq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name, &exp, &cc, &cu, &last)
-	if err != nil {
-		return um, 0, err
+	var ms membershipScan
+	var cs channelScan
+	if err := r.Scan(append(ms.dest(), cs.dest()...)...); err != nil {
+		return chime.UserMembership{}, 0, err
 	}
-	m.Created, m.Updated, m.ReadMarker = fromMS(mc), fromMS(mu), fromNullMS(rm)
-	c.Created, c.Updated, c.LastMessage = fromMS(cc), fromMS(cu), fromNullMS(last)
-	return um, mseq, nil
+	c, err := cs.done()
+	return chime.UserMembership{Membership: ms.done(), Channel: c}, ms.seq, err
 }
 
-// DeleteMembership removes a membership; it reports whether one was removed.
+// DeleteMembershipIn removes a member's membership in one subchannel; it reports whether one was removed.
+func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
+	res, err := t.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`, channel, member, sub)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// DeleteMembership removes a member's memberships in the channel (in every
+// subchannel); it reports whether any was removed.
 func (t *Tx) DeleteMembership(channel, member string) (bool, error) {
 	res, err := t.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ?`, channel, member)
 	if err != nil {
@@ -243,13 +309,11 @@ func (t *Tx) ListModeratedChannels(moderator string, after int64, limit int) (Pa
 	}
 	return scanPage(rows, limit, func(r *sql.Rows) (chime.Channel, int64, error) {
 		var mseq int64
-		var c chime.Channel
-		var seq, cr, up int64
-		var exp sql.NullString
-		var last sql.NullInt64
-		err := r.Scan(&mseq, &seq, &c.Arn, &c.AppInstanceArn, &c.Name, &c.Mode, &c.Privacy, &c.Metadata, &c.CreatedBy.Arn, &c.CreatedBy.Name,
-			&exp, &cr, &up, &last)
-		c.Created, c.Updated, c.LastMessage = fromMS(cr), fromMS(up), fromNullMS(last)
+		var cs channelScan
+		if err := r.Scan(append([]any{&mseq}, cs.dest()...)...); err != nil {
+			return chime.Channel{}, 0, err
+		}
+		c, err := cs.done()
 		return c, mseq, err
 	})
 }
@@ -311,7 +375,7 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 // MemberArns returns the ARNs of every member of a channel, of every type:
 // the recipients of the channel's events.
 func (t *Tx) MemberArns(channel string) ([]string, error) {
-	rows, err := t.query(`SELECT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+	rows, err := t.query(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
 	if err != nil {
 		return nil, fmt.Errorf("store query: %w", err)
 	}

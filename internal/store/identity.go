@@ -60,6 +60,7 @@ func (t *Tx) DeleteAppInstance(arn string) error {
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM messages WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM sub_channels WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM moderators WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM bans WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM idempotency WHERE scope LIKE ? ESCAPE '\'`,
@@ -173,6 +174,10 @@ func (t *Tx) UpdateIdentity(u chime.AppInstanceUser) error {
 // moderator roles, bans, admin role and tags.
 func (t *Tx) DeleteIdentity(arn string) error {
 	for _, q := range []string{
+		// The subchannels it was a regular member of count one member less.
+		`UPDATE sub_channels SET member_count = member_count - 1 WHERE (channel_arn, sub_channel_id) IN (
+			SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_arn = ? AND m.sub_channel_id <> ''
+			AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn))`,
 		`DELETE FROM memberships WHERE member_arn = ?`,
 		`DELETE FROM moderators WHERE moderator_arn = ?`,
 		`DELETE FROM bans WHERE member_arn = ?`,

@@ -9,7 +9,7 @@ import (
 )
 
 const messageCols = `m.seq, m.channel_arn, m.message_id, m.sender_arn, COALESCE(s.name, ''), m.type, m.content, m.metadata, m.content_type,
-	m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms`
+	m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms, m.sub_channel_id`
 
 const messageFrom = ` FROM messages m LEFT JOIN identities s ON s.arn = m.sender_arn `
 
@@ -19,7 +19,7 @@ func scanMessage(r interface{ Scan(...any) error }) (chime.Message, int64, error
 	var attrs, push sql.NullString
 	var edited sql.NullInt64
 	err := r.Scan(&seq, &m.ChannelArn, &m.MessageID, &m.Sender.Arn, &m.Sender.Name, &m.Type, &m.Content, &m.Metadata, &m.ContentType,
-		&attrs, &push, &m.Target, &m.Redacted, &c, &u, &edited)
+		&attrs, &push, &m.Target, &m.Redacted, &c, &u, &edited, &m.SubChannelID)
 	if err != nil {
 		return m, 0, err
 	}
@@ -50,9 +50,9 @@ func (t *Tx) InsertMessage(m chime.Message) error {
 		return err
 	}
 	_, err = t.exec(`INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn,
-		redacted, created_ms, updated_ms, edited_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		redacted, created_ms, updated_ms, edited_ms, sub_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
 		m.ChannelArn, m.MessageID, m.Sender.Arn, m.Type, m.Content, m.Metadata, m.ContentType, attrs, push, m.Target, m.Redacted,
-		ms(m.Created), ms(m.Updated))
+		ms(m.Created), ms(m.Updated), m.SubChannelID)
 	return err
 }
 
@@ -94,6 +94,7 @@ type MessageCursor struct {
 // MessageQuery selects one page of a channel's history as one viewer sees it.
 type MessageQuery struct {
 	Channel   string
+	Sub       string // the subchannel of an elastic channel, "" otherwise
 	Viewer    string // targeted messages are shown only to their sender and target
 	Ascending bool
 	NotBefore *time.Time
@@ -106,8 +107,8 @@ type MessageQuery struct {
 // index from the cursor, bounded by the time window. Next is set, with
 // NextCursor, when more messages follow.
 func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, error) {
-	where := `m.channel_arn = ? AND (m.target_arn = '' OR m.sender_arn = ? OR m.target_arn = ?)`
-	args := []any{q.Channel, q.Viewer, q.Viewer}
+	where := `m.channel_arn = ? AND m.sub_channel_id = ? AND (m.target_arn = '' OR m.sender_arn = ? OR m.target_arn = ?)`
+	args := []any{q.Channel, q.Sub, q.Viewer, q.Viewer}
 	// A cursor lies inside the bounds (it is the last message of a page
 	// within them), so it replaces the bound on its side: the walk starts at
 	// the cursor instead of at the bound and skipping the pages before it.

@@ -51,7 +51,7 @@ func TestListsArePageSizedIndexedQueries(t *testing.T) {
 			func() error { _, err := tx.ListIdentities(ai, chime.KindUser, 0, 50); return err },
 			func() error { _, err := tx.ListAdmins(ai, 0, 50); return err },
 			func() error { _, err := tx.ListChannels(ai, "PUBLIC", 0, 50); return err },
-			func() error { _, err := tx.ListMemberships(ch, "DEFAULT", 0, 50); return err },
+			func() error { _, err := tx.ListMemberships(ch, "", "DEFAULT", 0, 50); return err },
 			func() error { _, err := tx.ListUserMemberships(user, 0, 50); return err },
 			func() error { _, err := tx.ListModerators(ch, 0, 50); return err },
 			func() error { _, err := tx.ListModeratedChannels(user, 0, 50); return err },

@@ -1,0 +1,226 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// Elastic channels (SEMANTICS.md §6): regular members are spread over
+// subchannels that the service creates, fills, splits and merges; moderators
+// join the subchannels they choose. Every change below runs inside the
+// caller's write transaction, with the channel locked, so a rebalance is
+// atomic: interrupted (even by kill -9) it leaves the channel as it was.
+
+// EventReasonSubChannelDeleted is the x-amz-chime-event-reason of the
+// DELETE_CHANNEL_MEMBERSHIP a moderator receives when its subchannel is merged away.
+const EventReasonSubChannelDeleted = "subchannel_DELETED"
+
+func newSubChannelID() string { return newMessageID() }
+
+func errNotElastic() error {
+	return chime.Errorf(chime.KindBadRequest, "SubChannelId applies only to elastic channels.")
+}
+
+// checkElastic applies the creation rules of an elastic channel.
+func (s *Service) checkElastic(tx *store.Tx, in *CreateChannelInput) error {
+	e := in.Elastic
+	switch {
+	case len(in.MemberArns) > 0:
+		return chime.Errorf(chime.KindBadRequest, "MemberArns cannot be given when creating an elastic channel.")
+	case in.Mode == chime.ModeUnrestricted:
+		return chime.Errorf(chime.KindBadRequest, "An elastic channel must be RESTRICTED.")
+	case e.MaximumSubChannels > s.quotas.SubChannelsPerElasticChannel:
+		return limitExceeded("subchannels per elastic channel", s.quotas.SubChannelsPerElasticChannel)
+	case e.TargetMembershipsPerSubChannel > s.quotas.MembershipsPerSubChannel:
+		return limitExceeded("memberships per subchannel", s.quotas.MembershipsPerSubChannel)
+	}
+	in.Mode = chime.ModeRestricted
+	n, err := tx.CountElasticChannels(in.AppInstanceArn)
+	if err != nil {
+		return err
+	}
+	if n >= s.quotas.ElasticChannelsPerAppInstance {
+		return limitExceeded("elastic channels per app instance", s.quotas.ElasticChannelsPerAppInstance)
+	}
+	return nil
+}
+
+func (s *Service) isModerator(tx *store.Tx, channelArn, arn string) (bool, error) {
+	_, err := tx.GetModerator(channelArn, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// assignSubChannel picks the subchannel a new regular member joins: the
+// fullest one below the target; when all are full, a new one, filled at
+// once with a fair share of the others' members (SCALE_OUT). It returns the
+// events telling each moved member its new subchannel.
+func (s *Service) assignSubChannel(tx *store.Tx, ch chime.Channel, now time.Time) (string, []chime.Event, error) {
+	cfg := ch.Elastic
+	// The common case is one index probe, so the millionth member costs what the first did.
+	if sc, err := tx.FullestBelow(ch.Arn, cfg.TargetMembershipsPerSubChannel); err == nil {
+		return sc.ID, nil, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", nil, err
+	}
+	subs, err := tx.SubChannels(ch.Arn)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(subs) >= cfg.MaximumSubChannels {
+		return "", nil, chime.Errorf(chime.KindResourceLimitExceeded, "The elastic channel is full: %d subchannels of %d members.",
+			cfg.MaximumSubChannels, cfg.TargetMembershipsPerSubChannel)
+	}
+	id := newSubChannelID()
+	if err := tx.InsertSubChannel(ch.Arn, id, now); err != nil {
+		return "", nil, err
+	}
+	total := 0
+	for _, sc := range subs {
+		total += sc.MembershipCount
+	}
+	// Each subchannel keeps its share; the new one takes the rest, fewer than
+	// the target, so at most a target's worth of members move.
+	share := total / (len(subs) + 1)
+	var events []chime.Event
+	for _, sc := range subs {
+		if take := sc.MembershipCount - share; take > 0 {
+			moved, err := tx.MoveMembers(ch.Arn, sc.ID, id, take, now)
+			if err != nil {
+				return "", nil, err
+			}
+			for _, m := range moved {
+				events = append(events, movedEvent(m))
+			}
+		}
+	}
+	return id, events, nil
+}
+
+// movedEvent tells a member alone that it was moved to another subchannel.
+func movedEvent(m chime.Membership) chime.Event {
+	return chime.Event{Type: chime.EventUpdateChannelMembership, MessageType: "SYSTEM", ChannelArn: m.ChannelArn,
+		Payload: membershipPayload(m), Recipients: []string{m.Member.Arn}}
+}
+
+// afterLeave merges subchannel sub into another when it has fallen under the
+// minimum and another can absorb all its members (SCALE_IN): the members
+// move, its moderators are told their subchannel was deleted, and it is
+// deleted with its messages.
+func (s *Service) afterLeave(tx *store.Tx, ch chime.Channel, sub string, now time.Time) ([]chime.Event, error) {
+	cfg := ch.Elastic
+	sc, err := tx.GetSubChannel(ch.Arn, sub)
+	if err != nil {
+		return nil, notFoundAs(err, "The SubChannel %s does not exist.", sub)
+	}
+	minimum := (cfg.MinimumMembershipPercentage*cfg.TargetMembershipsPerSubChannel + 99) / 100
+	if sc.MembershipCount >= minimum {
+		return nil, nil
+	}
+	subs, err := tx.SubChannels(ch.Arn)
+	if err != nil {
+		return nil, err
+	}
+	into := -1
+	for i, o := range subs {
+		if o.ID != sub && o.MembershipCount+sc.MembershipCount <= cfg.TargetMembershipsPerSubChannel &&
+			(into < 0 || o.MembershipCount > subs[into].MembershipCount) {
+			into = i
+		}
+	}
+	if into < 0 {
+		return nil, nil
+	}
+	var events []chime.Event
+	moved, err := tx.MoveMembers(ch.Arn, sub, subs[into].ID, sc.MembershipCount, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range moved {
+		events = append(events, movedEvent(m))
+	}
+	moderators, err := tx.MemberArnsIn(ch.Arn, sub) // only moderators are left
+	if err != nil {
+		return nil, err
+	}
+	for _, arn := range moderators {
+		m, err := tx.GetMembershipIn(ch.Arn, arn, sub)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, chime.Event{Type: chime.EventDeleteChannelMembership, MessageType: "SYSTEM", Reason: EventReasonSubChannelDeleted,
+			ChannelArn: ch.Arn, Payload: membershipPayload(m), Recipients: []string{arn}})
+	}
+	return events, tx.DeleteSubChannel(ch.Arn, sub)
+}
+
+// ListSubChannels pages through an elastic channel's subchannels with their
+// member counts; moderators and admins only.
+// Errors: Unauthorized, NotFound, Forbidden, BadRequest (not elastic, token).
+func (s *Service) ListSubChannels(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.SubChannel, *string, error) {
+	var page store.Page[chime.SubChannel]
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canModerate(); err != nil {
+			return err
+		}
+		if r.channel.Elastic == nil {
+			return chime.Errorf(chime.KindBadRequest, "The channel %s is not an elastic channel.", channelArn)
+		}
+		after, err := s.after("ListSubChannels", channelArn, pr)
+		if err != nil {
+			return err
+		}
+		page, err = tx.ListSubChannels(channelArn, after, pr.limit())
+		return err
+	})
+	return page.Items, s.token("ListSubChannels", channelArn, page.Next), err
+}
+
+// subChannelOf resolves the subchannel an operation on messages acts in.
+// Outside elastic channels it is "" (and a SubChannelId is refused). In an
+// elastic channel: a given SubChannelId must exist; a regular member acts in
+// its own subchannel only; moderators and admins may name any (to send, they
+// must have joined it); with none given, the bearer's only membership is
+// used, else the SubChannelId is required.
+func (s *Service) subChannelOf(tx *store.Tx, r role, given string, send bool) (string, error) {
+	if r.channel.Elastic == nil {
+		if given != "" {
+			return "", errNotElastic()
+		}
+		return "", nil
+	}
+	if given != "" {
+		if _, err := tx.GetSubChannel(r.channel.Arn, given); err != nil {
+			return "", notFoundAs(err, "The SubChannel %s does not exist.", given)
+		}
+	}
+	mine, err := tx.MembershipsOf(r.channel.Arn, r.bearer.Arn)
+	if err != nil {
+		return "", err
+	}
+	if given == "" {
+		if len(mine) == 1 {
+			return mine[0].SubChannelID, nil
+		}
+		return "", chime.Errorf(chime.KindBadRequest, "SubChannelId is required in an elastic channel for a bearer that is not in exactly one SubChannel.")
+	}
+	for _, m := range mine {
+		if m.SubChannelID == given {
+			return given, nil
+		}
+	}
+	if send || !r.privileged() {
+		return "", forbidden("The bearer is not a member of SubChannel %s.", given)
+	}
+	return given, nil
+}

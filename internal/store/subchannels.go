@@ -1,0 +1,127 @@
+package store
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// InsertSubChannel adds an empty subchannel to an elastic channel.
+func (t *Tx) InsertSubChannel(channel, id string, at time.Time) error {
+	_, err := t.exec(`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms) VALUES (?, ?, 0, ?)`, channel, id, ms(at))
+	return err
+}
+
+// SubChannels returns every subchannel of an elastic channel in creation
+// order; the MaximumSubChannels quota (100 by default) bounds them.
+func (t *Tx) SubChannels(channel string) ([]chime.SubChannel, error) {
+	page, err := t.ListSubChannels(channel, 0, 1<<30)
+	return page.Items, err
+}
+
+// ListSubChannels pages through an elastic channel's subchannels in creation order.
+func (t *Tx) ListSubChannels(channel string, after int64, limit int) (Page[chime.SubChannel], error) {
+	rows, err := t.query(`SELECT seq, sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		channel, after, limit+1)
+	if err != nil {
+		return Page[chime.SubChannel]{}, err
+	}
+	return scanPage(rows, limit, func(r *sql.Rows) (chime.SubChannel, int64, error) {
+		var s chime.SubChannel
+		var seq int64
+		err := r.Scan(&seq, &s.ID, &s.MembershipCount)
+		return s, seq, err
+	})
+}
+
+// FullestBelow returns the subchannel with the most regular members below
+// target (the oldest among equals), or ErrNotFound when all are full.
+func (t *Tx) FullestBelow(channel string, target int) (chime.SubChannel, error) {
+	var s chime.SubChannel
+	err := t.queryRow(`SELECT sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND member_count < ?
+		ORDER BY member_count DESC, seq LIMIT 1`, channel, target).Scan(&s.ID, &s.MembershipCount)
+	return s, notFound(err)
+}
+
+// GetSubChannel returns a subchannel, or ErrNotFound.
+func (t *Tx) GetSubChannel(channel, id string) (chime.SubChannel, error) {
+	var s chime.SubChannel
+	err := t.queryRow(`SELECT sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND sub_channel_id = ?`, channel, id).
+		Scan(&s.ID, &s.MembershipCount)
+	return s, notFound(err)
+}
+
+// AddSubChannelMembers changes a subchannel's count of regular members by delta.
+func (t *Tx) AddSubChannelMembers(channel, id string, delta int) error {
+	_, err := t.exec(`UPDATE sub_channels SET member_count = member_count + ? WHERE channel_arn = ? AND sub_channel_id = ?`, delta, channel, id)
+	return err
+}
+
+// MoveMembers moves up to n regular members (not moderators) of subchannel
+// from to subchannel to, adjusting both counts, and returns the memberships
+// as they are after the move.
+func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime.Membership, error) {
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.sub_channel_id = ?
+		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn)
+		ORDER BY m.seq DESC LIMIT ?`, channel, from, n)
+	if err != nil {
+		return nil, err
+	}
+	page, err := scanPage(rows, n, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+	if err != nil {
+		return nil, err
+	}
+	for i := range page.Items {
+		m := &page.Items[i]
+		if _, err := t.exec(`UPDATE memberships SET sub_channel_id = ?, updated_ms = ? WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`,
+			to, ms(at), channel, m.Member.Arn, from); err != nil {
+			return nil, err
+		}
+		m.SubChannelID, m.Updated = to, at
+	}
+	if err := t.AddSubChannelMembers(channel, from, -len(page.Items)); err != nil {
+		return nil, err
+	}
+	return page.Items, t.AddSubChannelMembers(channel, to, len(page.Items))
+}
+
+// DeleteSubChannel deletes a subchannel with its messages and the
+// memberships left in it (moderators').
+func (t *Tx) DeleteSubChannel(channel, id string) error {
+	for _, q := range []string{
+		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
+		`DELETE FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`,
+		`DELETE FROM sub_channels WHERE channel_arn = ? AND sub_channel_id = ?`,
+	} {
+		if _, err := t.exec(q, channel, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MemberArnsIn returns the members of one subchannel: the recipients of its events.
+func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
+	rows, err := t.query(`SELECT member_arn FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`, channel, sub)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CountElasticChannels counts an app instance's elastic channels.
+func (t *Tx) CountElasticChannels(appInstance string) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM channels WHERE app_instance_arn = ? AND max_sub_channels IS NOT NULL`, appInstance).Scan(&n)
+	return n, err
+}
