@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -157,7 +158,15 @@ func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.addMemberCount(m.ChannelArn, int(n))
+}
+
+func (t *Tx) addMemberCount(channel string, delta int) error {
+	_, err := t.exec(`UPDATE channels SET member_count = member_count + ? WHERE arn = ?`, delta, channel)
+	return err
 }
 
 // GetMembership returns the member's membership in the channel (a
@@ -186,10 +195,14 @@ func (t *Tx) MembershipsOf(channel, member string) ([]chime.Membership, error) {
 	return page.Items, err
 }
 
-// CountMemberships counts a channel's memberships of every type.
+// CountMemberships counts a channel's memberships of every type (one read:
+// the count is kept on the channel).
 func (t *Tx) CountMemberships(channel string) (int, error) {
 	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM memberships WHERE channel_arn = ?`, channel).Scan(&n)
+	err := t.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, channel).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	return n, err
 }
 
@@ -245,7 +258,10 @@ func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.addMemberCount(channel, -int(n))
 }
 
 // DeleteMembership removes a member's memberships in the channel (in every
@@ -256,7 +272,10 @@ func (t *Tx) DeleteMembership(channel, member string) (bool, error) {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.addMemberCount(channel, -int(n))
 }
 
 const moderatorCols = `m.seq, m.channel_arn, m.moderator_arn, COALESCE(mi.name, ''), m.created_by, COALESCE(cb.name, ''), m.created_ms`

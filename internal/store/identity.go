@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/belfry/belfry/internal/chime"
 )
@@ -178,6 +179,8 @@ func (t *Tx) DeleteIdentity(arn string) error {
 		`UPDATE sub_channels SET member_count = member_count - 1 WHERE (channel_arn, sub_channel_id) IN (
 			SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_arn = ? AND m.sub_channel_id <> ''
 			AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn))`,
+		`UPDATE channels SET member_count = member_count - (SELECT COUNT(*) FROM memberships m WHERE m.channel_arn = channels.arn AND m.member_arn = ?)
+			WHERE arn IN (SELECT channel_arn FROM memberships WHERE member_arn = ?)`,
 		`DELETE FROM memberships WHERE member_arn = ?`,
 		`DELETE FROM moderators WHERE moderator_arn = ?`,
 		`DELETE FROM bans WHERE member_arn = ?`,
@@ -185,7 +188,11 @@ func (t *Tx) DeleteIdentity(arn string) error {
 		`DELETE FROM tags WHERE resource_arn = ?`,
 		`DELETE FROM identities WHERE arn = ?`,
 	} {
-		if _, err := t.exec(q, arn); err != nil {
+		args := make([]any, strings.Count(q, "?"))
+		for i := range args {
+			args[i] = arn
+		}
+		if _, err := t.exec(q, args...); err != nil {
 			return err
 		}
 	}

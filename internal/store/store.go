@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -36,7 +37,23 @@ type Store struct {
 
 	// explain, when set (by tests), receives the query plan of every list query.
 	explain func(query string, plan []string)
+
+	// SQLite: the group-commit queue of write transactions (see groupCommit).
+	writes     chan *writeReq
+	writerDone chan struct{}
+	closeMu    sync.RWMutex
+	closed     bool
 }
+
+// writeReq is one write transaction waiting for the SQLite writer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	done chan error
+}
+
+// maxGroup bounds how many write transactions share one commit.
+const maxGroup = 256
 
 // ErrNotFound is returned by the Get methods when no row matches.
 var ErrNotFound = errors.New("not found")
@@ -86,7 +103,9 @@ func openSQLite(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	r.SetMaxOpenConns(4)
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r, writes: make(chan *writeReq, 1024), writerDone: make(chan struct{})}
+	go s.groupCommit()
+	return s, nil
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -102,6 +121,15 @@ func openPostgres(dsn string) (*Store, error) {
 
 // Close closes the store.
 func (s *Store) Close() error {
+	if s.writes != nil {
+		s.closeMu.Lock()
+		if !s.closed {
+			s.closed = true
+			close(s.writes)
+		}
+		s.closeMu.Unlock()
+		<-s.writerDone
+	}
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -205,6 +233,17 @@ func (t *Tx) forUpdate(table string) string {
 // engine such as CockroachDB, loses a conflict is run again from the start,
 // so fn must set its results afresh on every run.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	if !s.pg {
+		req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+		s.closeMu.RLock()
+		if s.closed {
+			s.closeMu.RUnlock()
+			return unavailable(errors.New("the store is closed"))
+		}
+		s.writes <- req
+		s.closeMu.RUnlock()
+		return <-req.done
+	}
 	backoff := time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := s.run(ctx, s.w, false, fn)
@@ -217,6 +256,85 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 		time.Sleep(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// groupCommit is SQLite's only writer. It takes the write transactions
+// waiting in the queue — as many as have gathered while the previous commit
+// was being made durable, up to maxGroup — runs each in a savepoint of one
+// transaction, and commits them with one fsync. Each fn sees the writes of
+// those before it, exactly as if they had committed one by one; a fn that
+// fails rolls back its savepoint alone. Nobody's answer goes out before the
+// commit is on disk, so a 2xx still means durable.
+func (s *Store) groupCommit() {
+	defer close(s.writerDone)
+	for first := range s.writes {
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-s.writes:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(batch)
+	}
+}
+
+func (s *Store) commitGroup(batch []*writeReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
+	defer cancel()
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		fail(unavailable(err))
+		return
+	}
+	tx := &Tx{ctx: ctx, tx: sqlTx, write: true, explain: s.explain}
+	results := make([]error, len(batch))
+	for i, r := range batch {
+		if _, err := sqlTx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+			sqlTx.Rollback()
+			fail(tx.mapErr(err))
+			return
+		}
+		results[i] = runGuarded(tx, r.fn)
+		undo := `RELEASE w`
+		if results[i] != nil {
+			undo = `ROLLBACK TO w; RELEASE w`
+		}
+		if _, err := sqlTx.ExecContext(ctx, undo); err != nil {
+			sqlTx.Rollback()
+			fail(tx.mapErr(err))
+			return
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		fail(unavailable(err))
+		return
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+// runGuarded runs fn, turning a panic into an error so that one bad
+// transaction cannot take the writer, and the others in its group, down.
+func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write transaction panicked: %v", p)
+		}
+	}()
+	return fn(tx)
 }
 
 // Read runs fn in a read-only transaction.
