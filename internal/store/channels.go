@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/belfry/belfry/internal/chime"
 )
@@ -394,9 +393,14 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 // MemberArns returns the ARNs of every member of a channel, of every type:
 // the recipients of the channel's events.
 func (t *Tx) MemberArns(channel string) ([]string, error) {
-	rows, err := t.query(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+}
+
+// strings runs a query of one text column and returns its values.
+func (t *Tx) strings(q string, args ...any) ([]string, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store query: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string

@@ -103,20 +103,7 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 
 // MemberArnsIn returns the members of one subchannel: the recipients of its events.
 func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
-	rows, err := t.query(`SELECT member_arn FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`, channel, sub)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return t.strings(`SELECT member_arn FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`, channel, sub)
 }
 
 // CountElasticChannels counts an app instance's elastic channels.
