@@ -45,6 +45,9 @@ type env struct {
 
 	sessionRuntime // the event bus and the messaging sessions (wsclient_test.go)
 
+	auth    api.Authenticator // nil: the open development mode (api.OpenAuth)
+	apiOpts []api.Option      // more options for the API server (rate limits)
+
 	opts []envOption
 	stop func() // closes the running server and its store
 }
@@ -86,7 +89,7 @@ func (e *env) start() {
 		st.Close()
 		e.t.Fatal(err)
 	}
-	h, err := api.New(svc, api.OpenAuth{}, slog.New(slog.NewTextHandler(io.Discard, nil)), e.apiOptions()...)
+	h, err := api.New(svc, e.authenticator(), slog.New(slog.NewTextHandler(io.Discard, nil)), append(e.apiOptions(), e.apiOpts...)...)
 	if err != nil {
 		st.Close()
 		e.t.Fatal(err)
@@ -104,6 +107,14 @@ func (e *env) start() {
 	e.URL, e.Svc = srv.URL, svc
 	e.ID = e.identityAs("us-east-1", testAccount)
 	e.Msg = e.messagingAs("us-east-1", testAccount)
+}
+
+// authenticator is the server's Authenticator: e.auth, else the open mode.
+func (e *env) authenticator() api.Authenticator {
+	if e.auth != nil {
+		return e.auth
+	}
+	return api.OpenAuth{}
 }
 
 // restart stops the server, closes its store and starts a new server on the

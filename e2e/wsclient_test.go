@@ -67,7 +67,7 @@ func (e *env) apiOptions() []api.Option {
 func (e *env) startSessions(svc *service.Service, rest http.Handler) http.Handler {
 	e.t.Helper()
 	var err error
-	e.Ses, err = session.New(svc, api.OpenAuth{}, e.Bus, slog.New(slog.NewTextHandler(io.Discard, nil)), e.sesCfg)
+	e.Ses, err = session.New(svc, e.authenticator(), e.Bus, slog.New(slog.NewTextHandler(io.Discard, nil)), e.sesCfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

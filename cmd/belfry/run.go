@@ -50,6 +50,8 @@ type config struct {
 	tlsListen       string // where the TLS listener answers when TLS is on
 	sessionEndpoint string // what GetMessagingSessionEndpoint returns, "" to derive it
 	maxSessions     int
+
+	sec securityConfig // credentials, rate limits, connection cap and timeouts (security.go)
 }
 
 // tls tells whether the TLS listener is on.
@@ -94,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		maxSessions = v
 		return nil
 	})
+	checkSecurity := c.sec.flags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: belfry [flags]\n\nBelfry serves the Amazon Chime SDK Messaging and Identity APIs.\nPoint an AWS SDK's endpoint_url at it.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -151,6 +154,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		problems = append(problems, fmt.Sprintf("--log-level %q is not debug, info, warn or error", c.logLevel))
 	}
 	problems = append(problems, c.parseSessionConfig(selfSigned, maxSessions)...)
+	problems = append(problems, checkSecurity()...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
 	}
@@ -245,6 +249,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer ln.Close()
+	conns := newConnLimit(cfg.sec.maxConns) // one cap over both listeners
+	ln = conns.wrap(ln)
 	// The listener layout: --listen serves the REST API and /connect over
 	// plain HTTP and ws://; with TLS on, --tls-listen serves both again over
 	// https:// and wss://, which amazon-chime-sdk-js requires, and
@@ -263,25 +269,47 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		// HTTP/1.1 only: WebSockets upgrade over HTTP/1.1.
-		tlsLn = tls.NewListener(tlsLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		tlsLn = tls.NewListener(conns.wrap(tlsLn), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 		defer tlsLn.Close()
 		sessionAddr = tlsLn.Addr().String()
 	}
-	auth := api.OpenAuth{Account: cfg.accountID}
-	handler, err := api.New(svc, auth, log, api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth))
+	// Who gets in (docs/security.md): with keys, every request is verified
+	// (SigV4) and held to its key's scope; without, the open development mode.
+	var auth api.Authenticator = api.OpenAuth{Account: cfg.accountID}
+	var sigAuth *api.SigV4Auth
+	if len(cfg.sec.keys) > 0 {
+		sigAuth = api.NewSigV4Auth(cfg.sec.keys, cfg.accountID, nil)
+		auth = sigAuth
+	}
+	apiOpts := []api.Option{api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth)}
+	sesCfg := session.Config{MaxSessionsPerUser: cfg.maxSessions}
+	if cfg.sec.rateLimits == "aws" {
+		limits := api.NewAWSRateLimits(nil)
+		apiOpts = append(apiOpts, api.WithRateLimits(limits))
+		sesCfg.AllowConnect = limits.AllowConnect
+	}
+	handler, err := api.New(svc, auth, log, apiOpts...)
 	if err != nil {
 		return err
 	}
-	sessions, err := session.New(svc, auth, events, log, session.Config{MaxSessionsPerUser: cfg.maxSessions})
+	sessions, err := session.New(svc, auth, events, log, sesCfg)
 	if err != nil {
 		return err
 	}
 	newServer := func() *http.Server {
-		return &http.Server{Handler: sessions.Handler(handler), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		return &http.Server{Handler: sessions.Handler(handler), ReadHeaderTimeout: min(readHeaderTimeout, cfg.sec.readTimeout), ReadTimeout: cfg.sec.readTimeout,
+			WriteTimeout: cfg.sec.writeTimout, IdleTimeout: cfg.sec.idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	}
 	srv := newServer()
-	log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
 	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), redact(target))
+	if sigAuth != nil {
+		fmt.Fprintf(stdout, "belfry: SigV4 signatures verified (%s); rate limits %s\n", describeKeys(cfg.sec.keys), cfg.sec.rateLimits)
+		go reloadOnHangup(ctx, &cfg.sec, sigAuth, log)
+	} else {
+		log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
+		fmt.Fprintf(stdout, "belfry: WARNING: open development mode: no credentials configured (--credentials), every request is accepted unsigned or signed with any key; rate limits %s\n", cfg.sec.rateLimits)
+	}
 	if tlsLn != nil {
 		line := fmt.Sprintf("belfry: TLS on https://%s, messaging sessions at wss://%s/connect", tlsLn.Addr(), tlsLn.Addr())
 		if trust != "" {

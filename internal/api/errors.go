@@ -30,6 +30,12 @@ var wireErrors = map[chime.Kind]wireError{
 	chime.KindServiceUnavailable:    {503, "ServiceUnavailableException", "ServiceUnavailable"},
 	chime.KindNotImplemented:        {501, "NotImplementedException", "NotImplemented"},
 	chime.KindUnknownOperation:      {404, "UnknownOperationException", "UnknownOperation"},
+	// The AWS front end's authentication errors have no ErrorCode value in
+	// the models; their Code is the exception name, as in AWS's __type.
+	chime.KindMissingAuthenticationToken: {403, "MissingAuthenticationTokenException", "MissingAuthenticationTokenException"},
+	chime.KindIncompleteSignature:        {403, "IncompleteSignatureException", "IncompleteSignatureException"},
+	chime.KindUnrecognizedClient:         {403, "UnrecognizedClientException", "UnrecognizedClientException"},
+	chime.KindInvalidSignature:           {403, "InvalidSignatureException", "InvalidSignatureException"},
 }
 
 // writeError writes err the way the AWS SDKs read it. Errors that are not a

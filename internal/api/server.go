@@ -38,6 +38,7 @@ type Server struct {
 
 	sessionEndpoint func(requestHost string) string
 	writeHealth     func() error // when it fails, changes are refused with a 503
+	limits          *RateLimits  // nil: no rate limits
 }
 
 // WithWriteHealth makes the server refuse every change (any method but GET)
@@ -88,8 +89,12 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ServeHTTP is the middleware chain: panic recovery, request id, CORS,
-// authentication, routing, the operation and its error mapping.
+// ServeHTTP is the request pipeline: panic recovery, request id, CORS,
+// authentication (a request without any signature is refused before
+// routing and before its body is read; the signature is verified over the
+// body, read up to MaxBodyBytes), routing, validation, authorisation of the
+// key's scope (authorize.go), rate limits, the operation and its error
+// mapping.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
@@ -110,20 +115,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	if pc, ok := s.auth.(prechecker); ok {
+		if err := pc.Precheck(r); err != nil {
+			writeError(w, s.log, requestID, err)
+			return
+		}
+	}
 	spec, labels, err := s.route(r)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
 	}
 	opName = spec.name
-	principal, err := s.auth.Authenticate(r)
-	if err != nil {
-		writeError(w, s.log, requestID, err)
+	if r.ContentLength > MaxBodyBytes {
+		writeError(w, s.log, requestID, chime.Errorf(chime.KindBadRequest, "The request body exceeds %d bytes.", MaxBodyBytes))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		writeError(w, s.log, requestID, chime.Errorf(chime.KindBadRequest, "The request body could not be read or exceeds %d bytes.", MaxBodyBytes))
+		return
+	}
+	principal, err := s.auth.Authenticate(r, body)
+	if err != nil {
+		writeError(w, s.log, requestID, err)
 		return
 	}
 	if s.writeHealth != nil && r.Method != http.MethodGet {
@@ -141,6 +156,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
+	}
+	if err := authorize(principal, spec, in); err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
+	if s.limits != nil {
+		ls, err := limitsFor(principal, spec, in)
+		if err == nil {
+			err = s.limits.check(ls)
+		}
+		if err != nil {
+			writeError(w, s.log, requestID, err)
+			return
+		}
 	}
 	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
 	out, err := impl(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, in)
@@ -186,14 +215,23 @@ func (s *Server) route(r *http.Request) (*opSpec, map[string]string, error) {
 // messaging session's presigned /connect URL alike; OpenAuth, the
 // development mode, verifies no signature.
 type Authenticator interface {
-	// Authenticate returns the request's principal or an error to send.
-	Authenticate(r *http.Request) (chime.Principal, error)
+	// Authenticate returns the request's principal or an error to send;
+	// body is the request's body (nil for a WebSocket upgrade), which a
+	// signature covers.
+	Authenticate(r *http.Request, body []byte) (chime.Principal, error)
+}
+
+// prechecker is implemented by an Authenticator that can refuse a request
+// from its headers alone, before its body is read.
+type prechecker interface {
+	Precheck(r *http.Request) error
 }
 
 // OpenAuth accepts every request, signed with any credentials or unsigned,
 // and takes the access key and region from the SigV4 credential scope when
-// there is one (rule D14). The one thing it checks is the validity window of
-// a presigned URL (CheckPresignWindow).
+// there is one (rule D14); every principal is an account admin. The one
+// thing it checks is the validity window of a presigned URL
+// (CheckPresignWindow).
 type OpenAuth struct {
 	Account string           // the account ID; "" applies rule D14's default
 	Now     func() time.Time // the clock for presigned URLs; time.Now when nil
@@ -201,7 +239,7 @@ type OpenAuth struct {
 
 // Authenticate implements Authenticator without verifying signatures.
 // Errors: Forbidden (a presigned URL outside its validity window).
-func (a OpenAuth) Authenticate(r *http.Request) (chime.Principal, error) {
+func (a OpenAuth) Authenticate(r *http.Request, _ []byte) (chime.Principal, error) {
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
@@ -209,7 +247,7 @@ func (a OpenAuth) Authenticate(r *http.Request) (chime.Principal, error) {
 	if err := CheckPresignWindow(r.URL.Query(), now()); err != nil {
 		return chime.Principal{}, err
 	}
-	p := chime.Principal{Region: "us-east-1"}
+	p := chime.Principal{Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
 	cred := r.URL.Query().Get("X-Amz-Credential")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
 		for _, part := range strings.Split(strings.TrimPrefix(h, "AWS4-HMAC-SHA256 "), ",") {
@@ -224,13 +262,7 @@ func (a OpenAuth) Authenticate(r *http.Request) (chime.Principal, error) {
 			p.Region = f[2]
 		}
 	}
-	p.Account = a.Account
-	if p.Account == "" {
-		p.Account = "000000000000"
-		if isAccountID(p.AccessKeyID) {
-			p.Account = p.AccessKeyID
-		}
-	}
+	p.Account = accountFor(a.Account, p.AccessKeyID)
 	return p, nil
 }
 

@@ -24,6 +24,13 @@ const (
 	KindServiceUnavailable
 	KindNotImplemented
 	KindUnknownOperation
+
+	// The generic AWS authentication errors (SEMANTICS.md §8): they come
+	// from the AWS front end, not from the Chime models.
+	KindMissingAuthenticationToken // no signature at all
+	KindIncompleteSignature        // a signature with a part missing or malformed
+	KindUnrecognizedClient         // an unknown access key id or session token
+	KindInvalidSignature           // a signature that does not match, or is expired
 )
 
 // Error is an error meant for the client: its Message is sent as is.

@@ -2,11 +2,31 @@ package chime
 
 import "time"
 
-// Principal is who signed a request: the AWS account and region it acts in (rule D14).
+// Principal is who signed a request: the AWS account and region it acts in
+// (rule D14), and what its key may do.
 type Principal struct {
 	AccessKeyID string
 	Region      string
 	Account     string
+	Scope       Scope
+}
+
+// ScopeKind says how far a key reaches, in the spirit of an IAM policy.
+type ScopeKind int
+
+// The scopes a key can have. The zero value allows nothing.
+const (
+	ScopeNone        ScopeKind = iota
+	ScopeAccount               // account admin: every operation
+	ScopeAppInstance           // every operation on one app instance and what it holds
+	ScopeUser                  // messaging operations as one AppInstanceUser or bot (its bearer), and its messaging session
+)
+
+// Scope is what a key may do: ARN is the app instance of ScopeAppInstance
+// and the user or bot of ScopeUser.
+type Scope struct {
+	Kind ScopeKind
+	ARN  string
 }
 
 // Caller is a request's principal plus, for messaging operations, the

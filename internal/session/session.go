@@ -28,12 +28,14 @@ import (
 // on every 4xxx code except 4002, 4003 and 4401 (SEMANTICS.md §10).
 const (
 	// CloseUnauthorized: a presigned URL outside its validity window, a bad
-	// signature, or a userArn that is not an existing user or bot. The SDK
-	// does not reconnect.
+	// signature or unknown key, a key whose scope does not cover userArn,
+	// or a userArn that is not an existing user or bot. The SDK does not
+	// reconnect.
 	CloseUnauthorized websocket.StatusCode = 4401
 	// CloseTooManySessions: the user already has the maximum number of
-	// sessions. The SDK reconnects with backoff, so it gets in once another
-	// session of the user ends.
+	// sessions, or connects faster than the connect rate limit. The SDK
+	// reconnects with backoff, so it gets in once another session of the
+	// user ends.
 	CloseTooManySessions websocket.StatusCode = 4429
 	// CloseSlowConsumer: the connection's send queue overflowed or it missed
 	// a pong. 1013 is "try again later"; the SDK reconnects and can catch up
@@ -51,6 +53,10 @@ type Config struct {
 	SendQueue          int           // frames waiting per connection before it is dropped; 256
 	PingInterval       time.Duration // how often each connection is pinged; 30s
 	WriteTimeout       time.Duration // how long one frame, ping or pong may take; 10s
+	// AllowConnect, when set, rate-limits connections per user (AWS: 1 per
+	// second); a refused one is closed with CloseTooManySessions, which the
+	// SDK retries with backoff.
+	AllowConnect func(region, userArn string) bool
 }
 
 func (c Config) withDefaults() Config {
@@ -236,7 +242,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	user, sessionID := q.Get("userArn"), q.Get("sessionId")
 	prefetch, sortBy := q.Get("prefetch-on") == "connect", q.Get("prefetch-sort-by")
-	principal, authErr := s.auth.Authenticate(r)
+	principal, authErr := s.auth.Authenticate(r, nil)
+	if authErr == nil {
+		authErr = api.AuthorizeConnect(principal, user)
+	}
 	// Counted before the upgrade, under the lock Close takes, so that Close
 	// waits for every connection it did not refuse.
 	s.mu.Lock()
@@ -273,6 +282,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.Error("session setup failed", "err", err)
 			ws.Close(CloseInternal, "Internal error")
 		}
+		return
+	}
+	if s.cfg.AllowConnect != nil && !s.cfg.AllowConnect(principal.Region, user) {
+		log.Info("session refused", "reason", "connect rate exceeded")
+		ws.Close(CloseTooManySessions, "connect rate exceeded")
 		return
 	}
 	c := &conn{user: user, queue: make(chan []byte, s.cfg.SendQueue), kicked: make(chan struct{})}
