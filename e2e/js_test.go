@@ -36,7 +36,8 @@ func needTool(t *testing.T, name, why string) string {
 
 // TestJSMessagingSession runs e2e/js/messaging-session.js: the real
 // amazon-chime-sdk-js MessagingSession (from npm, in Node 20 with the ws
-// package) against the built binary over wss://, with the certificate that
+// package) against the built binary over wss://, with SigV4 verified (its
+// presigned URL, values encoded with encodeURIComponent, SEMANTICS.md §10), with the certificate that
 // --tls-self-signed generated trusted through NODE_EXTRA_CA_CERTS. It must
 // receive SESSION_ESTABLISHED, the prefetched CHANNEL_DETAILS, and a
 // CREATE_CHANNEL_MESSAGE another user sends with
@@ -71,8 +72,14 @@ func TestJSMessagingSession(t *testing.T) {
 		}
 	}
 
+	// Signatures are verified (issue 6): the JS SDK v3 signs every REST call
+	// and amazon-chime-sdk-js presigns the /connect URL with this key.
 	data := t.TempDir()
-	p := startBelfry(t, data, "--tls-self-signed", "--tls-listen", "127.0.0.1:0")
+	creds := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(creds, []byte(testAccount+" secret admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startBelfry(t, data, "--tls-self-signed", "--tls-listen", "127.0.0.1:0", "--credentials", creds)
 	tlsLine := regexp.MustCompile(`(?m)^belfry: TLS on https://(\S+), messaging sessions at wss://\S+/connect, clients trust (.+)$`)
 	var m []string
 	eventually(t, 30*time.Second, func() error {
