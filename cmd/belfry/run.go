@@ -225,6 +225,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.store != "" {
 		target = cfg.store
 	}
+	if cfg.store == "" {
+		if err := checkWritable(cfg.data); err != nil {
+			return err
+		}
+	}
 	st, err := store.Open(ctx, target)
 	if err != nil {
 		return err

@@ -218,3 +218,27 @@ func reloadOnHangup(ctx context.Context, c *securityConfig, auth *api.SigV4Auth,
 		}
 	}
 }
+
+// checkWritable tells, before the store is opened, whether the data
+// directory can be written: a read-only or full file system is named as
+// such instead of surfacing as a store error.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--data %s cannot be created: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".belfry-write-check-*")
+	if err != nil {
+		return fmt.Errorf("--data %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	_, err = f.Write([]byte("ok"))
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	os.Remove(name)
+	if err != nil {
+		return fmt.Errorf("--data %s is not writable: %w", dir, err)
+	}
+	return nil
+}
