@@ -535,7 +535,7 @@ func CanonicalQuery(rawQuery string, esc func(string) string, skip string) (stri
 		if err != nil {
 			return "", errorf(InvalidSignature, "The query string is not correctly percent-encoded.")
 		}
-		if dk == skip {
+		if skip != "" && dk == skip {
 			continue
 		}
 		params = append(params, kv{esc(dk), esc(dv)})
