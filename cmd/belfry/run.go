@@ -302,7 +302,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	newServer := func() *http.Server {
-		return &http.Server{Handler: sessions.Handler(handler), ReadHeaderTimeout: min(readHeaderTimeout, cfg.sec.readTimeout), ReadTimeout: cfg.sec.readTimeout,
+		return &http.Server{Handler: conns.rotate(sessions.Handler(handler)), ReadHeaderTimeout: min(readHeaderTimeout, cfg.sec.readTimeout), ReadTimeout: cfg.sec.readTimeout,
 			WriteTimeout: cfg.sec.writeTimout, IdleTimeout: cfg.sec.idleTimeout, MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	}

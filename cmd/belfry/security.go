@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -241,4 +242,20 @@ func checkWritable(dir string) error {
 		return fmt.Errorf("--data %s is not writable: %w", dir, err)
 	}
 	return nil
+}
+
+// full tells whether every slot is taken.
+func (c *connLimit) full() bool { return len(c.slots) == cap(c.slots) }
+
+// rotate makes connections take turns past the cap: while every slot is
+// taken, a response closes its connection (Connection: close), so that a
+// connection waiting in the accept queue gets the slot instead of a
+// keep-alive client holding it for ever. WebSocket upgrades are left alone.
+func (c *connLimit) rotate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.full() && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
