@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// maxPool is how many users the membership scenarios add to each channel at
+// most: half AWS's quota of 10,000 members per channel, so that a run of any
+// size spreads over channels instead of raising quotas.
+const maxPool = 5000
+
+func (b *bench) run(ctx context.Context, scenarios []string) error {
+	want := map[string]bool{}
+	for _, s := range scenarios {
+		want[s] = true
+	}
+	if want["create-membership"] || want["batch-create-membership"] || want["fan-out"] {
+		if err := b.writes(ctx, want); err != nil {
+			return err
+		}
+	}
+	if want["list-memberships"] {
+		if err := b.lists(ctx); err != nil {
+			return err
+		}
+	}
+	if want["start"] {
+		if err := b.starts(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writes runs the write scenarios and fan-out on one server: the --endpoint
+// one, or the binary started on an empty data directory.
+func (b *bench) writes(ctx context.Context, want map[string]bool) error {
+	srv := &server{endpoint: b.cfg.endpoint, pid: b.cfg.pid}
+	if b.cfg.belfry != "" {
+		dir, err := b.tempDir("belfry-bench-writes-")
+		if err != nil {
+			return err
+		}
+		if srv, err = b.start(ctx, dir); err != nil {
+			return err
+		}
+		defer srv.stop()
+	}
+	b.describe(srv)
+	c := newClient(b.cfg, srv.endpoint)
+	c.pid = srv.pid
+	pool := 100
+	if want["create-membership"] {
+		pool = max(pool, b.cfg.requests)
+	}
+	if want["batch-create-membership"] {
+		pool = max(pool, b.cfg.batchMembers)
+	}
+	pool = min(maxPool, (pool+99)/100*100)
+	users := pool + 1
+	if want["fan-out"] {
+		users = max(users, b.cfg.sessions)
+	}
+	f, err := b.setup(ctx, c, users)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	f.pool = pool
+	if want["create-membership"] {
+		if err := b.createMembership(ctx, c, f); err != nil {
+			return err
+		}
+	}
+	if want["batch-create-membership"] {
+		if err := b.batchCreateMembership(ctx, c, f); err != nil {
+			return err
+		}
+	}
+	if want["fan-out"] {
+		if err := b.fanOut(ctx, c, f); err != nil {
+			return err
+		}
+	}
+	b.reportRSS(srv, "writes and fan-out")
+	return nil
+}
+
+func (b *bench) describe(s *server) {
+	how := "unknown (an --endpoint server)"
+	if s.cmd != nil {
+		how = "off: the server runs in the open development mode"
+		if s.verified {
+			how = "on (BELFRY_KEYS configured)"
+		}
+	}
+	fmt.Fprintf(b.out, "server %s: signature verification %s\n", s.endpoint, how)
+}
+
+// fixture is an app instance with its users; users[0] owns the channels.
+type fixture struct {
+	appInstance string
+	users       []string
+	pool        int // users[1:pool+1] are added, pool (a multiple of 100) to a channel
+}
+
+// setup creates an app instance and n users, concurrently.
+func (b *bench) setup(ctx context.Context, c *client, n int) (*fixture, error) {
+	var ai struct{ AppInstanceArn string }
+	if err := c.do(ctx, "POST", "/app-instances", "", map[string]any{"Name": "bench", "ClientRequestToken": token()}, &ai); err != nil {
+		return nil, err
+	}
+	f := &fixture{appInstance: ai.AppInstanceArn, users: make([]string, n)}
+	r, err := measureOn(c.pid, "setup: CreateAppInstanceUser", b.cfg.clients, n, 1, func(i int) error {
+		var u struct{ AppInstanceUserArn string }
+		err := c.do(ctx, "POST", "/app-instance-users", "", map[string]any{"AppInstanceArn": ai.AppInstanceArn,
+			"AppInstanceUserId": fmt.Sprintf("u%07d", i), "Name": "user", "ClientRequestToken": token()}, &u)
+		f.users[i] = u.AppInstanceUserArn
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.report(r, nil)
+	return f, nil
+}
+
+// channels creates n channels owned by f.users[0].
+func (f *fixture) channels(ctx context.Context, c *client, n int, mode string) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		var ch struct{ ChannelArn string }
+		if err := c.do(ctx, "POST", "/channels", f.users[0], map[string]any{"AppInstanceArn": f.appInstance, "Name": "bench", "Mode": mode,
+			"ClientRequestToken": token()}, &ch); err != nil {
+			return nil, err
+		}
+		out[i] = ch.ChannelArn
+	}
+	return out, nil
+}
+
+// ceiling serves a bare net/http handler that decodes the request JSON of a
+// membership call and answers 201: what any Go server of these calls costs
+// on this machine, driven by the same generator in the same run.
+func ceiling() (endpoint string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			MemberArn  string
+			MemberArns []string
+			Type       string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out, _ := json.Marshal(map[string]any{"ChannelArn": r.URL.Path, "Member": map[string]string{"Arn": in.MemberArn}})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write(out)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// withCeiling measures op against the ceiling first (when configured), then
+// against the server, and reports both with the ratio.
+func (b *bench) withCeiling(ctx context.Context, c *client, name string, n, items int, op func(c *client, i int) error) error {
+	var ceil *result
+	if b.cfg.ceiling {
+		endpoint, stop, err := ceiling()
+		if err != nil {
+			return err
+		}
+		cc := newClient(b.cfg, endpoint)
+		r, err := measure("ceiling (bare net/http) "+name, b.cfg.clients, n, items, func(i int) error { return op(cc, i) })
+		stop()
+		if err != nil {
+			return err
+		}
+		b.report(r, nil)
+		ceil = &r
+	}
+	r, err := measureOn(c.pid, name, b.cfg.clients, n, items, func(i int) error { return op(c, i) })
+	if err != nil {
+		return err
+	}
+	b.report(r, ceil)
+	return nil
+}
+
+// createMembership adds cfg.requests members, f.pool per channel.
+func (b *bench) createMembership(ctx context.Context, c *client, f *fixture) error {
+	n := b.cfg.requests
+	poolSize := f.pool
+	chans, err := f.channels(ctx, c, (n+poolSize-1)/poolSize, "UNRESTRICTED")
+	if err != nil {
+		return err
+	}
+	owner, pool := f.users[0], f.users[1:poolSize+1]
+	return b.withCeiling(ctx, c, "CreateChannelMembership", n, 1, func(c *client, i int) error {
+		return c.do(ctx, "POST", "/channels/"+esc(chans[i/poolSize])+"/memberships", owner, map[string]any{"MemberArn": pool[i%poolSize], "Type": "DEFAULT"}, nil)
+	})
+}
+
+// batchCreateMembership adds cfg.batchMembers members, 100 a call, f.pool per channel.
+func (b *bench) batchCreateMembership(ctx context.Context, c *client, f *fixture) error {
+	const per = 100
+	n := (b.cfg.batchMembers + per - 1) / per
+	poolSize := f.pool
+	chans, err := f.channels(ctx, c, (n*per+poolSize-1)/poolSize, "UNRESTRICTED")
+	if err != nil {
+		return err
+	}
+	owner, pool := f.users[0], f.users[1:poolSize+1]
+	return b.withCeiling(ctx, c, "BatchCreateChannelMembership", n, per, func(c *client, i int) error {
+		first := (i * per) % poolSize
+		var out struct{ Errors []any }
+		if err := c.do(ctx, "POST", "/channels/"+esc(chans[i*per/poolSize])+"/memberships?operation=batch-create", owner,
+			map[string]any{"MemberArns": pool[first : first+per]}, &out); err != nil {
+			return err
+		}
+		if len(out.Errors) > 0 {
+			return fmt.Errorf("batch %d: %v", i, out.Errors[0])
+		}
+		return nil
+	})
+}
+
+// fanOut connects cfg.sessions members of one channel, the sender included,
+// each with a messaging session, and sends cfg.messages messages one after
+// the other; each delivery's latency runs from the SendChannelMessage call
+// to the frame read by the member's client (as e2e's BenchmarkMessageDelivery).
+func (b *bench) fanOut(ctx context.Context, c *client, f *fixture) error {
+	n := b.cfg.sessions
+	chans, err := f.channels(ctx, c, 1, "RESTRICTED")
+	if err != nil {
+		return err
+	}
+	ch, sender, members := chans[0], f.users[0], f.users[:n]
+	for i := 1; i < n; i += 100 {
+		if err := c.do(ctx, "POST", "/channels/"+esc(ch)+"/memberships?operation=batch-create", sender,
+			map[string]any{"MemberArns": members[i:min(i+100, n)]}, nil); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	conns := make([]*websocket.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.CloseNow()
+			}
+		}
+	}()
+	if _, err := measure("setup: connect messaging sessions", min(b.cfg.clients, 64), n, 1, func(i int) error {
+		u, err := c.presign(ctx, members[i])
+		if err != nil {
+			return err
+		}
+		dctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		conn, _, err := websocket.Dial(dctx, u, nil)
+		if err != nil {
+			return fmt.Errorf("session %d: %w", i, err)
+		}
+		conn.SetReadLimit(1 << 20)
+		if _, m, err := conn.Read(dctx); err != nil || !bytes.Contains(m, []byte("SESSION_ESTABLISHED")) {
+			conn.CloseNow()
+			return fmt.Errorf("session %d: %s %v", i, m, err)
+		}
+		conns[i] = conn
+		return nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "%-44s %d sessions in %s\n", "setup: connect messaging sessions", n, time.Since(t0).Round(time.Millisecond))
+
+	m := b.cfg.messages
+	started := make([]atomic.Int64, m)
+	lat := make([][]int64, m)
+	for i := range lat {
+		lat[i] = make([]int64, n)
+	}
+	var pending sync.WaitGroup
+	readers, stop := context.WithCancel(ctx)
+	defer stop()
+	marker := []byte("bench-fanout-")
+	for i, conn := range conns {
+		go func() {
+			for {
+				_, msg, err := conn.Read(readers)
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				at := bytes.Index(msg, marker)
+				if at < 0 || len(msg) < at+len(marker)+6 {
+					continue
+				}
+				seq, err := strconv.Atoi(string(msg[at+len(marker) : at+len(marker)+6]))
+				if err != nil || seq >= m || lat[seq][i] != 0 {
+					continue
+				}
+				lat[seq][i] = max(1, now-started[seq].Load())
+				pending.Done()
+			}
+		}()
+	}
+	var send time.Duration
+	for seq := 0; seq < m; seq++ {
+		pending.Add(n)
+		t := time.Now()
+		started[seq].Store(t.UnixNano())
+		if err := c.do(ctx, "POST", "/channels/"+esc(ch)+"/messages", sender, map[string]any{"Content": fmt.Sprintf("bench-fanout-%06d", seq),
+			"Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token()}, nil); err != nil {
+			return err
+		}
+		send += time.Since(t)
+		done := make(chan struct{})
+		go func() { pending.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			return fmt.Errorf("fan-out: message %d did not reach every session within 2 minutes", seq)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var all []time.Duration
+	for _, l := range lat {
+		for _, ns := range l {
+			all = append(all, time.Duration(ns))
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	fmt.Fprintf(b.out, "%-44s %d sessions %d messages  delivery p50 %s  p99 %s  max %s  SendChannelMessage mean %s\n", "SendChannelMessage fan-out",
+		n, m, ms(percentile(all, 0.50)), ms(percentile(all, 0.99)), ms(all[len(all)-1]), ms(send/time.Duration(m)))
+	return nil
+}
+
+// lists measures one page of ListChannelMemberships and of
+// ListChannelMembershipsForAppInstanceUser on a data set of each size: a
+// channel of that many members, and a user member of that many channels.
+func (b *bench) lists(ctx context.Context) error {
+	type pages struct{ channel, user result }
+	var got []pages
+	for _, size := range b.cfg.listSizes {
+		ds, err := b.dataset(ctx, size)
+		if err != nil {
+			return err
+		}
+		srv, err := b.start(ctx, ds.dir)
+		if err != nil {
+			return err
+		}
+		b.describe(srv)
+		fmt.Fprintf(b.out, "%-44s %s\n", fmt.Sprintf("start to ready (%d memberships each)", size), ms(srv.ready))
+		c := newClient(b.cfg, srv.endpoint)
+		c.pid = srv.pid
+		var p pages
+		for _, l := range []struct {
+			name, path string
+			dst        *result
+			field      string
+		}{
+			{"ListChannelMemberships", "/channels/" + esc(ds.channel) + "/memberships?max-results=50", &p.channel, "ChannelMemberships"},
+			{"ListChannelMembershipsForAppInstanceUser", "/channels?scope=app-instance-user-memberships&max-results=50", &p.user, "ChannelMemberships"},
+		} {
+			page := func(i int) error {
+				var out map[string]json.RawMessage
+				if err := c.do(ctx, "GET", l.path, ds.bearer, nil, &out); err != nil {
+					return err
+				}
+				var items []json.RawMessage
+				if err := json.Unmarshal(out[l.field], &items); err != nil || len(items) != 50 || out["NextToken"] == nil {
+					return fmt.Errorf("%s: want a full page of 50 and a NextToken, got %d items (%v)", l.name, len(items), err)
+				}
+				return nil
+			}
+			// One client: the cost of one page; then the configured clients: throughput.
+			r, err := measureOn(c.pid, fmt.Sprintf("%s page @%d, 1 client", l.name, size), 1, b.cfg.listPages, 1, page)
+			if err != nil {
+				return err
+			}
+			b.report(r, nil)
+			*l.dst = r
+			r, err = measureOn(c.pid, fmt.Sprintf("%s page @%d", l.name, size), b.cfg.clients, b.cfg.listPages, 1, page)
+			if err != nil {
+				return err
+			}
+			b.report(r, nil)
+		}
+		b.reportRSS(srv, fmt.Sprintf("%d memberships each, after the lists", size))
+		srv.stop()
+		got = append(got, p)
+	}
+	if len(got) > 1 {
+		first, last := got[0], got[len(got)-1]
+		small, big := b.cfg.listSizes[0], b.cfg.listSizes[len(got)-1]
+		fmt.Fprintf(b.out, "%-44s ListChannelMemberships %.2f, ListChannelMembershipsForAppInstanceUser %.2f (p50, 1 client)\n",
+			fmt.Sprintf("page @%d / page @%d", big, small), ratio(last.channel.p50, first.channel.p50), ratio(last.user.p50, first.user.p50))
+	}
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// starts measures start to ready on the largest list data set: from exec
+// to the first 200 from /readyz, cfg.starts times.
+func (b *bench) starts(ctx context.Context) error {
+	size := b.cfg.listSizes[len(b.cfg.listSizes)-1]
+	ds, err := b.dataset(ctx, size)
+	if err != nil {
+		return err
+	}
+	var times []time.Duration
+	var last *server
+	for i := 0; i < b.cfg.starts; i++ {
+		srv, err := b.start(ctx, ds.dir)
+		if err != nil {
+			return err
+		}
+		times = append(times, srv.ready)
+		if i < b.cfg.starts-1 {
+			srv.stop()
+		}
+		last = srv
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Fprintf(b.out, "%-44s median %s  min %s  max %s  (%d starts, data in %s)\n", fmt.Sprintf("start to ready (%d memberships each)", size),
+		ms(times[len(times)/2]), ms(times[0]), ms(times[len(times)-1]), len(times), filepath.Base(ds.dir))
+	b.reportRSS(last, fmt.Sprintf("idle after start, %d memberships each", size))
+	last.stop()
+	return nil
+}
