@@ -44,40 +44,26 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	} else if sub != "" {
 		return nil, errNotElastic()
 	}
-	var err error
-	if moderator {
-		_, err = tx.GetMembershipIn(ch.Arn, u.Arn, sub)
-	} else {
-		_, err = tx.GetMembership(ch.Arn, u.Arn)
-	}
-	if err == nil {
-		return nil, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	if _, err := tx.GetBan(ch.Arn, u.Arn); err == nil {
-		return nil, forbidden("%s is banned from this channel.", u.Arn)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
 	// The channel is locked by the transaction; the per-user quota needs the user locked too.
 	if err := tx.LockIdentity(u.Arn); err != nil {
 		return nil, err
 	}
-	if ch.Elastic == nil {
-		n, err := tx.CountMemberships(ch.Arn)
-		if err != nil {
-			return nil, err
-		}
-		if n >= s.quotas.MembershipsPerChannel {
-			return nil, limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
-		}
+	// Existing membership (a moderator's: in that subchannel), ban and both counts, in one statement.
+	var in string
+	if moderator {
+		in = sub
 	}
-	n, err := tx.CountUserMemberships(u.Arn)
-	if err != nil {
+	st, err := tx.AddStateOf(ch.Arn, u.Arn, in)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if n >= s.quotas.MembershipsPerUser {
+	case st.Member:
+		return nil, nil
+	case st.Banned:
+		return nil, forbidden("%s is banned from this channel.", u.Arn)
+	case ch.Elastic == nil && st.ChannelMembers >= s.quotas.MembershipsPerChannel:
+		return nil, limitExceeded("memberships per channel", s.quotas.MembershipsPerChannel)
+	case st.UserMemberships >= s.quotas.MembershipsPerUser:
 		return nil, limitExceeded("channel memberships per app instance user", s.quotas.MembershipsPerUser)
 	}
 	res := &added{}
@@ -202,6 +188,12 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 			return r.canAdd("", typ)
 		}
 		now := s.clock()
+		var batch *batchAdder // outside elastic channels: set-based (batch.go)
+		if r.channel.Elastic == nil {
+			if batch, err = s.newBatchAdder(tx, r, typ, now, memberArns); err != nil {
+				return err
+			}
+		}
 		seen := map[string]bool{}
 		var newMembers []string
 		for _, arn := range memberArns {
@@ -209,7 +201,13 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 				continue
 			}
 			seen[arn] = true
-			u, a, err := s.addOne(tx, r, arn, typ, now, subChannelID)
+			var u chime.AppInstanceUser
+			var a *added
+			if batch != nil {
+				u, a, err = batch.add(arn)
+			} else {
+				u, a, err = s.addOne(tx, r, arn, typ, now, subChannelID)
+			}
 			if err == nil {
 				res.Members = append(res.Members, identityOf(u))
 				if a != nil {
@@ -231,6 +229,11 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 				return err
 			}
 			res.Errors = append(res.Errors, BatchError{MemberArn: arn, Code: code, Message: err.Error()})
+		}
+		if batch != nil {
+			if err := batch.flush(); err != nil {
+				return err
+			}
 		}
 		if len(newMembers) == 0 || r.channel.Elastic != nil {
 			return nil

@@ -1,8 +1,6 @@
 package service
 
 import (
-	"errors"
-
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
 )
@@ -37,24 +35,13 @@ func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role,
 	if r.bearer.AppInstanceArn != r.channel.AppInstanceArn {
 		return r, chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 	}
-	if r.admin, err = tx.IsAdmin(r.channel.AppInstanceArn, r.bearer.Arn); err != nil {
+	// Admin, moderator, member and banned, in one statement.
+	sr, err := tx.RoleOf(r.channel.AppInstanceArn, channelArn, r.bearer.Arn)
+	if err != nil {
 		return r, err
 	}
-	if _, err = tx.GetModerator(channelArn, r.bearer.Arn); err == nil {
-		r.moderator = true
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return r, err
-	}
-	if m, err := tx.GetMembership(channelArn, r.bearer.Arn); err == nil {
-		r.member, r.hidden = true, m.Type == chime.MembershipHidden
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return r, err
-	}
-	if _, err = tx.GetBan(channelArn, r.bearer.Arn); err == nil {
-		r.banned = true
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return r, err
-	}
+	r.admin, r.moderator, r.banned = sr.Admin, sr.Moderator, sr.Banned
+	r.member, r.hidden = sr.Membership != "", sr.Membership == chime.MembershipHidden
 	return r, nil
 }
 

@@ -150,7 +150,7 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 // InsertMembership stores a new membership unless one exists; it reports
 // whether it inserted one.
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
-	res, err := t.exec(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
+	res, err := t.execMembers(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_arn, member_arn, sub_channel_id) DO NOTHING`,
 		m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	if err != nil {
@@ -160,6 +160,7 @@ func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 	if err != nil || n == 0 {
 		return false, err
 	}
+	t.insertedMembers(m.ChannelArn, m.SubChannelID, m.Member.Arn)
 	return true, t.addMemberCount(m.ChannelArn, int(n))
 }
 
@@ -252,10 +253,11 @@ func scanUserMembership(r interface{ Scan(...any) error }) (chime.UserMembership
 
 // DeleteMembershipIn removes a member's membership in one subchannel; it reports whether one was removed.
 func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
-	res, err := t.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`, channel, member, sub)
+	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`, channel, member, sub)
 	if err != nil {
 		return false, err
 	}
+	t.removedMembers(channel)
 	n, err := res.RowsAffected()
 	if err != nil || n == 0 {
 		return false, err
@@ -266,10 +268,11 @@ func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
 // DeleteMembership removes a member's memberships in the channel (in every
 // subchannel); it reports whether any was removed.
 func (t *Tx) DeleteMembership(channel, member string) (bool, error) {
-	res, err := t.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ?`, channel, member)
+	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ?`, channel, member)
 	if err != nil {
 		return false, err
 	}
+	t.removedMembers(channel)
 	n, err := res.RowsAffected()
 	if err != nil || n == 0 {
 		return false, err
@@ -388,12 +391,6 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
-}
-
-// MemberArns returns the ARNs of every member of a channel, of every type:
-// the recipients of the channel's events.
-func (t *Tx) MemberArns(channel string) ([]string, error) {
-	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
 }
 
 // strings runs a query of one text column and returns its values.

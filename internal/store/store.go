@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -38,11 +39,49 @@ type Store struct {
 	// explain, when set (by tests), receives the query plan of every list query.
 	explain func(query string, plan []string)
 
-	// SQLite: the group-commit queue of write transactions (see groupCommit).
+	// SQLite: the group-commit queue of write transactions (see groupCommit),
+	// the writer's own connection with its prepared statements, the readers'
+	// prepared statements, and the member lists of channels (members.go).
 	writes     chan *writeReq
 	writerDone chan struct{}
 	closeMu    sync.RWMutex
 	closed     bool
+	wconn      *sql.Conn
+	wstmts     map[string]*sql.Stmt // used by the writer goroutine alone
+	ck         *sql.DB              // the background checkpointer's connection
+	ckStop     chan struct{}
+	ckDone     chan struct{}
+	rstmts     sync.Map // query → *sql.Stmt on the reader pool
+	members    *memberCache
+
+	stats storeStats
+}
+
+// storeStats are the store's running totals (Stats).
+type storeStats struct {
+	commits, writeTxs, failedTxs, reads atomic.Int64
+	commitNanos                         atomic.Int64
+}
+
+// Stats are the store's running totals since it opened, for metrics.
+type Stats struct {
+	Commits      int64         // SQLite group commits (one fsync each); PostgreSQL write transactions
+	WriteTxs     int64         // write transactions run (each in a savepoint of a group on SQLite)
+	FailedTxs    int64         // write transactions that returned an error and were rolled back
+	Reads        int64         // read transactions
+	CommitTime   time.Duration // time spent committing groups (the fsync)
+	CachedLists  int           // channels whose member list is held in memory
+	CachedMember int           // member ARNs held in those lists
+}
+
+// Stats returns the store's running totals.
+func (s *Store) Stats() Stats {
+	st := Stats{Commits: s.stats.commits.Load(), WriteTxs: s.stats.writeTxs.Load(), FailedTxs: s.stats.failedTxs.Load(),
+		Reads: s.stats.reads.Load(), CommitTime: time.Duration(s.stats.commitNanos.Load())}
+	if s.members != nil {
+		st.CachedLists, st.CachedMember = s.members.size()
+	}
+	return st
 }
 
 // writeReq is one write transaction waiting for the SQLite writer.
@@ -91,20 +130,46 @@ func openSQLite(dir string) (*Store, error) {
 	path := filepath.Join(dir, "belfry.db")
 	// WAL with synchronous=FULL: a commit is on disk before the 2xx goes out.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
+	// The writer keeps up to 64 MiB of pages (SQLite's default is 2 MiB):
+	// inserts into the membership indexes land on random pages, which were
+	// read back from the file on almost every insert (BENCHMARKS.md).
+	// The WAL is checkpointed in the background (checkpoints), not by the
+	// commit that crosses the threshold; the writer's own checkpoint, at
+	// 8,192 pages, only bounds the WAL and restarts it.
+	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(8192)")
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", strings.Replace(dsn, "_txlock=immediate", "_txlock=deferred", 1)+"&_pragma=query_only(1)")
+	// The writer goroutine owns the one write connection for the store's
+	// life, so that statements prepared on it are reused by every write
+	// transaction (database/sql re-prepares a statement in each *sql.Tx).
+	wconn, err := w.Conn(context.Background())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	r, err := sql.Open("sqlite", strings.Replace(dsn, "_txlock=immediate", "_txlock=deferred", 1)+"&_pragma=query_only(1)&_pragma=cache_size(-16384)")
+	if err != nil {
+		wconn.Close()
+		w.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	r.SetMaxOpenConns(4)
-	s := &Store{w: w, r: r, writes: make(chan *writeReq, 1024), writerDone: make(chan struct{})}
+	r.SetMaxIdleConns(4)
+	ck, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		wconn.Close()
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wstmts: map[string]*sql.Stmt{}, members: newMemberCache(),
+		writes: make(chan *writeReq, 1024), writerDone: make(chan struct{}), ckStop: make(chan struct{}), ckDone: make(chan struct{})}
 	go s.groupCommit()
+	go s.checkpoints()
 	return s, nil
 }
 
@@ -130,15 +195,32 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		<-s.writerDone
 	}
+	if s.ck != nil {
+		close(s.ckStop)
+		<-s.ckDone
+		s.ck.Close()
+	}
 	if s.r == s.w {
 		return s.w.Close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	var errs []error
+	if s.wconn != nil {
+		for _, st := range s.wstmts {
+			st.Close()
+		}
+		errs = append(errs, s.wconn.Close())
+	}
+	s.rstmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers (on SQLite, through the readers:
+// the writer's one connection is the writer goroutine's).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.w.PingContext(ctx); err != nil {
+	if err := s.r.PingContext(ctx); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -175,7 +257,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if _, err := tx.tx.ExecContext(tx.ctx, string(body)); err != nil {
+				if _, err := tx.db.ExecContext(tx.ctx, string(body)); err != nil {
 					return tx.mapErr(fmt.Errorf("migration %s: %w", n.Name(), err))
 				}
 				_, err = tx.exec(`INSERT INTO schema_migrations (name) VALUES (?)`, n.Name())
@@ -205,10 +287,24 @@ func retryMigration(apply func() error) error {
 // Tx is one transaction. Its methods are the store's small operations.
 type Tx struct {
 	ctx     context.Context
-	tx      *sql.Tx
+	db      execer                            // the *sql.Tx, or the SQLite writer's connection inside BEGIN
+	prep    func(q string) (*sql.Stmt, error) // a prepared statement for q; nil: none
 	pg      bool
 	write   bool
 	explain func(query string, plan []string)
+
+	// SQLite: the member lists this transaction changed (members.go).
+	members      *memberCache
+	delta        *memberDelta // the current write transaction's (savepoint's)
+	group        *memberDelta // those of earlier transactions in the same group
+	skipCatchAll bool
+}
+
+// execer is what a Tx runs statements on: a *sql.Tx or a *sql.Conn.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 // forUpdate is the locking clause for the parent rows (app instances,
@@ -246,7 +342,13 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	}
 	backoff := time.Millisecond
 	for attempt := 0; ; attempt++ {
+		s.stats.writeTxs.Add(1)
 		err := s.run(ctx, s.w, false, fn)
+		if err == nil {
+			s.stats.commits.Add(1)
+		} else {
+			s.stats.failedTxs.Add(1)
+		}
 		if !s.pg || !isRetryable(err) {
 			return err
 		}
@@ -255,6 +357,31 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 		}
 		time.Sleep(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
 		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+// checkpoints copies committed WAL frames into the database file every
+// 100 ms while commits come in, from a connection of its own: a PASSIVE
+// checkpoint waits for no one and the writer goes on committing meanwhile.
+// Without it, the commit that crossed the WAL threshold did the whole copy
+// (and its fsync) while every writer waited.
+func (s *Store) checkpoints() {
+	defer close(s.ckDone)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	last := s.stats.commits.Load()
+	for {
+		select {
+		case <-s.ckStop:
+			return
+		case <-t.C:
+		}
+		if n := s.stats.commits.Load(); n != last {
+			last = n
+			// An error (a full disk, say) is the writer's to report: it meets
+			// the same disk at its next commit.
+			s.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
 	}
 }
 
@@ -289,41 +416,98 @@ func (s *Store) commitGroup(batch []*writeReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
 	fail := func(err error) {
+		s.stats.failedTxs.Add(int64(len(batch)))
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
+	c := s.wconn
+	exec := func(q string) error {
+		st, err := s.writerStmt(q)
+		if err == nil {
+			_, err = st.ExecContext(ctx)
+		}
+		return err
+	}
+	if err := exec(`BEGIN IMMEDIATE`); err != nil {
 		fail(unavailable(err))
 		return
 	}
-	tx := &Tx{ctx: ctx, tx: sqlTx, write: true, explain: s.explain}
+	rollback := func() { c.ExecContext(context.Background(), `ROLLBACK`) }
+	tx := &Tx{ctx: ctx, db: c, prep: s.writerStmt, write: true, explain: s.explain, members: s.members, group: &memberDelta{}}
 	results := make([]error, len(batch))
 	for i, r := range batch {
-		if _, err := sqlTx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
-			sqlTx.Rollback()
+		if err := exec(`SAVEPOINT w`); err != nil {
+			rollback()
 			fail(tx.mapErr(err))
 			return
 		}
+		tx.delta = &memberDelta{}
 		results[i] = runGuarded(tx, r.fn)
 		undo := `RELEASE w`
 		if results[i] != nil {
-			undo = `ROLLBACK TO w; RELEASE w`
+			undo = `ROLLBACK TO w`
+		} else {
+			tx.group.merge(tx.delta)
 		}
-		if _, err := sqlTx.ExecContext(ctx, undo); err != nil {
-			sqlTx.Rollback()
+		err := exec(undo)
+		if err == nil && results[i] != nil {
+			err = exec(`RELEASE w`)
+		}
+		if err != nil {
+			rollback()
 			fail(tx.mapErr(err))
 			return
 		}
 	}
-	if err := sqlTx.Commit(); err != nil {
+	t0 := time.Now()
+	if err := exec(`COMMIT`); err != nil {
+		rollback()
 		fail(unavailable(err))
 		return
 	}
+	s.stats.commitNanos.Add(int64(time.Since(t0)))
+	s.stats.commits.Add(1)
+	s.stats.writeTxs.Add(int64(len(batch)))
+	s.members.apply(tx.group)
 	for i, r := range batch {
+		if results[i] != nil {
+			s.stats.failedTxs.Add(1)
+		}
 		r.done <- results[i]
 	}
+}
+
+// writerStmt returns the statement q prepared on the writer's connection,
+// preparing it the first time. Only the writer goroutine calls it.
+func (s *Store) writerStmt(q string) (*sql.Stmt, error) {
+	if st, ok := s.wstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.wconn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	s.wstmts[q] = st
+	return st, nil
+}
+
+// readerStmt returns the statement q prepared on the reader pool; a
+// transaction takes it with StmtContext, which reuses what its connection
+// already prepared.
+func (s *Store) readerStmt(q string) (*sql.Stmt, error) {
+	if st, ok := s.rstmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.r.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.rstmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // runGuarded runs fn, turning a panic into an error so that one bad
@@ -339,6 +523,7 @@ func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
 
 // Read runs fn in a read-only transaction.
 func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
+	s.stats.reads.Add(1)
 	return s.run(ctx, s.r, true, fn)
 }
 
@@ -352,7 +537,16 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 	if err != nil {
 		return unavailable(err)
 	}
-	tx := &Tx{ctx: txCtx, tx: sqlTx, pg: s.pg, write: !readOnly, explain: s.explain}
+	tx := &Tx{ctx: txCtx, db: sqlTx, pg: s.pg, write: !readOnly, explain: s.explain, members: s.members}
+	if !s.pg {
+		tx.prep = func(q string) (*sql.Stmt, error) {
+			st, err := s.readerStmt(q)
+			if err != nil {
+				return nil, err
+			}
+			return sqlTx.StmtContext(txCtx, st), nil
+		}
+	}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -441,9 +635,21 @@ func (t *Tx) rebind(q string) string {
 }
 
 func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(t.ctx, t.rebind(q), args...)
+	var res sql.Result
+	var err error
+	if t.prep != nil {
+		var st *sql.Stmt
+		if st, err = t.prep(q); err == nil {
+			res, err = st.ExecContext(t.ctx, args...)
+		}
+	} else {
+		res, err = t.db.ExecContext(t.ctx, t.rebind(q), args...)
+	}
 	if err != nil {
 		return nil, t.mapErr(err)
+	}
+	if t.delta != nil && !t.skipCatchAll && changesMembers(q) {
+		t.delta.all = true // a change of memberships that no Tx method accounted for
 	}
 	return res, nil
 }
@@ -452,7 +658,16 @@ func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
 	if t.explain != nil && !t.pg {
 		t.explainQuery(q, args)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, t.rebind(q), args...)
+	var rows *sql.Rows
+	var err error
+	if t.prep != nil {
+		var st *sql.Stmt
+		if st, err = t.prep(q); err == nil {
+			rows, err = st.QueryContext(t.ctx, args...)
+		}
+	} else {
+		rows, err = t.db.QueryContext(t.ctx, t.rebind(q), args...)
+	}
 	if err != nil {
 		return nil, t.mapErr(err)
 	}
@@ -461,14 +676,27 @@ func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
 
 // row is a single-row result whose Scan maps driver errors like exec does.
 type row struct {
-	t *Tx
-	r *sql.Row
+	t   *Tx
+	r   *sql.Row
+	err error // preparing the statement failed
 }
 
-func (r row) Scan(dest ...any) error { return r.t.mapErr(r.r.Scan(dest...)) }
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.t.mapErr(r.err)
+	}
+	return r.t.mapErr(r.r.Scan(dest...))
+}
 
 func (t *Tx) queryRow(q string, args ...any) row {
-	return row{t: t, r: t.tx.QueryRowContext(t.ctx, t.rebind(q), args...)}
+	if t.prep != nil {
+		st, err := t.prep(q)
+		if err != nil {
+			return row{t: t, err: err}
+		}
+		return row{t: t, r: st.QueryRowContext(t.ctx, args...)}
+	}
+	return row{t: t, r: t.db.QueryRowContext(t.ctx, t.rebind(q), args...)}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -613,7 +841,7 @@ func likePrefix(s string) string {
 }
 
 func (t *Tx) explainQuery(q string, args []any) {
-	rows, err := t.tx.QueryContext(t.ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	rows, err := t.db.QueryContext(t.ctx, "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.explain(q, []string{"explain failed: " + err.Error()})
 		return

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"database/sql"
+	"sort"
+	"strings"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// The set-based reads and writes of BatchCreateChannelMembership: one
+// statement for the whole batch instead of one per member.
+
+// inList returns "(?, ?, …)" for n values and the arguments, padded by
+// repeating the last value to a power of two so that a handful of statement
+// texts (each prepared once) serve every batch size.
+func inList(values []string) (string, []any) {
+	n := 1
+	for n < len(values) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i := range args {
+		args[i] = values[min(i, len(values)-1)]
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")", args
+}
+
+// GetIdentities returns the users and bots among arns, by ARN.
+func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, error) {
+	out := map[string]chime.AppInstanceUser{}
+	if len(arns) == 0 {
+		return out, nil
+	}
+	in, args := inList(arns)
+	rows, err := t.query(`SELECT `+identityCols+` FROM identities WHERE arn IN `+in, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, _, err := scanIdentity(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[u.Arn] = u
+	}
+	return out, rows.Err()
+}
+
+// stringSet runs a query of one text column and returns its values as a set.
+func (t *Tx) stringSet(q string, args ...any) (map[string]bool, error) {
+	list, err := t.strings(q, args...)
+	set := make(map[string]bool, len(list))
+	for _, s := range list {
+		set[s] = true
+	}
+	return set, err
+}
+
+// MembersAmong returns those of arns who hold a membership of channel.
+func (t *Tx) MembersAmong(channel string, arns []string) (map[string]bool, error) {
+	if len(arns) == 0 {
+		return map[string]bool{}, nil
+	}
+	in, args := inList(arns)
+	return t.stringSet(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ? AND member_arn IN `+in, append([]any{channel}, args...)...)
+}
+
+// BannedAmong returns those of arns banned from channel.
+func (t *Tx) BannedAmong(channel string, arns []string) (map[string]bool, error) {
+	if len(arns) == 0 {
+		return map[string]bool{}, nil
+	}
+	in, args := inList(arns)
+	return t.stringSet(`SELECT member_arn FROM bans WHERE channel_arn = ? AND member_arn IN `+in, append([]any{channel}, args...)...)
+}
+
+// CountUserMembershipsOf counts the memberships of each of arns across
+// channels; those with none are absent.
+func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(arns) == 0 {
+		return out, nil
+	}
+	in, args := inList(arns)
+	rows, err := t.query(`SELECT member_arn, COUNT(*) FROM memberships WHERE member_arn IN `+in+` GROUP BY member_arn`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var n int
+		if err := rows.Scan(&a, &n); err != nil {
+			return nil, err
+		}
+		out[a] = n
+	}
+	return out, rows.Err()
+}
+
+// LockIdentities locks the rows of users and bots (PostgreSQL; a no-op on
+// the single-writer SQLite), in ARN order so that two batches locking
+// overlapping users cannot deadlock.
+func (t *Tx) LockIdentities(arns []string) error {
+	if !t.pg || len(arns) == 0 {
+		return nil
+	}
+	sorted := append([]string(nil), arns...)
+	sort.Strings(sorted)
+	in, args := inList(sorted)
+	rows, err := t.query(`SELECT arn FROM identities WHERE arn IN `+in+` ORDER BY arn FOR UPDATE`, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// InsertMemberships stores new memberships of one channel in one statement,
+// skipping any that exists; it returns how many it inserted.
+func (t *Tx) InsertMemberships(channel string, list []chime.Membership) (int, error) {
+	if len(list) == 0 {
+		return 0, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
+	args := make([]any, 0, 7*len(list))
+	members := make([]string, 0, len(list))
+	sub := list[0].SubChannelID
+	for i, m := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+		members = append(members, m.Member.Arn)
+		if m.SubChannelID != sub {
+			sub = "various"
+		}
+	}
+	b.WriteString(` ON CONFLICT (channel_arn, member_arn, sub_channel_id) DO NOTHING`)
+	res, err := t.execMembers(b.String(), args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if int(n) == len(list) {
+		t.insertedMembers(channel, sub, members...)
+	} else {
+		t.removedMembers(channel) // which ones were inserted is unknown: the list is read again
+	}
+	return int(n), t.addMemberCount(channel, int(n))
+}
+
+// Role is what a user is in a channel, as far as the store knows it.
+type Role struct {
+	Admin      bool   // AppInstanceAdmin of the app instance
+	Moderator  bool   // moderator of the channel
+	Membership string // the type of the user's (first) membership; "" when not a member
+	Banned     bool
+}
+
+// RoleOf reads in one statement whether user is an admin of appInstance, a
+// moderator of channel, a member (and of which type) and banned from it.
+func (t *Tx) RoleOf(appInstance, channel, user string) (Role, error) {
+	var r Role
+	var admin, moderator, banned int
+	var typ sql.NullString
+	err := t.queryRow(`SELECT
+		(SELECT COUNT(*) FROM admins WHERE app_instance_arn = ? AND admin_arn = ?),
+		(SELECT COUNT(*) FROM moderators WHERE channel_arn = ? AND moderator_arn = ?),
+		(SELECT type FROM memberships WHERE channel_arn = ? AND member_arn = ? ORDER BY seq LIMIT 1),
+		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?)`,
+		appInstance, user, channel, user, channel, user, channel, user).Scan(&admin, &moderator, &typ, &banned)
+	r.Admin, r.Moderator, r.Membership, r.Banned = admin > 0, moderator > 0, typ.String, banned > 0
+	return r, err
+}
+
+// AddState is what adding a member to a channel depends on, read in one
+// statement: whether they hold a membership already (in subchannel sub, or
+// anywhere in the channel when sub is ""), whether they are banned, the
+// channel's membership count and the member's count across channels.
+type AddState struct {
+	Member          bool
+	Banned          bool
+	ChannelMembers  int
+	UserMemberships int
+}
+
+// AddStateOf reads the AddState of member in channel. On PostgreSQL the
+// channel and the member must be locked first (GetChannel, LockIdentity),
+// so that the counts hold until the commit.
+func (t *Tx) AddStateOf(channel, member, sub string) (AddState, error) {
+	var st AddState
+	var isMember, banned int
+	var chCount sql.NullInt64
+	q := `SELECT
+		(SELECT COUNT(*) FROM memberships WHERE channel_arn = ? AND member_arn = ?),
+		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?),
+		(SELECT member_count FROM channels WHERE arn = ?),
+		(SELECT COUNT(*) FROM memberships WHERE member_arn = ?)`
+	args := []any{channel, member, channel, member, channel, member}
+	if sub != "" {
+		q = strings.Replace(q, `member_arn = ?),`, `member_arn = ? AND sub_channel_id = ?),`, 1)
+		args = []any{channel, member, sub, channel, member, channel, member}
+	}
+	err := t.queryRow(q, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
+	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)
+	return st, err
+}

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"database/sql"
+	"strings"
+	"sync"
+)
+
+// memberCache holds the member ARNs of the larger channels of an embedded
+// store, the recipients of every event of the channel: without it, each
+// membership added to a channel of n members read n rows again to address
+// its event (61% of the CPU of CreateChannelMembership into channels of a
+// few thousand members, BENCHMARKS.md). Only SQLite has one: one process
+// owns the file, and every change goes through its writer goroutine. On
+// PostgreSQL other nodes change memberships too, so lists are read afresh.
+//
+// The cache holds committed state only. A write transaction records what it
+// changes in its memberDelta; the deltas of a group's transactions that
+// succeed are applied once the group's commit is durable. Inserts through
+// InsertMembership append to a cached list; any other change of a channel's
+// memberships drops that channel's list; a change of memberships no Tx
+// method accounts for (caught in exec) drops every list.
+type memberCache struct {
+	mu    sync.Mutex
+	lists map[string][]string // channel → member ARNs, each once; appended to, never changed in place
+	total int                 // ARNs held
+}
+
+const (
+	// minCachedList: smaller channels are read from the database each time,
+	// which costs about what copying a cached list does.
+	minCachedList = 64
+	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
+	// ARN): lists are dropped, arbitrary ones first, to stay under it.
+	maxCachedMembers = 200_000
+)
+
+func newMemberCache() *memberCache { return &memberCache{lists: map[string][]string{}} }
+
+func (c *memberCache) size() (lists, members int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lists), c.total
+}
+
+// get returns the cached list of channel; the caller must not change it.
+func (c *memberCache) get(channel string) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.lists[channel]
+	return l, ok
+}
+
+func (c *memberCache) put(channel string, arns []string) {
+	if len(arns) < minCachedList || len(arns) > maxCachedMembers {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total += len(arns) - len(c.lists[channel])
+	c.lists[channel] = arns
+	for ch, l := range c.lists {
+		if c.total <= maxCachedMembers {
+			break
+		}
+		if ch != channel {
+			c.total -= len(l)
+			delete(c.lists, ch)
+		}
+	}
+}
+
+// apply makes a committed group's changes to the cached lists.
+func (c *memberCache) apply(d *memberDelta) {
+	if d.empty() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d.all {
+		c.lists, c.total = map[string][]string{}, 0
+		return
+	}
+	for ch := range d.dirty {
+		c.total -= len(c.lists[ch])
+		delete(c.lists, ch)
+	}
+	for ch, added := range d.added {
+		if l, ok := c.lists[ch]; ok {
+			// Appending never changes the elements readers of the old slice see.
+			c.lists[ch] = append(l, added...)
+			c.total += len(added)
+		}
+	}
+}
+
+// memberDelta is what write transactions changed in channels' member lists.
+type memberDelta struct {
+	all   bool                // some change no method accounted for: every list is dropped
+	dirty map[string]bool     // channels whose lists are dropped
+	added map[string][]string // channel → members inserted (new to the channel)
+}
+
+func (d *memberDelta) empty() bool { return !d.all && len(d.dirty) == 0 && len(d.added) == 0 }
+
+func (d *memberDelta) drop(channel string) {
+	if d.dirty == nil {
+		d.dirty = map[string]bool{}
+	}
+	d.dirty[channel] = true
+	delete(d.added, channel)
+}
+
+func (d *memberDelta) add(channel string, members ...string) {
+	if d.dirty[channel] {
+		return
+	}
+	if d.added == nil {
+		d.added = map[string][]string{}
+	}
+	d.added[channel] = append(d.added[channel], members...)
+}
+
+// merge adds the changes of a later transaction e to d.
+func (d *memberDelta) merge(e *memberDelta) {
+	d.all = d.all || e.all
+	for ch := range e.dirty {
+		d.drop(ch)
+	}
+	for ch, added := range e.added {
+		d.add(ch, added...)
+	}
+}
+
+// touches reports whether d changed channel: false, nil when not; true and
+// the members it inserted when it only inserted; true, nil otherwise.
+func (d *memberDelta) touches(channel string) (bool, []string) {
+	if d == nil {
+		return false, nil
+	}
+	if d.all || d.dirty[channel] {
+		return true, nil
+	}
+	if a, ok := d.added[channel]; ok {
+		return true, a
+	}
+	return false, nil
+}
+
+// changesMembers reports whether a statement inserts or deletes memberships.
+func changesMembers(q string) bool {
+	q = strings.TrimSpace(q)
+	return strings.HasPrefix(q, "DELETE FROM memberships") || strings.HasPrefix(q, "INSERT INTO memberships")
+}
+
+// execMembers runs a statement whose change of memberships the caller
+// records in the transaction's delta itself.
+func (t *Tx) execMembers(q string, args ...any) (sql.Result, error) {
+	t.skipCatchAll = true
+	defer func() { t.skipCatchAll = false }()
+	return t.exec(q, args...)
+}
+
+// insertedMembers records members new to channel in this write transaction
+// (not in a subchannel: a moderator of an elastic channel may hold several
+// memberships, so such a change drops the channel's list).
+func (t *Tx) insertedMembers(channel, sub string, members ...string) {
+	if t.delta == nil {
+		return
+	}
+	if sub != "" {
+		t.delta.drop(channel)
+		return
+	}
+	t.delta.add(channel, members...)
+}
+
+// removedMembers records that channel lost members in this write transaction.
+func (t *Tx) removedMembers(channel string) {
+	if t.delta != nil {
+		t.delta.drop(channel)
+	}
+}
+
+// MemberArns returns the ARNs of every member of a channel, of every type:
+// the recipients of the channel's events. The list is the caller's own.
+func (t *Tx) MemberArns(channel string) ([]string, error) {
+	if t.members == nil {
+		return t.memberArns(channel)
+	}
+	var added []string
+	if t.write {
+		g, ga := t.group.touches(channel)
+		d, da := t.delta.touches(channel)
+		if (g && ga == nil) || (d && da == nil) {
+			return t.memberArns(channel) // the database has this transaction's changes
+		}
+		added = append(ga, da...)
+	}
+	cached, ok := t.members.get(channel)
+	if !ok {
+		arns, err := t.memberArns(channel)
+		// Only the writer, between commits, reads what is committed (the
+		// rows less those its group inserted, which the database shows it)
+		// and nothing newer: a reader's snapshot may be older than the cache.
+		if err == nil && t.write {
+			committed := arns
+			if len(added) > 0 {
+				isNew := make(map[string]bool, len(added))
+				for _, a := range added {
+					isNew[a] = true
+				}
+				committed = make([]string, 0, len(arns))
+				for _, a := range arns {
+					if !isNew[a] {
+						committed = append(committed, a)
+					}
+				}
+			} else {
+				arns = append([]string(nil), arns...)
+			}
+			t.members.put(channel, committed)
+		}
+		return arns, err
+	}
+	out := make([]string, 0, len(cached)+len(added))
+	return append(append(out, cached...), added...), nil
+}
+
+func (t *Tx) memberArns(channel string) ([]string, error) {
+	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+)
+
+// TestMemberListCache: the member lists kept for event recipients always
+// equal what the database holds, through inserts (single and batched),
+// rolled-back transactions, deletes, changes no method accounts for, and
+// reads inside the transaction that changed them.
+func TestMemberListCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch, other := ai+"/channel/c", ai+"/channel/d"
+	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
+	now := time.Now()
+	member := func(c string, i int) chime.Membership {
+		return chime.Membership{ChannelArn: c, Member: chime.Identity{Arn: user(i)}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}
+	}
+	write := func(fn func(tx *Tx) error) error { return st.Write(ctx, fn) }
+	// check compares the cached answer, in a write and in a read transaction, with the rows.
+	check := func(step string, c string, want int) {
+		t.Helper()
+		var inWrite, rows []string
+		if err := write(func(tx *Tx) error {
+			var err error
+			if inWrite, err = tx.MemberArns(c); err != nil {
+				return err
+			}
+			rows, err = tx.memberArns(c)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var inRead []string
+		if err := st.Read(ctx, func(tx *Tx) error {
+			var err error
+			inRead, err = tx.MemberArns(c)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range [][]string{inWrite, rows, inRead} {
+			sort.Strings(l)
+		}
+		if len(rows) != want || strings.Join(inWrite, ",") != strings.Join(rows, ",") || strings.Join(inRead, ",") != strings.Join(rows, ",") {
+			t.Fatalf("%s: %d rows (want %d); cached in a write %d, in a read %d", step, len(rows), want, len(inWrite), len(inRead))
+		}
+	}
+	if err := write(func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for _, c := range []string{ch, other} {
+			if err := tx.InsertChannel(chime.Channel{Arn: c, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < 100; i++ {
+			if _, err := tx.InsertMembership(member(ch, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("100 members", ch, 100) // cached from here on (minCachedList is 64)
+	if lists, _ := st.members.size(); lists != 1 {
+		t.Fatalf("%d lists cached, want 1", lists)
+	}
+
+	// An insert is seen by the transaction that made it, then by everyone.
+	if err := write(func(tx *Tx) error {
+		if _, err := tx.InsertMembership(member(ch, 100)); err != nil {
+			return err
+		}
+		l, err := tx.MemberArns(ch)
+		if err == nil && len(l) != 101 {
+			err = fmt.Errorf("inside the inserting transaction: %d members, want 101", len(l))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("one insert", ch, 101)
+
+	// A failed transaction leaves no trace, and its group's others are kept.
+	errBoom := errors.New("boom")
+	done := make(chan error, 2)
+	go func() {
+		done <- write(func(tx *Tx) error {
+			if _, err := tx.InsertMembership(member(ch, 101)); err != nil {
+				return err
+			}
+			return errBoom
+		})
+	}()
+	go func() {
+		done <- write(func(tx *Tx) error {
+			_, err := tx.InsertMemberships(ch, []chime.Membership{member(ch, 102), member(ch, 103), member(ch, 1)})
+			return err
+		})
+	}()
+	for i := 0; i < 2; i++ {
+		if err := <-done; err != nil && !errors.Is(err, errBoom) {
+			t.Fatal(err)
+		}
+	}
+	check("a rolled-back insert and a batch with an existing member", ch, 103)
+
+	// Deletes drop the list; so does a change no method accounts for.
+	if err := write(func(tx *Tx) error { _, err := tx.DeleteMembership(ch, user(5)); return err }); err != nil {
+		t.Fatal(err)
+	}
+	check("a delete", ch, 102)
+	if err := write(func(tx *Tx) error {
+		_, err := tx.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn IN (?, ?)`, ch, user(6), user(7))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("an unaccounted delete", ch, 100)
+	if err := write(func(tx *Tx) error { return tx.DeleteIdentity(user(8)) }); err != nil {
+		t.Fatal(err)
+	}
+	check("a user deleted", ch, 99)
+	check("another channel", other, 0)
+}
