@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/belfry/belfry/internal/api"
 	"github.com/belfry/belfry/internal/bus"
+	"github.com/belfry/belfry/internal/metrics"
 	"github.com/belfry/belfry/internal/service"
 	"github.com/belfry/belfry/internal/session"
 	"github.com/belfry/belfry/internal/store"
@@ -245,7 +247,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		events, busHealth = nb, nb.Healthy
 	}
 	defer events.Close()
-	svc, err := service.New(ctx, st, service.Options{Bus: events})
+	reg, m := newMetrics(st)
+	svc, err := service.New(ctx, st, service.Options{Bus: m.Bus(events)})
 	if err != nil {
 		return err
 	}
@@ -286,7 +289,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sigAuth = api.NewSigV4Auth(cfg.sec.keys, cfg.accountID, nil)
 		auth = sigAuth
 	}
-	apiOpts := []api.Option{api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth)}
+	apiOpts := []api.Option{api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth), api.WithObserver(m)}
 	sesCfg := session.Config{MaxSessionsPerUser: cfg.maxSessions}
 	if cfg.sec.rateLimits == "aws" {
 		limits := api.NewAWSRateLimits(nil)
@@ -301,6 +304,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	metrics.Sessions(reg, sessions.Connected, sessions.Frames)
 	newServer := func() *http.Server {
 		return &http.Server{Handler: conns.rotate(sessions.Handler(handler)), ReadHeaderTimeout: min(readHeaderTimeout, cfg.sec.readTimeout), ReadTimeout: cfg.sec.readTimeout,
 			WriteTimeout: cfg.sec.writeTimout, IdleTimeout: cfg.sec.idleTimeout, MaxHeaderBytes: maxHeaderBytes,
@@ -328,10 +332,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		adminSrv := &http.Server{Handler: adminHandler(st, busHealth), ReadHeaderTimeout: 10 * time.Second}
+		adminSrv := &http.Server{Handler: adminHandler(st, busHealth, metricsHandler(reg)), ReadHeaderTimeout: 10 * time.Second}
 		go adminSrv.Serve(adminLn)
 		defer adminSrv.Close()
-		fmt.Fprintf(stdout, "belfry: admin on http://%s (/healthz, /readyz)\n", adminLn.Addr())
+		fmt.Fprintf(stdout, "belfry: admin on http://%s (/healthz, /readyz, /metrics, /debug/pprof/)\n", adminLn.Addr())
 	}
 
 	reapCtx, stopReaper := context.WithCancel(ctx)
@@ -402,9 +406,13 @@ func redact(target string) string {
 }
 
 // adminHandler serves /healthz (the process answers) and /readyz (the store
-// and the bus answer too; 503 with the reason otherwise).
-func adminHandler(st *store.Store, busHealth func() error) http.Handler {
+// and the bus answer too; 503 with the reason otherwise), /metrics
+// (Prometheus) and /debug/pprof/ (profiles).
+func adminHandler(st *store.Store, busHealth func() error, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

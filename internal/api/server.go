@@ -39,6 +39,7 @@ type Server struct {
 	sessionEndpoint func(requestHost string) string
 	writeHealth     func() error // when it fails, changes are refused with a 503
 	limits          *RateLimits  // nil: no rate limits
+	observer        Observer     // nil: requests are not counted
 }
 
 // WithWriteHealth makes the server refuse every change (any method but GET)
@@ -97,11 +98,16 @@ func newRequestID() string {
 // mapping.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	opName := "-"
+	if s.observer != nil {
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() { s.observer.ObserveRequest(opName, sw.status, time.Since(start)) }()
+	}
 	requestID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id")
-	opName := "-"
 	defer func() {
 		if p := recover(); p != nil {
 			writeError(w, s.log, requestID, fmt.Errorf("panic in %s: %v", opName, p))

@@ -100,6 +100,7 @@ type Server struct {
 	releases    map[string]func() // per connected user, ends the bus interest
 	closing     bool
 	wg          sync.WaitGroup // one per accepted connection
+	frames      atomic.Int64   // event frames queued to connections
 }
 
 // New returns a Server subscribed to bus. auth is the same Authenticator
@@ -127,6 +128,20 @@ func (s *Server) Handler(rest http.Handler) http.Handler {
 		rest.ServeHTTP(w, r)
 	})
 }
+
+// Connected returns how many sessions are open.
+func (s *Server) Connected() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, conns := range s.users {
+		n += len(conns)
+	}
+	return n
+}
+
+// Frames returns how many event frames have been queued to sessions.
+func (s *Server) Frames() int64 { return s.frames.Load() }
 
 // Sessions returns how many sessions user has open.
 func (s *Server) Sessions(user string) int {
@@ -189,18 +204,24 @@ var establishedFrame, _ = encode(chime.Event{Type: chime.EventSessionEstablished
 // deliver is the bus subscription: it puts the event's frame on the send
 // queue of every session of its recipients, without ever waiting.
 func (s *Server) deliver(ev chime.Event) {
-	b, err := encode(ev)
-	if err != nil {
-		s.log.Error("drop event", "type", ev.Type, "channel", ev.ChannelArn, "err", err)
-		return
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	var b []byte // encoded once, when a recipient is connected
+	n := 0
 	for _, user := range ev.Recipients {
 		for c := range s.users[user] {
+			if b == nil {
+				var err error
+				if b, err = encode(ev); err != nil {
+					s.log.Error("drop event", "type", ev.Type, "channel", ev.ChannelArn, "err", err)
+					return
+				}
+			}
 			c.send(b)
+			n++
 		}
 	}
+	s.frames.Add(int64(n))
 }
 
 // conn is one session.
