@@ -63,12 +63,15 @@ type config struct {
 // scenarios in the order "all" runs them.
 var allScenarios = []string{"create-membership", "batch-create-membership", "fan-out", "list-memberships", "start"}
 
+// otherScenarios are run only when named: they measure behaviour, not speed.
+var otherScenarios = []string{"overload"}
+
 func parseConfig(args []string) (config, []string, error) {
 	var cfg config
 	fs := flag.NewFlagSet("belfry-bench", flag.ContinueOnError)
 	fs.StringVar(&cfg.endpoint, "endpoint", "", "a running server to drive (scenarios create-membership, batch-create-membership, fan-out)")
 	fs.StringVar(&cfg.belfry, "belfry", "", "the belfry binary: start it (with credentials configured) on data directories the bench prepares; needed by list-memberships and start")
-	fs.StringVar(&cfg.scenario, "scenario", "create-membership", "comma-separated: "+strings.Join(allScenarios, ", ")+", or all")
+	fs.StringVar(&cfg.scenario, "scenario", "create-membership", "comma-separated: "+strings.Join(allScenarios, ", ")+", or all; or overload (past saturation: 429s with --rate-limits=aws, queueing past --max-connections)")
 	fs.IntVar(&cfg.clients, "clients", 64, "concurrent clients")
 	fs.IntVar(&cfg.requests, "requests", 10000, "CreateChannelMembership requests in the measured phase")
 	fs.IntVar(&cfg.batchMembers, "batch-members", 100000, "members added by BatchCreateChannelMembership, 100 a call")
@@ -116,7 +119,7 @@ func parseConfig(args []string) (config, []string, error) {
 	}
 	for _, s := range scenarios {
 		known := false
-		for _, a := range allScenarios {
+		for _, a := range append(allScenarios, otherScenarios...) {
 			known = known || a == s
 		}
 		if !known {

@@ -42,6 +42,11 @@ func (b *bench) run(ctx context.Context, scenarios []string) error {
 			return err
 		}
 	}
+	if want["overload"] {
+		if err := b.overload(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

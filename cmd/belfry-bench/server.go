@@ -67,9 +67,10 @@ func freePort() (string, error) {
 }
 
 // start runs the --belfry binary on the data directory dir with the
-// bench's access key configured (signature verification on) and waits until
-// its /readyz answers 200; ready is the time from exec to that answer.
-func (b *bench) start(ctx context.Context, dir string) (*server, error) {
+// bench's access key configured (signature verification on) and any extra
+// flags, and waits until its /readyz answers 200; ready is the time from
+// exec to that answer.
+func (b *bench) start(ctx context.Context, dir string, extra ...string) (*server, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func (b *bench) start(ctx context.Context, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(b.cfg.belfry, "--listen", listen, "--admin-listen", admin, "--data", dir, "--log-level", "error")
+	cmd := exec.Command(b.cfg.belfry, append([]string{"--listen", listen, "--admin-listen", admin, "--data", dir, "--log-level", "error"}, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "BELFRY_") {
 			cmd.Env = append(cmd.Env, kv)
