@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,4 +140,40 @@ func TestMemberListCache(t *testing.T) {
 	}
 	check("a user deleted", ch, 99)
 	check("another channel", other, 0)
+}
+
+// TestReadersNeverWaitForAPrepare: every reader connection busy in a
+// transaction, each with a statement never seen before, must not deadlock
+// the pool (preparing on the pool takes a connection of its own).
+func TestReadersNeverWaitForAPrepare(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const readers = 4 // the reader pool's size
+	var inside sync.WaitGroup
+	inside.Add(readers)
+	done := make(chan error, readers)
+	for i := 0; i < readers; i++ {
+		go func() {
+			done <- st.Read(ctx, func(tx *Tx) error {
+				inside.Done()
+				inside.Wait() // every connection is held now
+				var n int
+				return tx.queryRow(fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&n)
+			})
+		}()
+	}
+	for i := 0; i < readers; i++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the reader pool deadlocked")
+		}
+	}
 }

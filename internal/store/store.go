@@ -211,7 +211,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.wconn.Close())
 	}
 	s.rstmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
+		if st, ok := v.(*sql.Stmt); ok {
+			st.Close()
+		}
 		return true
 	})
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
@@ -288,7 +290,7 @@ func retryMigration(apply func() error) error {
 type Tx struct {
 	ctx     context.Context
 	db      execer                            // the *sql.Tx, or the SQLite writer's connection inside BEGIN
-	prep    func(q string) (*sql.Stmt, error) // a prepared statement for q; nil: none
+	prep    func(q string) (*sql.Stmt, error) // a prepared statement for q (nil: run q unprepared); nil: none
 	pg      bool
 	write   bool
 	explain func(query string, plan []string)
@@ -492,23 +494,31 @@ func (s *Store) writerStmt(q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// readerStmt returns the statement q prepared on the reader pool; a
-// transaction takes it with StmtContext, which reuses what its connection
-// already prepared.
-func (s *Store) readerStmt(q string) (*sql.Stmt, error) {
-	if st, ok := s.rstmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
+// readerStmt returns the statement q prepared on the reader pool, which a
+// transaction takes with StmtContext (reusing what its connection already
+// prepared), or nil while it is not prepared yet: preparing on the pool
+// needs a connection of its own, and transactions that each hold one and
+// wait for another would deadlock the pool. So the first uses run q
+// unprepared, and a goroutine that holds no connection prepares it.
+func (s *Store) readerStmt(q string) *sql.Stmt {
+	v, loaded := s.rstmts.LoadOrStore(q, preparing{})
+	if loaded {
+		st, _ := v.(*sql.Stmt)
+		return st
 	}
-	st, err := s.r.PrepareContext(context.Background(), q)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := s.rstmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	go func() {
+		st, err := s.r.PrepareContext(context.Background(), q)
+		if err != nil {
+			s.rstmts.Delete(q) // tried again at the next use
+			return
+		}
+		s.rstmts.Store(q, st)
+	}()
+	return nil
 }
+
+// preparing marks a reader statement being prepared.
+type preparing struct{}
 
 // runGuarded runs fn, turning a panic into an error so that one bad
 // transaction cannot take the writer, and the others in its group, down.
@@ -540,11 +550,10 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 	tx := &Tx{ctx: txCtx, db: sqlTx, pg: s.pg, write: !readOnly, explain: s.explain, members: s.members}
 	if !s.pg {
 		tx.prep = func(q string) (*sql.Stmt, error) {
-			st, err := s.readerStmt(q)
-			if err != nil {
-				return nil, err
+			if st := s.readerStmt(q); st != nil {
+				return sqlTx.StmtContext(txCtx, st), nil
 			}
-			return sqlTx.StmtContext(txCtx, st), nil
+			return nil, nil
 		}
 	}
 	if err := fn(tx); err != nil {
@@ -637,11 +646,10 @@ func (t *Tx) rebind(q string) string {
 func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 	var res sql.Result
 	var err error
-	if t.prep != nil {
-		var st *sql.Stmt
-		if st, err = t.prep(q); err == nil {
-			res, err = st.ExecContext(t.ctx, args...)
-		}
+	if st, perr := t.stmt(q); perr != nil {
+		err = perr
+	} else if st != nil {
+		res, err = st.ExecContext(t.ctx, args...)
 	} else {
 		res, err = t.db.ExecContext(t.ctx, t.rebind(q), args...)
 	}
@@ -660,11 +668,10 @@ func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
 	}
 	var rows *sql.Rows
 	var err error
-	if t.prep != nil {
-		var st *sql.Stmt
-		if st, err = t.prep(q); err == nil {
-			rows, err = st.QueryContext(t.ctx, args...)
-		}
+	if st, perr := t.stmt(q); perr != nil {
+		err = perr
+	} else if st != nil {
+		rows, err = st.QueryContext(t.ctx, args...)
 	} else {
 		rows, err = t.db.QueryContext(t.ctx, t.rebind(q), args...)
 	}
@@ -689,14 +696,22 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (t *Tx) queryRow(q string, args ...any) row {
-	if t.prep != nil {
-		st, err := t.prep(q)
-		if err != nil {
-			return row{t: t, err: err}
-		}
+	st, err := t.stmt(q)
+	if err != nil {
+		return row{t: t, err: err}
+	}
+	if st != nil {
 		return row{t: t, r: st.QueryRowContext(t.ctx, args...)}
 	}
 	return row{t: t, r: t.db.QueryRowContext(t.ctx, t.rebind(q), args...)}
+}
+
+// stmt returns the prepared statement for q, or nil to run q unprepared.
+func (t *Tx) stmt(q string) (*sql.Stmt, error) {
+	if t.prep == nil {
+		return nil, nil
+	}
+	return t.prep(q)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
