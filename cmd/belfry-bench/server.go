@@ -85,7 +85,9 @@ func (b *bench) start(ctx context.Context, dir string, extra ...string) (*server
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "BELFRY_KEYS="+b.cfg.accessKey+" "+b.cfg.secretKey+" admin")
+	// Signatures verified with the bench's key; room for every session and client.
+	cmd.Env = append(cmd.Env, "BELFRY_KEYS="+b.cfg.accessKey+" "+b.cfg.secretKey+" admin",
+		"BELFRY_MAX_CONNECTIONS="+strconv.Itoa(max(10000, b.cfg.sessions+2*b.cfg.clients+100)))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
