@@ -9,8 +9,10 @@ It walks: an app instance, an AppInstanceAdmin, users with e-mail ids, a Lex
 bot, a PUBLIC and a PRIVATE channel, single and batch membership (with a
 partial failure), a HIDDEN member, a ban, a conversation (several members
 send, edit, redact and page through history both ways; a non-member reads the
-PUBLIC channel and is refused the PRIVATE one), and a user's channel list
-paged over 60 channels. Every step is checked with assert; any failure exits non-zero.
+PUBLIC channel and is refused the PRIVATE one), a user's channel list
+paged over 60 channels, and an elastic channel (subchannels assigned by a
+batch, ListSubChannels, a moderator joining a subchannel by SubChannelId,
+messages in a subchannel). Every step is checked with assert; any failure exits non-zero.
 The e2e test TestBoto3Session runs it against the built binary.
 """
 
@@ -362,6 +364,79 @@ def main():
     expect_error(msg, "ForbiddenException", 403, msg.list_channel_memberships_for_app_instance_user,
                  ChimeBearer=frank, AppInstanceUserArn=ticket_user)
     summary.append("ListChannelMembershipsForAppInstanceUser: 61 = 50 + 11 and 60 = 50 + 10, last page without NextToken")
+
+    # --- An elastic channel (SEMANTICS.md §6) ---------------------------------
+    fans = [user(f"fan{i}@example.com", f"Fan {i}") for i in range(7)]
+    elastic_cfg = {"MaximumSubChannels": 3, "TargetMembershipsPerSubChannel": 4, "MinimumMembershipPercentage": 25}
+    # Elastic channels are RESTRICTED and take no MemberArns.
+    expect_error(msg, "BadRequestException", 400, msg.create_channel, AppInstanceArn=ai, Name="town-hall", ChimeBearer=mod,
+                 ClientRequestToken=str(uuid.uuid4()), MemberArns=[frank], ElasticChannelConfiguration=elastic_cfg)
+    expect_error(msg, "BadRequestException", 400, msg.create_channel, AppInstanceArn=ai, Name="town-hall", ChimeBearer=mod,
+                 ClientRequestToken=str(uuid.uuid4()), Mode="UNRESTRICTED", ElasticChannelConfiguration=elastic_cfg)
+    elastic = msg.create_channel(AppInstanceArn=ai, Name="town-hall", ChimeBearer=mod, ClientRequestToken=str(uuid.uuid4()),
+                                 ElasticChannelConfiguration=elastic_cfg)["ChannelArn"]
+    ch = msg.describe_channel(ChannelArn=elastic, ChimeBearer=mod)["Channel"]
+    assert ch["Mode"] == "RESTRICTED" and ch["ElasticChannelConfiguration"] == elastic_cfg, ch
+    # The creator is moderator only: no membership of its own.
+    assert arns(msg.list_channel_moderators(ChannelArn=elastic, ChimeBearer=mod)["ChannelModerators"], "Moderator") == [mod]
+    # One batch: the service spreads the fans over subchannels of at most 4.
+    batch = msg.batch_create_channel_membership(ChannelArn=elastic, ChimeBearer=mod, MemberArns=fans)
+    assert [x["Arn"] for x in batch["BatchChannelMemberships"]["Members"]] == fans and not batch.get("Errors"), batch
+    subs = msg.list_sub_channels(ChannelArn=elastic, ChimeBearer=mod)["SubChannels"]
+    assert len(subs) == 2 and sum(s["MembershipCount"] for s in subs) == 7, subs
+    assert all(1 <= s["MembershipCount"] <= 4 for s in subs), subs
+    page = msg.list_sub_channels(ChannelArn=elastic, ChimeBearer=admin, MaxResults=1)
+    assert page["SubChannels"] == subs[:1] and page["NextToken"], page
+    where = {}
+    for s in subs:
+        listed = msg.list_channel_memberships(ChannelArn=elastic, ChimeBearer=mod, SubChannelId=s["SubChannelId"])["ChannelMemberships"]
+        assert len(listed) == s["MembershipCount"], (s, listed)
+        for m in listed:
+            assert m["Member"]["Arn"] not in where, m
+            where[m["Member"]["Arn"]] = s["SubChannelId"]
+    assert sorted(where) == sorted(fans), where
+    # The members of an elastic channel are listed per subchannel; members may not list subchannels.
+    expect_error(msg, "BadRequestException", 400, msg.list_channel_memberships, ChannelArn=elastic, ChimeBearer=mod)
+    expect_error(msg, "ForbiddenException", 403, msg.list_sub_channels, ChannelArn=elastic, ChimeBearer=fans[0])
+    # The moderator joins one subchannel, naming it; it is listed there but not counted.
+    first = subs[0]["SubChannelId"]
+    joined = msg.create_channel_membership(ChannelArn=elastic, MemberArn=mod, Type="DEFAULT", ChimeBearer=mod, SubChannelId=first)
+    assert joined["SubChannelId"] == first and joined["Member"]["Arn"] == mod, joined
+    expect_error(msg, "BadRequestException", 400, msg.create_channel_membership,
+                 ChannelArn=elastic, MemberArn=mod, Type="DEFAULT", ChimeBearer=mod)
+    listed = arns(msg.list_channel_memberships(ChannelArn=elastic, ChimeBearer=mod, SubChannelId=first)["ChannelMemberships"])
+    assert mod in listed, listed
+    assert msg.list_sub_channels(ChannelArn=elastic, ChimeBearer=mod)["SubChannels"] == subs
+    m = msg.describe_channel_membership(ChannelArn=elastic, MemberArn=mod, ChimeBearer=mod, SubChannelId=first)["ChannelMembership"]
+    assert m["SubChannelId"] == first, m
+    # Messages live in one subchannel: members see their own subchannel's only.
+    inside = next(f for f in fans if where[f] == first)
+    outside = next(f for f in fans if where[f] != first)
+    welcome = msg.send_channel_message(ChannelArn=elastic, ChimeBearer=mod, Content="Welcome to the town hall", Type="STANDARD",
+                                       Persistence="PERSISTENT", SubChannelId=first, ClientRequestToken=str(uuid.uuid4()))
+    assert welcome["SubChannelId"] == first, welcome
+    reply = msg.send_channel_message(ChannelArn=elastic, ChimeBearer=inside, Content="Thanks!", Type="STANDARD",
+                                     Persistence="PERSISTENT", ClientRequestToken=str(uuid.uuid4()))
+    assert reply["SubChannelId"] == first, reply  # a member's own subchannel
+    hist = msg.list_channel_messages(ChannelArn=elastic, ChimeBearer=inside, SortOrder="ASCENDING")
+    assert [x["Content"] for x in hist["ChannelMessages"]] == ["Welcome to the town hall", "Thanks!"], hist
+    assert msg.list_channel_messages(ChannelArn=elastic, ChimeBearer=outside)["ChannelMessages"] == []
+    expect_error(msg, "ForbiddenException", 403, msg.list_channel_messages, ChannelArn=elastic, ChimeBearer=outside, SubChannelId=first)
+    got = msg.get_channel_message(ChannelArn=elastic, MessageId=reply["MessageId"], ChimeBearer=mod, SubChannelId=first)["ChannelMessage"]
+    assert got["Content"] == "Thanks!" and got["SubChannelId"] == first, got
+    redacted = msg.redact_channel_message(ChannelArn=elastic, MessageId=reply["MessageId"], ChimeBearer=mod, SubChannelId=first)
+    assert redacted["SubChannelId"] == first, redacted
+    mine = msg.list_channel_memberships_for_app_instance_user(ChimeBearer=inside)["ChannelMemberships"]
+    assert [(x["ChannelSummary"]["ChannelArn"], x["AppInstanceUserMembershipSummary"]["SubChannelId"]) for x in mine] == [(elastic, first)], mine
+    # Not supported in elastic channels: read markers and HIDDEN memberships.
+    expect_error(msg, "BadRequestException", 400, msg.update_channel_read_marker, ChannelArn=elastic, ChimeBearer=inside)
+    expect_error(msg, "BadRequestException", 400, msg.create_channel_membership,
+                 ChannelArn=elastic, MemberArn=agent, Type="HIDDEN", ChimeBearer=mod)
+    # A moderator leaving without SubChannelId leaves every subchannel.
+    msg.delete_channel_membership(ChannelArn=elastic, MemberArn=mod, ChimeBearer=mod)
+    assert mod not in arns(msg.list_channel_memberships(ChannelArn=elastic, ChimeBearer=mod, SubChannelId=first)["ChannelMemberships"])
+    summary.append("elastic channel: 7 fans in 2 subchannels of at most 4, ListSubChannels, a moderator in a subchannel, "
+                   "messages per subchannel, read markers and HIDDEN refused")
 
     # --- Limits and error classes ----------------------------------------------
     # botocore only checks the minimum, so MaxResults=51 reaches the server.

@@ -85,19 +85,27 @@ func (s *Service) assignSubChannel(tx *store.Tx, ch chime.Channel, now time.Time
 	for _, sc := range subs {
 		total += sc.MembershipCount
 	}
-	// Each subchannel keeps its share; the new one takes the rest, fewer than
-	// the target, so at most a target's worth of members move.
-	share := total / (len(subs) + 1)
+	// The new subchannel gets a fair share of the members, the joining one
+	// included: floor((total+1)/(n+1)), which is at most the target and at
+	// least half of it (so never under the minimum, at most 40 % of the
+	// target). The others give it one member each in turn: they keep
+	// within one of each other, and fewer than a target's worth move.
+	take := (total+1)/(len(subs)+1) - 1
 	var events []chime.Event
-	for _, sc := range subs {
-		if take := sc.MembershipCount - share; take > 0 {
-			moved, err := tx.MoveMembers(ch.Arn, sc.ID, id, take, now)
-			if err != nil {
-				return "", nil, err
-			}
-			for _, m := range moved {
-				events = append(events, movedEvent(m))
-			}
+	for i, sc := range subs {
+		n := take / len(subs)
+		if i < take%len(subs) {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		moved, err := tx.MoveMembers(ch.Arn, sc.ID, id, n, now)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, m := range moved {
+			events = append(events, movedEvent(m))
 		}
 	}
 	return id, events, nil

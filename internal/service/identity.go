@@ -251,12 +251,38 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, arn string) error {
 }
 
 func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var events []chime.Event
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		events = nil
 		if _, err := s.identity(tx, kind, arn); err != nil {
 			return err
 		}
-		return tx.DeleteIdentity(arn)
+		// A regular member of an elastic channel leaves its subchannel, which
+		// may then merge into another (SCALE_IN), as on DeleteChannelMembership.
+		left, err := tx.SubChannelsOfMember(arn)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteIdentity(arn); err != nil {
+			return err
+		}
+		for _, l := range left {
+			ch, err := s.channel(tx, l[0])
+			if err != nil {
+				return err
+			}
+			merged, err := s.afterLeave(tx, ch, l[1], s.clock())
+			if err != nil {
+				return err
+			}
+			events = append(events, merged...)
+		}
+		return nil
 	})
+	if err == nil {
+		s.publish(ctx, events)
+	}
+	return err
 }
 
 // CreateAppInstanceAdmin makes a user or bot of the app instance its admin;

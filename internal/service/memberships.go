@@ -187,6 +187,12 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		if r.banned || outsider || (typ == chime.MembershipHidden && !r.privileged()) || (r.channel.Mode == chime.ModeRestricted && !r.privileged()) {
 			return r.canAdd("", typ)
 		}
+		// The SubChannelId names one subchannel for the whole call: unknown, the call fails (rule D3).
+		if subChannelID != "" {
+			if _, err := tx.GetSubChannel(channelArn, subChannelID); err != nil {
+				return notFoundAs(err, "The SubChannel %s does not exist.", subChannelID)
+			}
+		}
 		now := s.clock()
 		var batch *batchAdder // outside elastic channels: set-based (batch.go)
 		if r.channel.Elastic == nil {
@@ -196,6 +202,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		}
 		seen := map[string]bool{}
 		var newMembers []string
+		subMembers := map[string][]string{} // elastic: each subchannel's members, read once per batch
 		for _, arn := range memberArns {
 			if seen[arn] {
 				continue
@@ -215,7 +222,10 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 					events = append(events, a.events...)
 					if r.channel.Elastic != nil {
 						// Elastic channels tell each new member's subchannel, one event each.
-						ev, err := membershipEvent(tx, chime.EventCreateChannelMembership, a.m)
+						if len(a.events) > 0 {
+							clear(subMembers) // a rebalance moved members: read the lists again
+						}
+						ev, err := subChannelCreateEvent(tx, a.m, subMembers)
 						if err != nil {
 							return err
 						}
@@ -479,4 +489,26 @@ func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Contex
 		return notFoundAs(err, "%s is not a member of %s.", u.Arn, channelArn)
 	})
 	return um, err
+}
+
+// subChannelCreateEvent is the CREATE_CHANNEL_MEMBERSHIP of a member a batch
+// added to a subchannel, to the subchannel's members (the new one included).
+// A subchannel's members are read once per batch and extended with each
+// member added: reading them for every member cost O(members of the
+// subchannel) per member (84 % of the CPU of filling an elastic channel,
+// BENCHMARKS.md). Every event's recipients share the list's array, each up
+// to its own length.
+func subChannelCreateEvent(tx *store.Tx, m chime.Membership, lists map[string][]string) (chime.Event, error) {
+	list, ok := lists[m.SubChannelID]
+	if ok {
+		list = append(list, m.Member.Arn)
+	} else {
+		var err error
+		if list, err = tx.MemberArnsIn(m.ChannelArn, m.SubChannelID); err != nil { // m included: it is inserted
+			return chime.Event{}, err
+		}
+	}
+	lists[m.SubChannelID] = list
+	return chime.Event{Type: chime.EventCreateChannelMembership, MessageType: "SYSTEM", ChannelArn: m.ChannelArn,
+		Payload: membershipPayload(m), Recipients: list[:len(list):len(list)]}, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -94,8 +95,18 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 		`DELETE FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ? AND sub_channel_id = ?`,
 	} {
-		if _, err := t.exec(q, channel, id); err != nil {
+		res, err := t.exec(q, channel, id)
+		if err != nil {
 			return err
+		}
+		if strings.HasPrefix(q, `DELETE FROM memberships`) { // the channel's member count follows
+			n, err := res.RowsAffected()
+			if err == nil && n > 0 {
+				err = t.addMemberCount(channel, -int(n))
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -104,6 +115,26 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 // MemberArnsIn returns the members of one subchannel: the recipients of its events.
 func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
 	return t.strings(`SELECT member_arn FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`, channel, sub)
+}
+
+// SubChannelsOfMember returns the (channel, subchannel) pairs where member
+// is a regular member (not a moderator): one per elastic channel it is in.
+func (t *Tx) SubChannelsOfMember(member string) ([][2]string, error) {
+	rows, err := t.query(`SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_arn = ? AND m.sub_channel_id <> ''
+		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn)`, member)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]string
+	for rows.Next() {
+		var p [2]string
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // CountElasticChannels counts an app instance's elastic channels.
