@@ -657,8 +657,9 @@ func TestChannelMembershipsForAppInstanceUser(t *testing.T) {
 	})
 }
 
-// TestMembership_SubChannelId: elastic channels are not built yet, so a
-// SubChannelId on a membership operation is a 400.
+// TestMembership_SubChannelId: a SubChannelId on a membership operation of a
+// channel that is not elastic is a 400 naming it (elastic channels:
+// elastic_test.go).
 func TestMembership_SubChannelId(t *testing.T) {
 	e := newEnv(t)
 	f := newRoleFixture(e, e.appInstance("sub"))

@@ -251,7 +251,7 @@ func TestSendChannelMessage_Fields(t *testing.T) {
 		aws.ToString(msgs[1].Metadata) != "meta" || len(msgs[1].MessageAttributes) != 2 || aws.ToString(msgs[1].ContentType) != "application/json" {
 		t.Errorf("history %+v", msgs)
 	}
-	// Unknown bearer (D5), unknown channel (D3), SubChannelId before elastic channels.
+	// Unknown bearer (D5), unknown channel (D3), SubChannelId outside an elastic channel.
 	_, err = e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.ai + "/user/nobody"), Content: aws.String("x")})
 	wantErr(t, err, "UnauthorizedClientException")
 	_, err = e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ai + "/channel/nope"), ChimeBearer: aws.String(f.member), Content: aws.String("x")})
