@@ -424,7 +424,7 @@ func TestElasticQuotas_D17(t *testing.T) {
 // TestElasticAssignment_ScaleOut: regular members are assigned by the
 // service: a new member joins the fullest subchannel below the target; when
 // every subchannel is full a new one is created and existing members are
-// moved into it (SCALE_OUT), a fair share that is not under the minimum; no
+// moved into it (SCALE_OUT), half of a full subchannel, not under the minimum; no
 // subchannel ever holds more than the target;
 // when MaximumSubChannels are all full, adding is a 400
 // ResourceLimitExceeded (SEMANTICS.md §6 "Assignment"). Target 3, at most 4
@@ -473,7 +473,7 @@ func TestElasticAssignment_ScaleOut(t *testing.T) {
 						}
 					}
 				}
-				// Existing members move into it: it starts with a fair share, not under the minimum.
+				// Existing members move into it: it starts with half of a full one, not under the minimum.
 				if moved == 0 || l.count[sub] < f.minimum {
 					t.Fatalf("u%d: SCALE_OUT moved %d members; the new subchannel holds %d, under the minimum %d (sizes %v)", i, moved,
 						l.count[sub], f.minimum, l.sizes())

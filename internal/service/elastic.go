@@ -58,8 +58,8 @@ func (s *Service) isModerator(tx *store.Tx, channelArn, arn string) (bool, error
 }
 
 // assignSubChannel picks the subchannel a new regular member joins: the
-// fullest one below the target; when all are full, a new one, filled at
-// once with a fair share of the others' members (SCALE_OUT). It returns the
+// fullest one below the target; when all are full, a new one that takes
+// half of a full subchannel's members (SCALE_OUT). It returns the
 // events telling each moved member its new subchannel.
 func (s *Service) assignSubChannel(tx *store.Tx, ch chime.Channel, now time.Time) (string, []chime.Event, error) {
 	cfg := ch.Elastic
@@ -81,26 +81,17 @@ func (s *Service) assignSubChannel(tx *store.Tx, ch chime.Channel, now time.Time
 	if err := tx.InsertSubChannel(ch.Arn, id, now); err != nil {
 		return "", nil, err
 	}
-	total := 0
-	for _, sc := range subs {
-		total += sc.MembershipCount
-	}
-	// The new subchannel gets a fair share of the members, the joining one
-	// included: floor((total+1)/(n+1)), which is at most the target and at
-	// least half of it (so never under the minimum, at most 40 % of the
-	// target). The others give it one member each in turn: they keep
-	// within one of each other, and fewer than a target's worth move.
-	take := (total+1)/(len(subs)+1) - 1
+	// Every subchannel is full: the oldest is split in two. The new one gets
+	// half of a full subchannel, the joining member included
+	// (floor((target+1)/2), never under the minimum, which is at most 40 %
+	// of the target); the members moved are the oldest subchannel's newest.
+	// Splitting one subchannel, rather than taking a member from each, keeps
+	// the members that follow together: they fill the two halves in turn, so
+	// a batch touches one or two subchannels (BENCHMARKS.md), and members
+	// who have been there longest are never moved.
 	var events []chime.Event
-	for i, sc := range subs {
-		n := take / len(subs)
-		if i < take%len(subs) {
-			n++
-		}
-		if n == 0 {
-			continue
-		}
-		moved, err := tx.MoveMembers(ch.Arn, sc.ID, id, n, now)
+	if take := (cfg.TargetMembershipsPerSubChannel+1)/2 - 1; take > 0 && len(subs) > 0 {
+		moved, err := tx.MoveMembers(ch.Arn, subs[0].ID, id, take, now)
 		if err != nil {
 			return "", nil, err
 		}

@@ -111,14 +111,14 @@ func (f *elasticFixture) minimum() int {
 	return (f.cfg.MinimumMembershipPercentage*f.cfg.TargetMembershipsPerSubChannel + 99) / 100
 }
 
-// TestElasticScaleOut_FairShare: for many configurations, filling an elastic
+// TestElasticScaleOut_Split: for many configurations, filling an elastic
 // channel one member at a time until MaximumSubChannels are full never puts
 // a subchannel over TargetMembershipsPerSubChannel (the "maximum number of
 // members allowed in a SubChannel", SEMANTICS.md §6), and every SCALE_OUT
-// gives the new subchannel a fair share, the joining member included: never
-// under the minimum, so it is not born to be merged. The channel ends with
+// gives the new subchannel half of a full one, the joining member included:
+// never under the minimum, so it is not born to be merged. The channel ends with
 // every subchannel at the target; one more member is ResourceLimitExceeded.
-func TestElasticScaleOut_FairShare(t *testing.T) {
+func TestElasticScaleOut_Split(t *testing.T) {
 	for _, cfg := range []chime.ElasticConfig{
 		{MaximumSubChannels: 12, TargetMembershipsPerSubChannel: 2, MinimumMembershipPercentage: 40},
 		{MaximumSubChannels: 10, TargetMembershipsPerSubChannel: 3, MinimumMembershipPercentage: 40},
@@ -140,8 +140,10 @@ func TestElasticScaleOut_FairShare(t *testing.T) {
 				if total != i+1 {
 					t.Fatalf("member %d: %d members in the subchannels", i, total)
 				}
-				if _, existed := prev[m.SubChannelID]; !existed && len(prev) > 0 && now[m.SubChannelID] < f.minimum() {
-					t.Fatalf("member %d: SCALE_OUT made a subchannel of %d, under the minimum %d (sizes before %v)", i, now[m.SubChannelID], f.minimum(), prev)
+				if _, existed := prev[m.SubChannelID]; !existed && len(prev) > 0 &&
+					(now[m.SubChannelID] < f.minimum() || now[m.SubChannelID] != (cfg.TargetMembershipsPerSubChannel+1)/2) {
+					t.Fatalf("member %d: SCALE_OUT made a subchannel of %d, want half of %d, not under the minimum %d (sizes before %v)", i,
+						now[m.SubChannelID], cfg.TargetMembershipsPerSubChannel, f.minimum(), prev)
 				}
 				prev = now
 			}

@@ -130,3 +130,36 @@ func TestConcurrentMigrationsOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubChannelMembersUseTheSubChannelIndex: the members of one subchannel
+// (the recipients of every event in an elastic channel) are found through
+// memberships_list on (channel_arn, sub_channel_id), not by reading every
+// member of the channel (issue 8: the millionth member costs what the first
+// did).
+func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	plans := map[string][]string{}
+	st.explain = func(q string, plan []string) { plans[q] = plan }
+	ch := "arn:aws:chime:us-east-1:123456789012:app-instance/ai/channel/c"
+	err = st.Read(ctx, func(tx *Tx) error {
+		_, err := tx.MemberArnsIn(ch, "sub")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 1 {
+		t.Fatalf("explained %d queries, want 1", len(plans))
+	}
+	for q, plan := range plans {
+		joined := strings.Join(plan, " | ")
+		if !strings.Contains(joined, "memberships_list (channel_arn=? AND sub_channel_id=?") {
+			t.Errorf("MemberArnsIn does not search memberships_list by channel and subchannel (%s):\n%s", joined, q)
+		}
+	}
+}
