@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/belfry/belfry/internal/testutil"
 	"net"
 	"net/http"
 	"os"
@@ -88,36 +89,6 @@ func belfryBinary(t testing.TB) string {
 	return binPath
 }
 
-// procOutput is a thread-safe writer that keeps a process's output and hands
-// on the first complete line.
-type procOutput struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	sent  bool
-	first chan string
-}
-
-func newProcOutput() *procOutput { return &procOutput{first: make(chan string, 1)} }
-
-func (w *procOutput) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.sent {
-		if line, _, ok := strings.Cut(w.buf.String(), "\n"); ok {
-			w.sent = true
-			w.first <- line
-		}
-	}
-	return len(p), nil
-}
-
-func (w *procOutput) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // belfryProc is a running belfry binary.
 type belfryProc struct {
 	t       testing.TB
@@ -125,8 +96,8 @@ type belfryProc struct {
 	URL     string // http://127.0.0.1:port
 	Addr    string // 127.0.0.1:port
 	Dir     string
-	stdout  *procOutput
-	stderr  *procOutput
+	stdout  *testutil.LineWriter
+	stderr  *testutil.LineWriter
 	exited  chan struct{}
 	waitErr error
 }
@@ -139,7 +110,7 @@ var endpointLine = regexp.MustCompile(`^belfry: serving Chime SDK Messaging and 
 func startBelfry(t testing.TB, dir string, extra ...string) *belfryProc {
 	t.Helper()
 	bin := belfryBinary(t)
-	p := &belfryProc{t: t, Dir: dir, stdout: newProcOutput(), stderr: newProcOutput(), exited: make(chan struct{})}
+	p := &belfryProc{t: t, Dir: dir, stdout: testutil.NewLineWriter(), stderr: testutil.NewLineWriter(), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--data", dir}, extra...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "BELFRY_") {
@@ -166,7 +137,7 @@ func startBelfry(t testing.TB, dir string, extra ...string) *belfryProc {
 		}
 	})
 	select {
-	case line := <-p.stdout.first:
+	case line := <-p.stdout.First:
 		m := endpointLine.FindStringSubmatch(line)
 		if m == nil {
 			t.Fatalf("unexpected first line from belfry: %q", line)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/belfry/belfry/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -26,13 +27,13 @@ func TestAdminMetrics(t *testing.T) {
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWriter(), newLineWriter()
+	stdout, stderr := testutil.NewLineWriter(), testutil.NewLineWriter()
 	done := make(chan error, 1)
 	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", admin, "--data", filepath.Join(t.TempDir(), "data")}
 	go func() { done <- run(ctx, args, envOf(nil), stdout, stderr) }()
 	var url string
 	select {
-	case line := <-stdout.first:
+	case line := <-stdout.First:
 		m := endpointLine.FindStringSubmatch(line)
 		if m == nil {
 			t.Fatalf("unexpected first line %q", line)

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/belfry/belfry/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,36 +20,6 @@ import (
 // envOf returns a getenv over a fixed map.
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-// lineWriter is a thread-safe writer that keeps everything written and
-// hands the first complete line to first.
-type lineWriter struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	sent  bool
-	first chan string
-}
-
-func newLineWriter() *lineWriter { return &lineWriter{first: make(chan string, 1)} }
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.sent {
-		if line, _, ok := strings.Cut(w.buf.String(), "\n"); ok {
-			w.sent = true
-			w.first <- line
-		}
-	}
-	return len(p), nil
-}
-
-func (w *lineWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 func TestRunHelp(t *testing.T) {
@@ -179,13 +149,13 @@ func TestRunServes(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stdout, stderr := newLineWriter(), newLineWriter()
+			stdout, stderr := testutil.NewLineWriter(), testutil.NewLineWriter()
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, c.args(dir), envOf(c.env(dir)), stdout, stderr) }()
 
 			var url string
 			select {
-			case line := <-stdout.first:
+			case line := <-stdout.First:
 				m := endpointLine.FindStringSubmatch(line)
 				if m == nil {
 					t.Fatalf("unexpected first line %q", line)
@@ -237,7 +207,7 @@ func TestRunServes(t *testing.T) {
 func TestRunListenError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWriter(), newLineWriter()
+	stdout, stderr := testutil.NewLineWriter(), testutil.NewLineWriter()
 	dir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
@@ -245,7 +215,7 @@ func TestRunListenError(t *testing.T) {
 	}()
 	var addr string
 	select {
-	case line := <-stdout.first:
+	case line := <-stdout.First:
 		m := endpointLine.FindStringSubmatch(line)
 		if m == nil {
 			t.Fatalf("unexpected first line %q", line)

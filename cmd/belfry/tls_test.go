@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"github.com/belfry/belfry/internal/testutil"
 	"net/http"
 	"net/url"
 	"os"
@@ -130,7 +131,7 @@ func TestRunTLS(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLineWriter(), newLineWriter()
+	stdout, stderr := testutil.NewLineWriter(), testutil.NewLineWriter()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--data", dir, "--tls-self-signed"}, envOf(nil), stdout, stderr)
