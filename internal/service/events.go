@@ -79,16 +79,11 @@ func membershipEvent(tx *store.Tx, typ string, m chime.Membership) (chime.Event,
 	if m.Type == chime.MembershipHidden {
 		return ev, nil
 	}
+	// The member is among the members: it is called after the insert of a
+	// new membership and before the delete of a removed one.
 	members, err := recipientsOf(tx, m.ChannelArn, m.SubChannelID)
-	if err != nil {
-		return ev, err
-	}
-	for _, a := range members {
-		if a != m.Member.Arn {
-			ev.Recipients = append(ev.Recipients, a)
-		}
-	}
-	return ev, nil
+	ev.Recipients = members
+	return ev, err
 }
 
 // channelEvent describes a change of the channel itself to its members.

@@ -206,6 +206,9 @@ var establishedFrame, _ = encode(chime.Event{Type: chime.EventSessionEstablished
 func (s *Server) deliver(ev chime.Event) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if len(s.users) == 0 {
+		return // nobody connected: no recipient to look up
+	}
 	var b []byte // encoded once, when a recipient is connected
 	n := 0
 	for _, user := range ev.Recipients {
