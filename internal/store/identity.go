@@ -171,6 +171,11 @@ func (t *Tx) UpdateIdentity(u chime.AppInstanceUser) error {
 	return err
 }
 
+// IdentityArns returns the ARNs of an app instance's users and bots.
+func (t *Tx) IdentityArns(appInstance string) ([]string, error) {
+	return t.strings(`SELECT arn FROM identities WHERE app_instance_arn = ?`, appInstance)
+}
+
 // ChannelsOfMember returns the channels where member has a membership (of
 // any type, in any subchannel), each once, in ARN order.
 func (t *Tx) ChannelsOfMember(member string) ([]string, error) {
