@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,10 +12,12 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 
 	"github.com/belfry/belfry/internal/service"
+	"github.com/belfry/belfry/internal/session"
 )
 
 // secondNode starts another server on e's store, as a second Belfry node
@@ -198,5 +201,54 @@ func TestTwoNodesNATS(t *testing.T) {
 	f.payload(t, &m)
 	if f.Type() != "CREATE_CHANNEL_MESSAGE" || m.MessageId != *sent.MessageId || m.Content != "from node B" {
 		t.Fatalf("node A's session got %s, want the message sent through node B", f.Raw)
+	}
+}
+
+// TestTwoNodesDeleteUserEndsSessions: a user deleted through node B has
+// sessions on both nodes. The EventEndSessions travels the NATS bus to the
+// user like the user's other events, so node A closes its session too (4401,
+// after the removals published before it), the member on node A hears of the
+// removal, and a new connect to either node is refused.
+func TestTwoNodesDeleteUserEndsSessions(t *testing.T) {
+	if os.Getenv(onPostgresEnv) == "" {
+		t.Skip("two nodes share a PostgreSQL store: this test runs in TestSuiteOnPostgres")
+	}
+	url := startNATS(t)
+	a := &env{t: t, ctx: context.Background(), Dir: storeTarget(t)}
+	a.natsURL = url
+	a.start()
+	b := &env{t: t, ctx: a.ctx, Dir: a.Dir}
+	b.natsURL = url
+	b.start()
+
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner")
+	bob := a.user(ai, "bob")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	_, err := a.Msg.CreateChannelMembership(a.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+		MemberArn: aws.String(bob), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	ownerOnA, bobOnA, bobOnB := a.connect(owner), a.connect(bob), b.connect(bob)
+
+	_, err = b.ID.DeleteAppInstanceUser(b.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(bob)})
+	noErr(t, err)
+
+	if got := removals(t, "the owner on node A", []wsFrame{ownerOnA.next()}, bob); !slices.Equal(got, []string{ch}) {
+		t.Errorf("the owner on node A was told of bob leaving %v, want %s", got, ch)
+	}
+	for _, s := range []struct {
+		node string
+		c    *wsClient
+	}{{"A", bobOnA}, {"B", bobOnB}} {
+		code, frames := s.c.ended()
+		if code != session.CloseUnauthorized {
+			t.Errorf("bob's session on node %s closed with %d (%v), want %d", s.node, code, s.c.err, session.CloseUnauthorized)
+		}
+		if got := removals(t, "bob on node "+s.node, frames, bob); !slices.Equal(got, []string{ch}) {
+			t.Errorf("bob's session on node %s was told of leaving %v before the close, want %s", s.node, got, ch)
+		}
+	}
+	for _, n := range []*env{a, b} {
+		n.dial(n.presignedURL(bob, time.Now().UTC(), nil)).wantClose(session.CloseUnauthorized)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+
+	"github.com/belfry/belfry/internal/session"
 )
 
 // Issue 3: messages, read markers, retention and expiration, through the
@@ -1363,7 +1365,8 @@ func TestChannelExpiration_Reaper(t *testing.T) {
 
 // TestAppInstanceUserExpiration_Reaper: PutAppInstanceUserExpirationSettings;
 // the user is deleted ExpirationDays after its creation, not before, and its
-// memberships go with it.
+// memberships go with it, as on DeleteAppInstanceUser: the channel's members
+// are told and the user's session is closed with 4401.
 func TestAppInstanceUserExpiration_Reaper(t *testing.T) {
 	t0 := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
 	clk := newFakeClock(t0)
@@ -1404,6 +1407,7 @@ func TestAppInstanceUserExpiration_Reaper(t *testing.T) {
 		t.Fatal(err)
 	}
 	noErr(t, describe(temp))
+	creatorS, tempS := e.connect(f.creator), e.connect(temp)
 	clk.Advance(2 * time.Minute)
 	if _, err := e.Svc.Reap(e.ctx); err != nil {
 		t.Fatal(err)
@@ -1412,5 +1416,11 @@ func TestAppInstanceUserExpiration_Reaper(t *testing.T) {
 	noErr(t, describe(kept))
 	if slices.Contains(listMemberArns(t, e, ch, f.creator, ""), temp) {
 		t.Error("the expired user is still a member")
+	}
+	if got := removals(t, "the creator", []wsFrame{creatorS.next()}, temp); !slices.Equal(got, []string{ch}) {
+		t.Errorf("the creator was told of the expired user leaving %v, want %s", got, ch)
+	}
+	if code, frames := tempS.ended(); code != session.CloseUnauthorized || !slices.Equal(removals(t, "the expired user", frames, temp), []string{ch}) {
+		t.Errorf("the expired user's session: close code %d after %d frames, want %d after its removal", code, len(frames), session.CloseUnauthorized)
 	}
 }

@@ -34,3 +34,11 @@ const (
 	EventSessionEstablished           = "SESSION_ESTABLISHED"
 	EventChannelDetails               = "CHANNEL_DETAILS"
 )
+
+// EventEndSessions is Belfry's own control event, never sent to a client:
+// its recipients (users or bots) no longer exist, and every node closes
+// their messaging sessions. It travels the bus like the events it follows,
+// addressed to the users concerned, so that it reaches the node a session is
+// connected to and arrives after the events published before it. Reason
+// says why (the WebSocket close reason).
+const EventEndSessions = "BELFRY_END_SESSIONS"

@@ -82,14 +82,25 @@ func (s *Service) UpdateAppInstance(ctx context.Context, arn, name, metadata str
 }
 
 // DeleteAppInstance deletes an app instance with its users, bots, admins,
-// channels, memberships, moderators and bans. Errors: NotFound.
+// channels, memberships, moderators and bans, and closes its users' and
+// bots' messaging sessions. No channel event is sent: everyone who could
+// receive one is gone too. Errors: NotFound.
 func (s *Service) DeleteAppInstance(ctx context.Context, arn string) error {
-	return s.store.Write(ctx, func(tx *store.Tx) error {
+	var users []string
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		if _, err := s.appInstance(tx, arn); err != nil {
+			return err
+		}
+		var err error
+		if users, err = tx.IdentityArns(arn); err != nil {
 			return err
 		}
 		return tx.DeleteAppInstance(arn)
 	})
+	if err == nil && len(users) > 0 {
+		s.publish(ctx, []chime.Event{endSessions("deleted", users...)})
+	}
+	return err
 }
 
 // CreateIdentityInput is the input of CreateAppInstanceUser and CreateAppInstanceBot.
@@ -240,7 +251,9 @@ func (s *Service) updateIdentity(ctx context.Context, kind, arn, name, metadata 
 }
 
 // DeleteAppInstanceUser deletes a user with its memberships, moderator
-// roles, bans and admin role. Errors: NotFound.
+// roles, bans and admin role, tells the other members of its channels
+// (DELETE_CHANNEL_MEMBERSHIP) and closes its messaging sessions.
+// Errors: NotFound.
 func (s *Service) DeleteAppInstanceUser(ctx context.Context, arn string) error {
 	return s.deleteIdentity(ctx, chime.KindUser, arn)
 }
@@ -253,36 +266,65 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, arn string) error {
 func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
-		events = nil
 		if _, err := s.identity(tx, kind, arn); err != nil {
 			return err
 		}
-		// A regular member of an elastic channel leaves its subchannel, which
-		// may then merge into another (SCALE_IN), as on DeleteChannelMembership.
-		left, err := tx.SubChannelsOfMember(arn)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteIdentity(arn); err != nil {
-			return err
-		}
-		for _, l := range left {
-			ch, err := s.channel(tx, l[0])
-			if err != nil {
-				return err
-			}
-			merged, err := s.afterLeave(tx, ch, l[1], s.clock())
-			if err != nil {
-				return err
-			}
-			events = append(events, merged...)
-		}
-		return nil
+		var err error
+		events, err = s.removeIdentity(tx, kind, arn)
+		return err
 	})
 	if err == nil {
 		s.publish(ctx, events)
 	}
 	return err
+}
+
+// removeIdentity deletes a user or bot (DeleteAppInstanceUser/Bot, the
+// reaper) and returns the events that tell of it.
+//
+// AWS documents only that bans go with the user ("Bans are cleaned up when
+// you delete users or channels", CreateChannelBan); what happens to its
+// memberships, roles and open sessions is UNKNOWN (SEMANTICS.md is silent).
+// Belfry's rule, the one a client expects: the user leaves every channel as
+// if removed by DeleteChannelMembership — the members of each channel get
+// DELETE_CHANNEL_MEMBERSHIP (HIDDEN: the user alone), and an elastic
+// channel's subchannel may merge (SCALE_IN) — its moderator roles, bans and
+// admin role go without events (AWS has none for them), and its messaging
+// sessions on every node are closed after those events (EventEndSessions,
+// close code 4401, as for a connect with an unknown userArn). Channels it
+// created and messages it sent stay.
+func (s *Service) removeIdentity(tx *store.Tx, kind, arn string) ([]chime.Event, error) {
+	// In ARN order, so that deletions sharing channels lock them in one order.
+	channels, err := tx.ChannelsOfMember(arn)
+	if err != nil {
+		return nil, err
+	}
+	var events []chime.Event
+	for _, chArn := range channels {
+		ch, err := s.channel(tx, chArn)
+		if chime.KindOf(err) == chime.KindNotFound {
+			continue // a membership without its channel: DeleteIdentity removes it
+		}
+		if err != nil {
+			return nil, err
+		}
+		removed, err := s.removeMember(tx, ch, arn, "")
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, removed...)
+	}
+	// Also removes any membership added since ChannelsOfMember read them.
+	if err := tx.DeleteIdentity(arn); err != nil {
+		return nil, err
+	}
+	return append(events, endSessions(kind+" deleted", arn)), nil
+}
+
+// endSessions is the control event that closes the messaging sessions of
+// users that no longer exist.
+func endSessions(reason string, arns ...string) chime.Event {
+	return chime.Event{Type: chime.EventEndSessions, Reason: "app instance " + reason, Recipients: arns}
 }
 
 // CreateAppInstanceAdmin makes a user or bot of the app instance its admin;

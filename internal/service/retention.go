@@ -84,7 +84,7 @@ type Reaped struct {
 
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
-// members) and the users past theirs.
+// members) and the users past theirs (as DeleteAppInstanceUser does).
 func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 	var out Reaped
 	var events []chime.Event
@@ -132,9 +132,11 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 			if now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day)) {
 				continue
 			}
-			if err := tx.DeleteIdentity(u.Arn); err != nil {
+			removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
+			if err != nil {
 				return err
 			}
+			events = append(events, removed...)
 			out.Users++
 		}
 		return nil

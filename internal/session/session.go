@@ -29,8 +29,11 @@ import (
 const (
 	// CloseUnauthorized: a presigned URL outside its validity window, a bad
 	// signature or unknown key, a key whose scope does not cover userArn,
-	// or a userArn that is not an existing user or bot. The SDK does not
-	// reconnect.
+	// or a userArn that is not an existing user or bot. Also the code that
+	// ends an open session whose user or bot is deleted (DeleteAppInstanceUser,
+	// DeleteAppInstanceBot, DeleteAppInstance, expiry; chime.EventEndSessions):
+	// the session's userArn is no longer valid, and a reconnect would be
+	// refused with the same code. The SDK does not reconnect.
 	CloseUnauthorized websocket.StatusCode = 4401
 	// CloseTooManySessions: the user already has the maximum number of
 	// sessions, or connects faster than the connect rate limit. The SDK
@@ -202,12 +205,22 @@ func encode(ev chime.Event) ([]byte, error) {
 var establishedFrame, _ = encode(chime.Event{Type: chime.EventSessionEstablished, MessageType: "SYSTEM"})
 
 // deliver is the bus subscription: it puts the event's frame on the send
-// queue of every session of its recipients, without ever waiting.
+// queue of every session of its recipients, without ever waiting. An
+// EventEndSessions is not sent: it ends its recipients' sessions once they
+// have been sent what was queued before it.
 func (s *Server) deliver(ev chime.Event) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.users) == 0 {
 		return // nobody connected: no recipient to look up
+	}
+	if ev.Type == chime.EventEndSessions {
+		for _, user := range ev.Recipients {
+			for c := range s.users[user] {
+				c.end(CloseUnauthorized, ev.Reason)
+			}
+		}
+		return
 	}
 	var b []byte // encoded once, when a recipient is connected
 	n := 0
@@ -237,6 +250,7 @@ type conn struct {
 	once   sync.Once
 	code   websocket.StatusCode
 	reason string
+	flush  bool // send what is queued before closing (set before kicked is closed)
 }
 
 // send queues a frame, or drops the session if its queue is full.
@@ -257,6 +271,14 @@ func (c *conn) drop(code websocket.StatusCode, reason string, abort bool) {
 		if abort {
 			c.abort()
 		}
+	})
+}
+
+// end closes the session with code once the frames already queued are sent.
+func (c *conn) end(code websocket.StatusCode, reason string) {
+	c.once.Do(func() {
+		c.code, c.reason, c.flush = code, reason, true
+		close(c.kicked)
 	})
 }
 
@@ -298,14 +320,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.Close(CloseUnauthorized, "Unauthorized")
 		return
 	}
-	if _, err := s.svc.SessionUser(ctx, user); err != nil {
-		if chime.KindOf(err) == chime.KindUnauthorized {
+	// userArn must be an existing user or bot; false when the session is refused.
+	exists := func() bool {
+		_, err := s.svc.SessionUser(ctx, user)
+		switch {
+		case err == nil:
+			return true
+		case chime.KindOf(err) == chime.KindUnauthorized:
 			log.Info("session refused", "err", err, "access_key", principal.AccessKeyID)
 			ws.Close(CloseUnauthorized, "Unauthorized")
-		} else {
+		default:
 			log.Error("session setup failed", "err", err)
 			ws.Close(CloseInternal, "Internal error")
 		}
+		return false
+	}
+	if !exists() {
 		return
 	}
 	if s.cfg.AllowConnect != nil && !s.cfg.AllowConnect(principal.Region, user) {
@@ -321,6 +351,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.remove(c)
+	// Checked again now that c is registered: the EventEndSessions of a
+	// deletion committed since the first check found no session to end,
+	// while that of one committed from now on finds c (add has registered
+	// it and, with NATS, subscribed to the user's bucket).
+	if !exists() {
+		return
+	}
 	log.Debug("session established")
 	s.run(c, ws, log, prefetch, sortBy)
 }
@@ -438,6 +475,13 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 				}
 			}()
 		case <-c.kicked:
+			// After end, what is queued now (all that was queued before end,
+			// perhaps a few frames more), then the close.
+			for n := len(c.queue); c.flush && n > 0; n-- {
+				if !write(<-c.queue) {
+					break
+				}
+			}
 			closeWith()
 			return
 		case <-readerDone:

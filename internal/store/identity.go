@@ -171,9 +171,26 @@ func (t *Tx) UpdateIdentity(u chime.AppInstanceUser) error {
 	return err
 }
 
+// IdentityArns returns the ARNs of an app instance's users and bots.
+func (t *Tx) IdentityArns(appInstance string) ([]string, error) {
+	return t.strings(`SELECT arn FROM identities WHERE app_instance_arn = ?`, appInstance)
+}
+
+// ChannelsOfMember returns the channels where member has a membership (of
+// any type, in any subchannel), each once, in ARN order.
+func (t *Tx) ChannelsOfMember(member string) ([]string, error) {
+	return t.strings(`SELECT DISTINCT channel_arn FROM memberships WHERE member_arn = ? ORDER BY channel_arn`, member)
+}
+
 // DeleteIdentity deletes a user or bot and what hangs off it: memberships,
 // moderator roles, bans, admin role and tags.
 func (t *Tx) DeleteIdentity(arn string) error {
+	// The member lists of the channels it leaves are dropped from the cache,
+	// and only those (members.go).
+	channels, err := t.ChannelsOfMember(arn)
+	if err != nil {
+		return err
+	}
 	for _, q := range []string{
 		// The subchannels it was a regular member of count one member less.
 		`UPDATE sub_channels SET member_count = member_count - 1 WHERE (channel_arn, sub_channel_id) IN (
@@ -192,9 +209,12 @@ func (t *Tx) DeleteIdentity(arn string) error {
 		for i := range args {
 			args[i] = arn
 		}
-		if _, err := t.exec(q, args...); err != nil {
+		if _, err := t.execMembers(q, args...); err != nil {
 			return err
 		}
+	}
+	for _, ch := range channels {
+		t.removedMembers(ch)
 	}
 	return nil
 }

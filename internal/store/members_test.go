@@ -135,11 +135,39 @@ func TestMemberListCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("an unaccounted delete", ch, 100)
+	// Deleting a user drops the lists of its channels, and only those.
+	third := ai + "/channel/e"
+	if err := write(func(tx *Tx) error {
+		if err := tx.InsertChannel(chime.Channel{Arn: third, AppInstanceArn: ai, Name: "e", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for i := 200; i < 270; i++ {
+			if _, err := tx.InsertMembership(member(third, i)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.InsertMembership(member(other, 8))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("a channel the user is not in", third, 70)
+	check("the user's small channel", other, 1)
+	if lists, _ := st.members.size(); lists != 2 {
+		t.Fatalf("%d lists cached, want 2", lists)
+	}
 	if err := write(func(tx *Tx) error { return tx.DeleteIdentity(user(8)) }); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := st.members.get(ch); ok {
+		t.Fatal("the list of a channel the deleted user was in is still cached")
+	}
+	if _, ok := st.members.get(third); !ok {
+		t.Fatal("deleting a user dropped the list of a channel it was not in")
+	}
 	check("a user deleted", ch, 99)
 	check("another channel", other, 0)
+	check("a channel the user was not in", third, 70)
 }
 
 // TestReadersNeverWaitForAPrepare: every reader connection busy in a

@@ -124,26 +124,6 @@ func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
 		channel, sub)
 }
 
-// SubChannelsOfMember returns the (channel, subchannel) pairs where member
-// is a regular member (not a moderator): one per elastic channel it is in.
-func (t *Tx) SubChannelsOfMember(member string) ([][2]string, error) {
-	rows, err := t.query(`SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_arn = ? AND m.sub_channel_id <> ''
-		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn)`, member)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var p [2]string
-		if err := rows.Scan(&p[0], &p[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // CountElasticChannels counts an app instance's elastic channels.
 func (t *Tx) CountElasticChannels(appInstance string) (int, error) {
 	var n int
