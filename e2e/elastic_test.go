@@ -749,9 +749,10 @@ func TestElasticModerators_SeveralSubChannels(t *testing.T) {
 }
 
 // TestElasticRefusals: what elastic channels do not support is a clear 400:
-// HIDDEN memberships, read markers (SEMANTICS.md §6 "Not supported"), and
-// ListChannelMemberships without SubChannelId; an unknown SubChannelId is a
-// 404; only moderators and admins add members (RESTRICTED, rule D9).
+// HIDDEN memberships, read markers, membership preferences (even for the
+// member itself) (SEMANTICS.md §6 "Not supported"), and ListChannelMemberships
+// without SubChannelId; an unknown SubChannelId is a 404; only moderators and
+// admins add members (RESTRICTED, rule D9).
 func TestElasticRefusals(t *testing.T) {
 	e := newEnv(t)
 	f := newElastic(t, e, 4, 3, 40, 4)
@@ -768,6 +769,14 @@ func TestElasticRefusals(t *testing.T) {
 	_, err = e.Msg.UpdateChannelReadMarker(e.ctx, &chimesdkmessaging.UpdateChannelReadMarkerInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(u)})
 	wantErr(t, err, "BadRequestException")
 	wantMessage(t, err, "Read markers are not supported in elastic channels.")
+	for _, bearer := range []string{u, f.mod, f.admin} {
+		_, err = e.getPreferences(f.ch, u, bearer)
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "Channel membership preferences are not supported in elastic channels.")
+		_, err = e.putPreferences(f.ch, u, bearer, push(types.AllowNotificationsNone, ""))
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "Channel membership preferences are not supported in elastic channels.")
+	}
 	_, err = e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod)})
 	wantErr(t, err, "BadRequestException")
 	if !strings.Contains(errMessage(err), "SubChannelId") {
