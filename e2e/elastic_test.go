@@ -750,9 +750,10 @@ func TestElasticModerators_SeveralSubChannels(t *testing.T) {
 
 // TestElasticRefusals: what elastic channels do not support is a clear 400:
 // HIDDEN memberships, read markers, membership preferences (even for the
-// member itself) (SEMANTICS.md §6 "Not supported"), and ListChannelMemberships
-// without SubChannelId; an unknown SubChannelId is a 404; only moderators and
-// admins add members (RESTRICTED, rule D9).
+// member itself), DescribeChannelModeratedByAppInstanceUser (SEMANTICS.md §6
+// "Not supported"), and ListChannelMemberships without SubChannelId; an
+// unknown SubChannelId is a 404; only moderators and admins add members
+// (RESTRICTED, rule D9).
 func TestElasticRefusals(t *testing.T) {
 	e := newEnv(t)
 	f := newElastic(t, e, 4, 3, 40, 4)
@@ -776,6 +777,20 @@ func TestElasticRefusals(t *testing.T) {
 		_, err = e.putPreferences(f.ch, u, bearer, push(types.AllowNotificationsNone, ""))
 		wantErr(t, err, "BadRequestException")
 		wantMessage(t, err, "Channel membership preferences are not supported in elastic channels.")
+	}
+	// The moderator for itself, an admin for the moderator: both a 400.
+	for _, bearer := range []string{f.mod, f.admin} {
+		_, err = e.Msg.DescribeChannelModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelModeratedByAppInstanceUserInput{
+			ChannelArn: aws.String(f.ch), AppInstanceUserArn: aws.String(f.mod), ChimeBearer: aws.String(bearer)})
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "DescribeChannelModeratedByAppInstanceUser is not supported in elastic channels.")
+	}
+	// The channel is still listed among those it moderates.
+	moderated, err := e.Msg.ListChannelsModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelsModeratedByAppInstanceUserInput{
+		ChimeBearer: aws.String(f.mod)})
+	noErr(t, err)
+	if len(moderated.Channels) != 1 || aws.ToString(moderated.Channels[0].ChannelSummary.ChannelArn) != f.ch {
+		t.Errorf("ListChannelsModeratedByAppInstanceUser: %+v, want the elastic channel", moderated.Channels)
 	}
 	_, err = e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod)})
 	wantErr(t, err, "BadRequestException")
