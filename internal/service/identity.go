@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -257,32 +258,40 @@ func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
 		if _, err := s.identity(tx, kind, arn); err != nil {
 			return err
 		}
-		// A regular member of an elastic channel leaves its subchannel, which
-		// may then merge into another (SCALE_IN), as on DeleteChannelMembership.
-		left, err := tx.SubChannelsOfMember(arn)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteIdentity(arn); err != nil {
-			return err
-		}
-		for _, l := range left {
-			ch, err := s.channel(tx, l[0])
-			if err != nil {
-				return err
-			}
-			merged, err := s.afterLeave(tx, ch, l[1], s.clock())
-			if err != nil {
-				return err
-			}
-			events = append(events, merged...)
-		}
-		return nil
+		var err error
+		events, err = s.dropIdentity(tx, arn, s.clock())
+		return err
 	})
 	if err == nil {
 		s.publish(ctx, events)
 	}
 	return err
+}
+
+// dropIdentity deletes a user or bot with everything it holds and returns
+// the events of the SCALE_IN its leaving causes: a regular member of an
+// elastic channel leaves its subchannel, as on DeleteChannelMembership.
+func (s *Service) dropIdentity(tx *store.Tx, arn string, now time.Time) ([]chime.Event, error) {
+	left, err := tx.SubChannelsOfMember(arn)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.DeleteIdentity(arn); err != nil {
+		return nil, err
+	}
+	var events []chime.Event
+	for _, l := range left {
+		ch, err := s.channel(tx, l[0])
+		if err != nil {
+			return nil, err
+		}
+		merged, err := s.scaleIn(tx, ch, l[1], now)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, merged...)
+	}
+	return events, nil
 }
 
 // CreateAppInstanceAdmin makes a user or bot of the app instance its admin;

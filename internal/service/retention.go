@@ -132,9 +132,11 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 			if now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day)) {
 				continue
 			}
-			if err := tx.DeleteIdentity(u.Arn); err != nil {
+			merged, err := s.dropIdentity(tx, u.Arn, now)
+			if err != nil {
 				return err
 			}
+			events = append(events, merged...)
 			out.Users++
 		}
 		return nil
