@@ -639,6 +639,121 @@ func TestElasticScaleIn(t *testing.T) {
 	}
 }
 
+// TestElasticScaleIn_Late: a subchannel that falls under the minimum when
+// no other can absorb it is merged as soon as a later drop in another
+// subchannel makes room there, not only at the moment it fell under
+// (SEMANTICS.md §6 SCALE_IN: "when a subchannel drops below the minimum and
+// another subchannel can absorb all its members"). The drop may be a member
+// leaving or a deleted user. The merge is told like any other: the moved
+// member alone gets UPDATE_CHANNEL_MEMBERSHIP with its new SubChannelId, the
+// moderator who joined the merged subchannel gets DELETE_CHANNEL_MEMBERSHIP
+// with x-amz-chime-event-reason: subchannel_DELETED, and the subchannel is
+// gone with its messages.
+func TestElasticScaleIn_Late(t *testing.T) {
+	e := newEnv(t)
+	f := newElastic(t, e, 4, 3, 40, 9)
+	if f.minimum != 2 {
+		t.Fatalf("minimum %d", f.minimum)
+	}
+	f.batch(f.users[:6]...)
+	l := f.layout()
+	if !slices.Equal(l.sizes(), []int{3, 3}) {
+		t.Fatalf("6 members: sizes %v, want [3 3]", l.sizes())
+	}
+	s1, s2 := l.subs[0], l.subs[1]
+	people := append(slices.Clone(f.users[:6]), f.mod)
+	clients := map[string]*wsClient{}
+	var all []*wsClient
+	for _, u := range people {
+		clients[u] = e.connect(u)
+		all = append(all, clients[u])
+	}
+	bar := e.newBarrier(f.ai, people, all...)
+	subName := map[string]string{s1: "s1", s2: "s2", "": "-"}
+
+	_, err := f.joinSub(f.mod, f.mod, s2)
+	noErr(t, err)
+	last := l.members[s2][2]
+	sent, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(last), Content: aws.String("in s2")})
+	noErr(t, err)
+	// s2 3 -> 1: under the minimum, but s1 (3) has no room for it. It stays.
+	noErr(t, f.remove(l.members[s2][0], ""))
+	noErr(t, f.remove(l.members[s2][1], ""))
+	if got := f.layout(); !slices.Equal(got.subs, []string{s1, s2}) || !slices.Equal(got.sizes(), []int{3, 1}) {
+		t.Fatalf("s2 under the minimum with no room in s1: subchannels %v sizes %v, want [3 1]", got.subs, got.sizes())
+	}
+	bar.sync(all...)
+
+	// A member of s1 leaves: s1 (2) can now absorb s2 (1), and does at once.
+	leaver := l.members[s1][0]
+	_, err = e.Msg.DeleteChannelMembership(e.ctx, &chimesdkmessaging.DeleteChannelMembershipInput{ChannelArn: aws.String(f.ch),
+		MemberArn: aws.String(leaver), ChimeBearer: aws.String(leaver)})
+	noErr(t, err)
+	got := f.layout()
+	if !slices.Equal(got.subs, []string{s1}) || got.count[s1] != 3 || got.of[last] != s1 {
+		t.Fatalf("after the leave from s1: subchannels %v sizes %v, s2's last member in %q; want s2 merged into s1", got.subs, got.sizes(), got.of[last])
+	}
+	for _, m := range listMemberArnsElastic(t, e, f.mod) {
+		if strings.HasPrefix(m, f.ch+"|") {
+			t.Errorf("the moderator's memberships after the merge include %q, want none in the channel (it was in s2 only)", m)
+		}
+	}
+	frames := bar.sync(all...)
+	leave := fmt.Sprintf("DELETE_CHANNEL_MEMBERSHIP %s in s1", f.name(leaver))
+	want := map[string][]string{
+		leaver:           {leave},
+		l.members[s1][1]: {leave},
+		l.members[s1][2]: {leave},
+		last:             {fmt.Sprintf("UPDATE_CHANNEL_MEMBERSHIP %s in s1", f.name(last))},
+		f.mod:            {"DELETE_CHANNEL_MEMBERSHIP mod in s2 reason=subchannel_DELETED"},
+		l.members[s2][0]: nil,
+		l.members[s2][1]: nil,
+	}
+	for _, u := range people {
+		var texts []string
+		for _, fr := range frames[clients[u]] {
+			texts = append(texts, f.frameText(fr, subName))
+		}
+		if !slices.Equal(texts, want[u]) {
+			t.Errorf("the late merge: %s received %q, want %q", f.name(u), texts, want[u])
+		}
+	}
+	// s2 is gone with its message; the moved member acts in s1.
+	_, err = e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch),
+		ChimeBearer: aws.String(f.mod), SubChannelId: aws.String(s2)})
+	wantErr(t, err, "NotFoundException")
+	_, err = e.Msg.DeleteChannelMessage(e.ctx, &chimesdkmessaging.DeleteChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.admin),
+		MessageId: sent.MessageId})
+	wantErr(t, err, "NotFoundException")
+	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(last), Content: aws.String("moved")})
+	noErr(t, err)
+	if aws.ToString(out.SubChannelId) != s1 {
+		t.Errorf("the moved member sends in %q, want s1", aws.ToString(out.SubChannelId))
+	}
+
+	// Again, the drop being a deleted user: three more members make two
+	// full subchannels (SCALE_OUT), one of them falls to 1 with no room in
+	// the other, then a user of the other is deleted.
+	for _, u := range f.users[6:] {
+		f.join(u)
+	}
+	l = f.layout()
+	if !slices.Equal(l.sizes(), []int{3, 3}) {
+		t.Fatalf("refilled: sizes %v, want [3 3]", l.sizes())
+	}
+	a, b := l.subs[0], l.subs[1]
+	noErr(t, f.remove(l.members[b][0], ""))
+	noErr(t, f.remove(l.members[b][1], ""))
+	if got := f.layout(); !slices.Equal(got.sizes(), []int{3, 1}) {
+		t.Fatalf("b under the minimum with no room in a: sizes %v, want [3 1]", got.sizes())
+	}
+	_, err = e.ID.DeleteAppInstanceUser(e.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(l.members[a][0])})
+	noErr(t, err)
+	if got := f.layout(); !slices.Equal(got.subs, []string{a}) || got.count[a] != 3 || got.of[l.members[b][2]] != a {
+		t.Fatalf("after deleting a user of a: subchannels %v sizes %v; want b merged into a", got.subs, got.sizes())
+	}
+}
+
 // elasticHistory lists the message ids of one subchannel as bearer sees them.
 func elasticHistory(t *testing.T, e *env, ch, bearer, sub string) []string {
 	t.Helper()
@@ -749,9 +864,11 @@ func TestElasticModerators_SeveralSubChannels(t *testing.T) {
 }
 
 // TestElasticRefusals: what elastic channels do not support is a clear 400:
-// HIDDEN memberships, read markers (SEMANTICS.md §6 "Not supported"), and
-// ListChannelMemberships without SubChannelId; an unknown SubChannelId is a
-// 404; only moderators and admins add members (RESTRICTED, rule D9).
+// HIDDEN memberships, read markers, membership preferences (even for the
+// member itself), DescribeChannelModeratedByAppInstanceUser (SEMANTICS.md §6
+// "Not supported"), and ListChannelMemberships without SubChannelId; an
+// unknown SubChannelId is a 404; only moderators and admins add members
+// (RESTRICTED, rule D9).
 func TestElasticRefusals(t *testing.T) {
 	e := newEnv(t)
 	f := newElastic(t, e, 4, 3, 40, 4)
@@ -768,6 +885,28 @@ func TestElasticRefusals(t *testing.T) {
 	_, err = e.Msg.UpdateChannelReadMarker(e.ctx, &chimesdkmessaging.UpdateChannelReadMarkerInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(u)})
 	wantErr(t, err, "BadRequestException")
 	wantMessage(t, err, "Read markers are not supported in elastic channels.")
+	for _, bearer := range []string{u, f.mod, f.admin} {
+		_, err = e.getPreferences(f.ch, u, bearer)
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "Channel membership preferences are not supported in elastic channels.")
+		_, err = e.putPreferences(f.ch, u, bearer, push(types.AllowNotificationsNone, ""))
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "Channel membership preferences are not supported in elastic channels.")
+	}
+	// The moderator for itself, an admin for the moderator: both a 400.
+	for _, bearer := range []string{f.mod, f.admin} {
+		_, err = e.Msg.DescribeChannelModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelModeratedByAppInstanceUserInput{
+			ChannelArn: aws.String(f.ch), AppInstanceUserArn: aws.String(f.mod), ChimeBearer: aws.String(bearer)})
+		wantErr(t, err, "BadRequestException")
+		wantMessage(t, err, "DescribeChannelModeratedByAppInstanceUser is not supported in elastic channels.")
+	}
+	// The channel is still listed among those it moderates.
+	moderated, err := e.Msg.ListChannelsModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelsModeratedByAppInstanceUserInput{
+		ChimeBearer: aws.String(f.mod)})
+	noErr(t, err)
+	if len(moderated.Channels) != 1 || aws.ToString(moderated.Channels[0].ChannelSummary.ChannelArn) != f.ch {
+		t.Errorf("ListChannelsModeratedByAppInstanceUser: %+v, want the elastic channel", moderated.Channels)
+	}
 	_, err = e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod)})
 	wantErr(t, err, "BadRequestException")
 	if !strings.Contains(errMessage(err), "SubChannelId") {

@@ -123,6 +123,59 @@ func (s *Server) deleteChannelMembership(ctx context.Context, c chime.Caller, in
 	return nil, s.svc.DeleteChannelMembership(ctx, c, in.ChannelArn, in.MemberArn, in.SubChannelId)
 }
 
+type membershipPreferencesIn struct {
+	ChannelArn, MemberArn string
+	Preferences           *preferencesWire
+}
+
+type preferencesWire struct {
+	PushNotifications *pushPreferencesWire `json:"PushNotifications,omitempty"`
+}
+
+type pushPreferencesWire struct {
+	AllowNotifications string  `json:"AllowNotifications"`
+	FilterRule         *string `json:"FilterRule,omitempty"`
+}
+
+func (p *preferencesWire) domain() chime.MembershipPreferences {
+	var out chime.MembershipPreferences
+	if p != nil && p.PushNotifications != nil {
+		out.PushNotifications = &chime.PushNotificationPreferences{AllowNotifications: p.PushNotifications.AllowNotifications}
+		if fr := p.PushNotifications.FilterRule; fr != nil {
+			out.PushNotifications.FilterRule = *fr
+		}
+	}
+	return out
+}
+
+func preferencesOut(mp service.ChannelMembershipPreferences) map[string]any {
+	out := map[string]any{"ChannelArn": mp.ChannelArn, "Member": identityOut(mp.Member)}
+	if p := mp.Preferences; p != nil {
+		w := &preferencesWire{}
+		if pn := p.PushNotifications; pn != nil {
+			w.PushNotifications = &pushPreferencesWire{AllowNotifications: pn.AllowNotifications, FilterRule: str(pn.FilterRule)}
+		}
+		out["Preferences"] = w
+	}
+	return out
+}
+
+func (s *Server) getChannelMembershipPreferences(ctx context.Context, c chime.Caller, in *membershipPreferencesIn) (any, error) {
+	mp, err := s.svc.GetChannelMembershipPreferences(ctx, c, in.ChannelArn, in.MemberArn)
+	if err != nil {
+		return nil, err
+	}
+	return preferencesOut(mp), nil
+}
+
+func (s *Server) putChannelMembershipPreferences(ctx context.Context, c chime.Caller, in *membershipPreferencesIn) (any, error) {
+	mp, err := s.svc.PutChannelMembershipPreferences(ctx, c, in.ChannelArn, in.MemberArn, in.Preferences.domain())
+	if err != nil {
+		return nil, err
+	}
+	return preferencesOut(mp), nil
+}
+
 type listChannelMembershipsIn struct {
 	ChannelArn, Type, SubChannelId string
 	page

@@ -47,6 +47,8 @@ func (s *Server) routes() map[string]opFunc {
 		"ListChannelMemberships":                      op(s.listChannelMemberships),
 		"ListChannelMembershipsForAppInstanceUser":    op(s.listChannelMembershipsForAppInstanceUser),
 		"DescribeChannelMembershipForAppInstanceUser": op(s.describeChannelMembershipForAppInstanceUser),
+		"GetChannelMembershipPreferences":             op(s.getChannelMembershipPreferences),
+		"PutChannelMembershipPreferences":             op(s.putChannelMembershipPreferences),
 
 		// moderators
 		"CreateChannelModerator":                    op(s.createChannelModerator),

@@ -145,6 +145,25 @@ type Membership struct {
 	SubChannelID string
 }
 
+// Push notification settings of AllowNotifications.
+const (
+	NotificationsAll      = "ALL"
+	NotificationsNone     = "NONE"
+	NotificationsFiltered = "FILTERED"
+)
+
+// MembershipPreferences are what a member set on its own membership with
+// PutChannelMembershipPreferences.
+type MembershipPreferences struct {
+	PushNotifications *PushNotificationPreferences // nil when not set
+}
+
+// PushNotificationPreferences say which push notifications a member gets.
+type PushNotificationPreferences struct {
+	AllowNotifications string // ALL, NONE or FILTERED
+	FilterRule         string // a JSON object; "" when none
+}
+
 // UserMembership is one of a user's memberships with its channel, as
 // ListChannelMembershipsForAppInstanceUser returns it.
 type UserMembership struct {

@@ -108,55 +108,63 @@ func movedEvent(m chime.Membership) chime.Event {
 		Payload: membershipPayload(m), Recipients: []string{m.Member.Arn}}
 }
 
-// afterLeave merges subchannel sub into another when it has fallen under the
-// minimum and another can absorb all its members (SCALE_IN): the members
-// move, its moderators are told their subchannel was deleted, and it is
-// deleted with its messages.
-func (s *Service) afterLeave(tx *store.Tx, ch chime.Channel, sub string, now time.Time) ([]chime.Event, error) {
+// scaleIn runs after subchannel sub lost regular members (a leave, a ban,
+// a promotion, a deleted or expired user): it merges a subchannel under the
+// minimum into another that can absorb all its members (SCALE_IN). The
+// candidate is sub itself when it is now under the minimum; otherwise the
+// smallest subchannel under the minimum, which sub's new room may now
+// absorb although nothing could when it fell under (the merge is not only
+// tried at that moment). The absorber is the fullest subchannel with room
+// for every member of the candidate. Both are index probes, so a drop costs
+// the same with 2 subchannels as with 100. The members move and are told
+// so, the candidate's moderators are told their subchannel was deleted, and
+// it is deleted with its messages.
+//
+// One merge per drop keeps SCALE_IN complete: between drops no subchannel
+// under the minimum can be absorbed by another (two under it always fit in
+// one, as the minimum is at most 40 % of the target), and a drop makes room
+// in sub alone, so at most one merge becomes possible.
+func (s *Service) scaleIn(tx *store.Tx, ch chime.Channel, sub string, now time.Time) ([]chime.Event, error) {
 	cfg := ch.Elastic
-	sc, err := tx.GetSubChannel(ch.Arn, sub)
+	minimum := (cfg.MinimumMembershipPercentage*cfg.TargetMembershipsPerSubChannel + 99) / 100
+	from, err := tx.GetSubChannel(ch.Arn, sub)
 	if err != nil {
 		return nil, notFoundAs(err, "The SubChannel %s does not exist.", sub)
 	}
-	minimum := (cfg.MinimumMembershipPercentage*cfg.TargetMembershipsPerSubChannel + 99) / 100
-	if sc.MembershipCount >= minimum {
-		return nil, nil
-	}
-	subs, err := tx.SubChannels(ch.Arn)
-	if err != nil {
-		return nil, err
-	}
-	into := -1
-	for i, o := range subs {
-		if o.ID != sub && o.MembershipCount+sc.MembershipCount <= cfg.TargetMembershipsPerSubChannel &&
-			(into < 0 || o.MembershipCount > subs[into].MembershipCount) {
-			into = i
+	if from.MembershipCount >= minimum {
+		if from, err = tx.SmallestBelow(ch.Arn, minimum); errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
 		}
 	}
-	if into < 0 {
+	into, err := tx.FullestAtMost(ch.Arn, cfg.TargetMembershipsPerSubChannel-from.MembershipCount, from.ID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
 	var events []chime.Event
-	moved, err := tx.MoveMembers(ch.Arn, sub, subs[into].ID, sc.MembershipCount, now)
+	moved, err := tx.MoveMembers(ch.Arn, from.ID, into.ID, from.MembershipCount, now)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range moved {
 		events = append(events, movedEvent(m))
 	}
-	moderators, err := tx.MemberArnsIn(ch.Arn, sub) // only moderators are left
+	moderators, err := tx.MemberArnsIn(ch.Arn, from.ID) // only moderators are left
 	if err != nil {
 		return nil, err
 	}
 	for _, arn := range moderators {
-		m, err := tx.GetMembershipIn(ch.Arn, arn, sub)
+		m, err := tx.GetMembershipIn(ch.Arn, arn, from.ID)
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, chime.Event{Type: chime.EventDeleteChannelMembership, MessageType: "SYSTEM", Reason: EventReasonSubChannelDeleted,
 			ChannelArn: ch.Arn, Payload: membershipPayload(m), Recipients: []string{arn}})
 	}
-	return events, tx.DeleteSubChannel(ch.Arn, sub)
+	return events, tx.DeleteSubChannel(ch.Arn, from.ID)
 }
 
 // ListSubChannels pages through an elastic channel's subchannels with their

@@ -365,7 +365,7 @@ func (s *Service) removeMember(tx *store.Tx, ch chime.Channel, memberArn, sub st
 			if err := tx.AddSubChannelMembers(ch.Arn, m.SubChannelID, -1); err != nil {
 				return nil, err
 			}
-			merged, err := s.afterLeave(tx, ch, m.SubChannelID, now)
+			merged, err := s.scaleIn(tx, ch, m.SubChannelID, now)
 			if err != nil {
 				return nil, err
 			}

@@ -157,7 +157,8 @@ func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c 
 }
 
 // DescribeChannelModeratedByAppInstanceUser returns a channel the user
-// moderates. Errors: Unauthorized, Forbidden, NotFound.
+// moderates; elastic channels do not support it (SEMANTICS.md §6).
+// Errors: Unauthorized, Forbidden, NotFound, BadRequest (elastic channel).
 func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.Channel, error) {
 	var ch chime.Channel
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
@@ -170,6 +171,9 @@ func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context,
 		}
 		if ch.AppInstanceArn != u.AppInstanceArn { // a bearer of another app instance (rule D5)
 			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+		}
+		if ch.Elastic != nil {
+			return chime.Errorf(chime.KindBadRequest, "DescribeChannelModeratedByAppInstanceUser is not supported in elastic channels.")
 		}
 		_, err = tx.GetModerator(channelArn, u.Arn)
 		return notFoundAs(err, "%s is not a moderator of %s.", u.Arn, channelArn)

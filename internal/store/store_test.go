@@ -163,3 +163,44 @@ func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleInProbesAreIndexProbes: the two lookups of a SCALE_IN (the
+// smallest subchannel under the minimum, the fullest one with room for it)
+// each search sub_channels_fill and read its first entry in the index's
+// order, without a sort, so checking for a merge after a membership drop
+// costs the same whatever the number of subchannels (issue 8).
+func TestScaleInProbesAreIndexProbes(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	plans := map[string][]string{}
+	st.explain = func(q string, plan []string) { plans[q] = plan }
+	ch := "arn:aws:chime:us-east-1:123456789012:app-instance/ai/channel/c"
+	err = st.Read(ctx, func(tx *Tx) error {
+		// queryRow does not explain (only list queries are); ask for these two.
+		tx.explainQuery(smallestBelowSQL, []any{ch, 2})
+		tx.explainQuery(fullestAtMostSQL, []any{ch, 2, "sub"})
+		if _, err := tx.SmallestBelow(ch, 2); err != ErrNotFound {
+			return err
+		}
+		if _, err := tx.FullestAtMost(ch, 2, "sub"); err != ErrNotFound {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 2 {
+		t.Fatalf("explained %d queries, want 2", len(plans))
+	}
+	for q, plan := range plans {
+		joined := strings.Join(plan, " | ")
+		if len(plan) != 1 || !strings.HasPrefix(plan[0], "SEARCH sub_channels USING INDEX sub_channels_fill (channel_arn=? AND member_count<") {
+			t.Errorf("not one search of sub_channels_fill (%s):\n%s", joined, q)
+		}
+	}
+}

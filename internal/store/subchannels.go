@@ -45,6 +45,32 @@ func (t *Tx) FullestBelow(channel string, target int) (chime.SubChannel, error) 
 	return s, notFound(err)
 }
 
+// The SCALE_IN probes: each reads one entry of sub_channels_fill, however
+// many subchannels the channel has (TestScaleInProbesAreIndexProbes).
+const (
+	smallestBelowSQL = `SELECT sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND member_count < ?
+		ORDER BY member_count, seq LIMIT 1`
+	fullestAtMostSQL = `SELECT sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND member_count <= ?
+		AND sub_channel_id <> ? ORDER BY member_count DESC, seq DESC LIMIT 1`
+)
+
+// SmallestBelow returns the subchannel with the fewest regular members,
+// if it has fewer than minimum (the oldest among equals), or ErrNotFound.
+func (t *Tx) SmallestBelow(channel string, minimum int) (chime.SubChannel, error) {
+	var s chime.SubChannel
+	err := t.queryRow(smallestBelowSQL, channel, minimum).Scan(&s.ID, &s.MembershipCount)
+	return s, notFound(err)
+}
+
+// FullestAtMost returns the subchannel, other than except, with the most
+// regular members not over most (the newest among equals: the index's
+// order read backwards, so no sort), or ErrNotFound.
+func (t *Tx) FullestAtMost(channel string, most int, except string) (chime.SubChannel, error) {
+	var s chime.SubChannel
+	err := t.queryRow(fullestAtMostSQL, channel, most, except).Scan(&s.ID, &s.MembershipCount)
+	return s, notFound(err)
+}
+
 // GetSubChannel returns a subchannel, or ErrNotFound.
 func (t *Tx) GetSubChannel(channel, id string) (chime.SubChannel, error) {
 	var s chime.SubChannel
