@@ -111,11 +111,11 @@ func (b *NATS) Publish(ctx context.Context, events []chime.Event) error {
 			return fmt.Errorf("nats: encode payload: %w", err)
 		}
 		byBucket := map[int][]string{}
-		for _, r := range ev.Recipients {
+		ev.EachRecipient(func(r string) {
 			k := BucketOf(r)
 			byBucket[k] = append(byBucket[k], r)
-		}
-		if len(ev.Recipients) == 0 {
+		})
+		if ev.RecipientCount() == 0 {
 			byBucket[0] = nil
 		}
 		for k, rs := range byBucket {

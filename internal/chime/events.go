@@ -9,9 +9,28 @@ type Event struct {
 	MessageType string   // x-amz-chime-message-type: STANDARD, CONTROL or SYSTEM
 	Reason      string   // x-amz-chime-event-reason, when there is one
 	ChannelArn  string   // the channel the event is about
-	Recipients  []string // the user and bot ARNs that receive it, decided at commit time
-	Payload     any      // marshalled to JSON and sent as the frame's Payload string
+	// Recipients and Also are the user and bot ARNs that receive it,
+	// decided at commit time; none is in both. Both are read-only: a
+	// channel's member list is handed to every event of the channel as it
+	// is, shared with the store's cache, and Also holds the members its
+	// commit group added since the list was cached.
+	Recipients []string
+	Also       []string
+	Payload    any // marshalled to JSON and sent as the frame's Payload string
 }
+
+// EachRecipient calls fn with every recipient: Recipients, then Also.
+func (e Event) EachRecipient(fn func(arn string)) {
+	for _, r := range e.Recipients {
+		fn(r)
+	}
+	for _, r := range e.Also {
+		fn(r)
+	}
+}
+
+// RecipientCount is the number of recipients.
+func (e Event) RecipientCount() int { return len(e.Recipients) + len(e.Also) }
 
 // Bus carries committed events to the messaging sessions.
 type Bus interface {

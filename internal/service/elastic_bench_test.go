@@ -80,7 +80,7 @@ func fillElastic(b *testing.B, members, subs, target, batchSize, window int) {
 	var events, recipients atomic.Int64
 	unsub, err := bs.Subscribe(func(ev chime.Event) {
 		events.Add(1)
-		recipients.Add(int64(len(ev.Recipients)))
+		recipients.Add(int64(ev.RecipientCount()))
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -81,15 +81,17 @@ func membershipEvent(tx *store.Tx, typ string, m chime.Membership) (chime.Event,
 	}
 	// The member is among the members: it is called after the insert of a
 	// new membership and before the delete of a removed one.
-	members, err := recipientsOf(tx, m.ChannelArn, m.SubChannelID)
-	ev.Recipients = members
+	var err error
+	ev.Recipients, ev.Also, err = recipientsOf(tx, m.ChannelArn, m.SubChannelID)
 	return ev, err
 }
 
 // channelEvent describes a change of the channel itself to its members.
 func channelEvent(tx *store.Tx, typ string, c chime.Channel) (chime.Event, error) {
-	members, err := tx.MemberArns(c.Arn)
-	return chime.Event{Type: typ, MessageType: "SYSTEM", ChannelArn: c.Arn, Payload: channelPayload(c), Recipients: members}, err
+	ev := chime.Event{Type: typ, MessageType: "SYSTEM", ChannelArn: c.Arn, Payload: channelPayload(c)}
+	var err error
+	ev.Recipients, ev.Also, err = tx.MemberArns(c.Arn)
+	return ev, err
 }
 
 type wsBatch struct {
@@ -116,8 +118,8 @@ func batchEvent(tx *store.Tx, channelArn string, res BatchResult, added []string
 	if res.Type == chime.MembershipHidden {
 		return ev, nil
 	}
-	members, err := tx.MemberArns(channelArn)
-	ev.Recipients = members
+	var err error
+	ev.Recipients, ev.Also, err = tx.MemberArns(channelArn)
 	return ev, err
 }
 
@@ -186,16 +188,17 @@ func messageEvent(tx *store.Tx, typ string, m chime.Message) (chime.Event, error
 		}
 		return ev, nil
 	}
-	members, err := recipientsOf(tx, m.ChannelArn, m.SubChannelID)
-	ev.Recipients = members
+	var err error
+	ev.Recipients, ev.Also, err = recipientsOf(tx, m.ChannelArn, m.SubChannelID)
 	return ev, err
 }
 
 // recipientsOf returns the members who hear of a change: the channel's, or
 // in an elastic channel those of the subchannel it happened in.
-func recipientsOf(tx *store.Tx, channelArn, sub string) ([]string, error) {
+func recipientsOf(tx *store.Tx, channelArn, sub string) (list, also []string, err error) {
 	if sub != "" {
-		return tx.MemberArnsIn(channelArn, sub)
+		list, err = tx.MemberArnsIn(channelArn, sub)
+		return list, nil, err
 	}
 	return tx.MemberArns(channelArn)
 }

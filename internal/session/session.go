@@ -215,28 +215,30 @@ func (s *Server) deliver(ev chime.Event) {
 		return // nobody connected: no recipient to look up
 	}
 	if ev.Type == chime.EventEndSessions {
-		for _, user := range ev.Recipients {
+		ev.EachRecipient(func(user string) {
 			for c := range s.users[user] {
 				c.end(CloseUnauthorized, ev.Reason)
 			}
-		}
+		})
 		return
 	}
 	var b []byte // encoded once, when a recipient is connected
+	var bad error
 	n := 0
-	for _, user := range ev.Recipients {
+	ev.EachRecipient(func(user string) {
 		for c := range s.users[user] {
-			if b == nil {
-				var err error
-				if b, err = encode(ev); err != nil {
-					s.log.Error("drop event", "type", ev.Type, "channel", ev.ChannelArn, "err", err)
-					return
+			if b == nil && bad == nil {
+				if b, bad = encode(ev); bad != nil {
+					s.log.Error("drop event", "type", ev.Type, "channel", ev.ChannelArn, "err", bad)
 				}
+			}
+			if bad != nil {
+				return
 			}
 			c.send(b)
 			n++
 		}
-	}
+	})
 	s.frames.Add(int64(n))
 }
 

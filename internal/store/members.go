@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -183,19 +184,25 @@ func (t *Tx) removedMembers(channel string) {
 }
 
 // MemberArns returns the ARNs of every member of a channel, of every type:
-// the recipients of the channel's events. The list is the caller's own.
-func (t *Tx) MemberArns(channel string) ([]string, error) {
+// the recipients of the channel's events, in two parts that share no ARN
+// (chime.Event's Recipients and Also). Both are read-only: list may be the
+// cache's own, handed out without a copy, and also the members the commit
+// group has added to it since.
+func (t *Tx) MemberArns(channel string) (list, also []string, err error) {
 	if t.members == nil {
-		return t.memberArns(channel)
+		list, err = t.memberArns(channel)
+		return list, nil, err
 	}
 	var added []string
 	if t.write {
 		g, ga := t.group.touches(channel)
 		d, da := t.delta.touches(channel)
 		if (g && ga == nil) || (d && da == nil) {
-			return t.memberArns(channel) // the database has this transaction's changes
+			list, err = t.memberArns(channel) // the database has this transaction's changes
+			return list, nil, err
 		}
-		added = append(ga, da...)
+		// Clipped: appending da must never write into the group's slice.
+		added = append(slices.Clip(ga), da...)
 	}
 	cached, ok := t.members.get(channel)
 	if !ok {
@@ -221,10 +228,9 @@ func (t *Tx) MemberArns(channel string) ([]string, error) {
 			}
 			t.members.put(channel, committed)
 		}
-		return arns, err
+		return arns, nil, err
 	}
-	out := make([]string, 0, len(cached)+len(added))
-	return append(append(out, cached...), added...), nil
+	return slices.Clip(cached), added, nil
 }
 
 func (t *Tx) memberArns(channel string) ([]string, error) {
