@@ -128,7 +128,18 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 
 // GetIdentity returns the user or bot with this ARN, or ErrNotFound.
 func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
+	// The SQLite writer keeps what it reads while its group has changed no
+	// identity: what it reads then is committed (members.go).
+	cached := t.members != nil && t.write && t.group != nil && !t.group.identities && !t.delta.identities
+	if cached {
+		if u, ok := t.members.identity(arn); ok {
+			return u, nil
+		}
+	}
 	u, _, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
+	if err == nil && cached {
+		t.members.putIdentity(u)
+	}
 	return u, notFound(err)
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/belfry/belfry/internal/chime"
 )
 
 // memberCache holds the member ARNs of the larger channels of an embedded
@@ -25,6 +27,11 @@ type memberCache struct {
 	mu    sync.Mutex
 	lists map[string][]string // channel → member ARNs, each once; appended to, never changed in place
 	total int                 // ARNs held
+
+	// The users and bots the writer has read (GetIdentity): the bearer and
+	// the member of every membership call, two statements of each otherwise.
+	// A group that changes any identity row empties it.
+	ids map[string]chime.AppInstanceUser
 }
 
 const (
@@ -34,9 +41,38 @@ const (
 	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
 	// ARN): lists are dropped, arbitrary ones first, to stay under it.
 	maxCachedMembers = 200_000
+	// maxCachedIdentities bounds the identities held (about 300 bytes each).
+	maxCachedIdentities = 50_000
 )
 
-func newMemberCache() *memberCache { return &memberCache{lists: map[string][]string{}} }
+func newMemberCache() *memberCache {
+	return &memberCache{lists: map[string][]string{}, ids: map[string]chime.AppInstanceUser{}}
+}
+
+func (c *memberCache) identityCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ids)
+}
+
+func (c *memberCache) identity(arn string) (chime.AppInstanceUser, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.ids[arn]
+	return u, ok
+}
+
+func (c *memberCache) putIdentity(u chime.AppInstanceUser) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.ids) >= maxCachedIdentities {
+		for a := range c.ids { // drop an arbitrary one
+			delete(c.ids, a)
+			break
+		}
+	}
+	c.ids[u.Arn] = u
+}
 
 func (c *memberCache) size() (lists, members int) {
 	c.mu.Lock()
@@ -78,6 +114,9 @@ func (c *memberCache) apply(d *memberDelta) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if d.identities {
+		c.ids = map[string]chime.AppInstanceUser{}
+	}
 	if d.all {
 		c.lists, c.total = map[string][]string{}, 0
 		return
@@ -96,13 +135,17 @@ func (c *memberCache) apply(d *memberDelta) {
 }
 
 // memberDelta is what write transactions changed in channels' member lists.
+// It also says whether they changed any identity row.
 type memberDelta struct {
-	all   bool                // some change no method accounted for: every list is dropped
-	dirty map[string]bool     // channels whose lists are dropped
-	added map[string][]string // channel → members inserted (new to the channel)
+	all        bool                // some change no method accounted for: every list is dropped
+	dirty      map[string]bool     // channels whose lists are dropped
+	added      map[string][]string // channel → members inserted (new to the channel)
+	identities bool                // a user or bot was inserted, changed or deleted
 }
 
-func (d *memberDelta) empty() bool { return !d.all && len(d.dirty) == 0 && len(d.added) == 0 }
+func (d *memberDelta) empty() bool {
+	return !d.all && !d.identities && len(d.dirty) == 0 && len(d.added) == 0
+}
 
 func (d *memberDelta) drop(channel string) {
 	if d.dirty == nil {
@@ -125,6 +168,7 @@ func (d *memberDelta) add(channel string, members ...string) {
 // merge adds the changes of a later transaction e to d.
 func (d *memberDelta) merge(e *memberDelta) {
 	d.all = d.all || e.all
+	d.identities = d.identities || e.identities
 	for ch := range e.dirty {
 		d.drop(ch)
 	}
@@ -146,6 +190,14 @@ func (d *memberDelta) touches(channel string) (bool, []string) {
 		return true, a
 	}
 	return false, nil
+}
+
+// changesIdentities reports whether a statement inserts, updates or deletes
+// users and bots.
+func changesIdentities(q string) bool {
+	q = strings.TrimSpace(q)
+	return strings.HasPrefix(q, "DELETE FROM identities") || strings.HasPrefix(q, "INSERT INTO identities") ||
+		strings.HasPrefix(q, "UPDATE identities")
 }
 
 // changesMembers reports whether a statement inserts or deletes memberships.

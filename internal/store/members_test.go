@@ -224,3 +224,112 @@ func allMembers(tx *Tx, channel string) ([]string, error) {
 	}
 	return append(append([]string(nil), list...), also...), nil
 }
+
+// TestIdentityCache: the users the writer keeps in memory (GetIdentity)
+// are always what the database holds: after an update, an expiration set,
+// a delete, inside the transaction that changed them, and after a
+// transaction that changed one and failed.
+func TestIdentityCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	arn := ai + "/user/u"
+	now := time.Now()
+	write := func(fn func(tx *Tx) error) error { return st.Write(ctx, fn) }
+	// name reads the user in a write transaction (the cache's reader) and in a read one.
+	name := func(step string) string {
+		t.Helper()
+		var inWrite, inRead string
+		for _, run := range []func(func(*Tx) error) error{write, func(fn func(*Tx) error) error { return st.Read(ctx, fn) }} {
+			var got string
+			if err := run(func(tx *Tx) error {
+				u, err := tx.GetIdentity(arn)
+				if errors.Is(err, ErrNotFound) {
+					got = "(none)"
+					return nil
+				}
+				got = u.Name
+				if u.Expiration != nil {
+					got += fmt.Sprintf(" expires after %d days", u.Expiration.ExpirationDays)
+				}
+				return err
+			}); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			if inWrite == "" {
+				inWrite = got
+			} else {
+				inRead = got
+			}
+		}
+		if inWrite != inRead {
+			t.Fatalf("%s: the writer reads %q, a reader %q", step, inWrite, inRead)
+		}
+		return inWrite
+	}
+	if err := write(func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		return tx.InsertIdentity(chime.AppInstanceUser{Arn: arn, AppInstanceArn: ai, Kind: chime.KindUser, Name: "one", Created: now, Updated: now})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := func(step, got, w string) {
+		t.Helper()
+		if got != w {
+			t.Fatalf("%s: %q, want %q", step, got, w)
+		}
+	}
+	want("created", name("created"), "one")
+	want("read again (from the cache)", name("again"), "one")
+	if n := st.members.identityCount(); n != 1 {
+		t.Fatalf("%d identities cached, want 1", n)
+	}
+
+	// A change is seen by the transaction that made it, then by everyone.
+	if err := write(func(tx *Tx) error {
+		if err := tx.UpdateIdentity(chime.AppInstanceUser{Arn: arn, Name: "two", Updated: now}); err != nil {
+			return err
+		}
+		u, err := tx.GetIdentity(arn)
+		if err == nil && u.Name != "two" {
+			err = fmt.Errorf("inside the updating transaction: %q", u.Name)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want("updated", name("updated"), "two")
+
+	// A transaction that changes the user and fails leaves what was committed.
+	boom := errors.New("boom")
+	if err := write(func(tx *Tx) error {
+		if err := tx.UpdateIdentity(chime.AppInstanceUser{Arn: arn, Name: "lost", Updated: now}); err != nil {
+			return err
+		}
+		if _, err := tx.GetIdentity(arn); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("failed transaction: %v", err)
+	}
+	want("after a failed change", name("failed"), "two")
+
+	if err := write(func(tx *Tx) error {
+		return tx.SetIdentityExpiration(arn, &chime.ExpirationSettings{ExpirationDays: 3, ExpirationCriterion: "CREATED_TIMESTAMP"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want("expiration set", name("expiration"), "two expires after 3 days")
+
+	if err := write(func(tx *Tx) error { return tx.DeleteIdentity(arn) }); err != nil {
+		t.Fatal(err)
+	}
+	want("deleted", name("deleted"), "(none)")
+}

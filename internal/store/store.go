@@ -659,6 +659,9 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 	if t.delta != nil && !t.skipCatchAll && changesMembers(q) {
 		t.delta.all = true // a change of memberships that no Tx method accounted for
 	}
+	if t.delta != nil && changesIdentities(q) {
+		t.delta.identities = true
+	}
 	return res, nil
 }
 
