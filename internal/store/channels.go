@@ -73,7 +73,17 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 
 // GetChannel returns the channel, or ErrNotFound.
 func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
+	// The SQLite writer keeps what it reads, as for GetIdentity.
+	cached := t.members != nil && t.write && !t.group.rowsChanged(true) && !t.delta.rowsChanged(true)
+	if cached {
+		if c, ok := t.members.channel(arn); ok {
+			return c, nil
+		}
+	}
 	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`+t.forUpdate("c"), arn))
+	if err == nil && cached {
+		t.members.putChannel(c)
+	}
 	return c, notFound(err)
 }
 

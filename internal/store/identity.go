@@ -130,7 +130,7 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 	// The SQLite writer keeps what it reads while its group has changed no
 	// identity: what it reads then is committed (members.go).
-	cached := t.members != nil && t.write && t.group != nil && !t.group.identities && !t.delta.identities
+	cached := t.members != nil && t.write && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
 	if cached {
 		if u, ok := t.members.identity(arn); ok {
 			return u, nil

@@ -32,6 +32,10 @@ type memberCache struct {
 	// the member of every membership call, two statements of each otherwise.
 	// A group that changes any identity row empties it.
 	ids map[string]chime.AppInstanceUser
+	// The channels the writer has read (GetChannel). A group that changes
+	// any channel row (but for its member count, which GetChannel does not
+	// read) or any identity row (it reads the creator's name) empties it.
+	channels map[string]chime.Channel
 }
 
 const (
@@ -41,12 +45,32 @@ const (
 	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
 	// ARN): lists are dropped, arbitrary ones first, to stay under it.
 	maxCachedMembers = 200_000
-	// maxCachedIdentities bounds the identities held (about 300 bytes each).
+	// maxCachedIdentities bounds the identities held (about 300 bytes each),
+	// and the channels (about 500 bytes each).
 	maxCachedIdentities = 50_000
 )
 
 func newMemberCache() *memberCache {
-	return &memberCache{lists: map[string][]string{}, ids: map[string]chime.AppInstanceUser{}}
+	return &memberCache{lists: map[string][]string{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{}}
+}
+
+func (c *memberCache) channel(arn string) (chime.Channel, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.channels[arn]
+	return ch, ok
+}
+
+func (c *memberCache) putChannel(ch chime.Channel) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.channels) >= maxCachedIdentities {
+		for a := range c.channels { // drop an arbitrary one
+			delete(c.channels, a)
+			break
+		}
+	}
+	c.channels[ch.Arn] = ch
 }
 
 func (c *memberCache) identityCount() int {
@@ -117,6 +141,9 @@ func (c *memberCache) apply(d *memberDelta) {
 	if d.identities {
 		c.ids = map[string]chime.AppInstanceUser{}
 	}
+	if d.identities || d.channels {
+		c.channels = map[string]chime.Channel{}
+	}
 	if d.all {
 		c.lists, c.total = map[string][]string{}, 0
 		return
@@ -141,10 +168,17 @@ type memberDelta struct {
 	dirty      map[string]bool     // channels whose lists are dropped
 	added      map[string][]string // channel → members inserted (new to the channel)
 	identities bool                // a user or bot was inserted, changed or deleted
+	channels   bool                // a channel was inserted, changed (but for its member count) or deleted
 }
 
 func (d *memberDelta) empty() bool {
-	return !d.all && !d.identities && len(d.dirty) == 0 && len(d.added) == 0
+	return !d.all && !d.identities && !d.channels && len(d.dirty) == 0 && len(d.added) == 0
+}
+
+// rowsChanged reports whether the identity (or channel) rows the writer
+// caches may differ from what is committed in d's transactions.
+func (d *memberDelta) rowsChanged(channels bool) bool {
+	return d == nil || d.identities || (channels && d.channels)
 }
 
 func (d *memberDelta) drop(channel string) {
@@ -169,6 +203,7 @@ func (d *memberDelta) add(channel string, members ...string) {
 func (d *memberDelta) merge(e *memberDelta) {
 	d.all = d.all || e.all
 	d.identities = d.identities || e.identities
+	d.channels = d.channels || e.channels
 	for ch := range e.dirty {
 		d.drop(ch)
 	}
@@ -198,6 +233,17 @@ func changesIdentities(q string) bool {
 	q = strings.TrimSpace(q)
 	return strings.HasPrefix(q, "DELETE FROM identities") || strings.HasPrefix(q, "INSERT INTO identities") ||
 		strings.HasPrefix(q, "UPDATE identities")
+}
+
+// changesChannels reports whether a statement inserts, deletes or updates
+// channels in a way GetChannel can see (not their member count).
+func changesChannels(q string) bool {
+	q = strings.TrimSpace(q)
+	if strings.HasPrefix(q, "UPDATE channels SET member_count =") {
+		return false
+	}
+	return strings.HasPrefix(q, "DELETE FROM channels") || strings.HasPrefix(q, "INSERT INTO channels") ||
+		strings.HasPrefix(q, "UPDATE channels")
 }
 
 // changesMembers reports whether a statement inserts or deletes memberships.

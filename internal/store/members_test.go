@@ -333,3 +333,102 @@ func TestIdentityCache(t *testing.T) {
 	}
 	want("deleted", name("deleted"), "(none)")
 }
+
+// TestChannelCache: the channels the writer keeps in memory (GetChannel)
+// are always what the database holds: after an update, a message, an
+// expiration set, a change of the creator's name, a membership insert (the
+// one change that leaves them), and a delete.
+func TestChannelCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch, creator := ai+"/channel/c", ai+"/user/creator"
+	now := time.Now().Truncate(time.Millisecond)
+	write := func(fn func(tx *Tx) error) error { return st.Write(ctx, fn) }
+	// describe reads the channel in a write transaction (the cache's reader) and in a read one.
+	describe := func(step string) string {
+		t.Helper()
+		var got []string
+		for _, run := range []func(func(*Tx) error) error{write, func(fn func(*Tx) error) error { return st.Read(ctx, fn) }} {
+			if err := run(func(tx *Tx) error {
+				c, err := tx.GetChannel(ch)
+				if errors.Is(err, ErrNotFound) {
+					got = append(got, "(none)")
+					return nil
+				}
+				d := fmt.Sprintf("%s %s by %s", c.Name, c.Mode, c.CreatedBy.Name)
+				if c.LastMessage != nil {
+					d += fmt.Sprintf(", last message %d", c.LastMessage.UnixMilli()-now.UnixMilli())
+				}
+				if c.Expiration != nil {
+					d += fmt.Sprintf(", expires after %d days", c.Expiration.ExpirationDays)
+				}
+				got = append(got, d)
+				return err
+			}); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+		}
+		if got[0] != got[1] {
+			t.Fatalf("%s: the writer reads %q, a reader %q", step, got[0], got[1])
+		}
+		return got[0]
+	}
+	want := func(step, w string) {
+		t.Helper()
+		if got := describe(step); got != w {
+			t.Fatalf("%s: %q, want %q", step, got, w)
+		}
+	}
+	do := func(step string, fn func(tx *Tx) error) {
+		t.Helper()
+		if err := write(fn); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	do("create", func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		if err := tx.InsertIdentity(chime.AppInstanceUser{Arn: creator, AppInstanceArn: ai, Kind: chime.KindUser, Name: "ann", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		return tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "one", Mode: "UNRESTRICTED", Privacy: "PUBLIC",
+			CreatedBy: chime.Identity{Arn: creator}, Created: now, Updated: now})
+	})
+	want("created", "one UNRESTRICTED by ann")
+	want("read again (from the cache)", "one UNRESTRICTED by ann")
+	do("a member", func(tx *Tx) error {
+		_, err := tx.InsertMembership(chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: creator}, Type: "DEFAULT",
+			InvitedBy: chime.Identity{Arn: creator}, Created: now, Updated: now})
+		return err
+	})
+	want("after a membership", "one UNRESTRICTED by ann")
+	do("update", func(tx *Tx) error {
+		if err := tx.UpdateChannel(chime.Channel{Arn: ch, Name: "two", Mode: "RESTRICTED", Updated: now}); err != nil {
+			return err
+		}
+		c, err := tx.GetChannel(ch)
+		if err == nil && c.Name != "two" {
+			err = fmt.Errorf("inside the updating transaction: %q", c.Name)
+		}
+		return err
+	})
+	want("updated", "two RESTRICTED by ann")
+	do("message", func(tx *Tx) error { return tx.SetLastMessage(ch, now.Add(5*time.Millisecond)) })
+	want("message", "two RESTRICTED by ann, last message 5")
+	do("expiration", func(tx *Tx) error {
+		return tx.SetChannelExpiration(ch, &chime.ExpirationSettings{ExpirationDays: 2, ExpirationCriterion: "CREATED_TIMESTAMP"})
+	})
+	want("expiration", "two RESTRICTED by ann, last message 5, expires after 2 days")
+	do("creator renamed", func(tx *Tx) error {
+		return tx.UpdateIdentity(chime.AppInstanceUser{Arn: creator, Name: "bob", Updated: now})
+	})
+	want("creator renamed", "two RESTRICTED by bob, last message 5, expires after 2 days")
+	do("delete", func(tx *Tx) error { return tx.DeleteChannel(ch) })
+	want("deleted", "(none)")
+}

@@ -662,6 +662,9 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 	if t.delta != nil && changesIdentities(q) {
 		t.delta.identities = true
 	}
+	if t.delta != nil && changesChannels(q) {
+		t.delta.channels = true
+	}
 	return res, nil
 }
 
