@@ -228,6 +228,26 @@ func TestSigV4Refusals(t *testing.T) {
 			t.Fatalf("incomplete signature: %d %s %s", status, h.Get("x-amzn-ErrorType"), body)
 		}
 	})
+	t.Run("bearer not signed", func(t *testing.T) {
+		// Signed without the bearer, which is then added: whoever saw the
+		// request could make it speak for anyone. Every SDK signs the bearer.
+		u := e.user(ai, "signer")
+		req, _ := http.NewRequest("GET", e.URL+"/channels?scope=app-instance-user-memberships", nil)
+		empty := sha256.Sum256(nil)
+		noErr(t, v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: testAccount, SecretAccessKey: "secret"}, req,
+			hex.EncodeToString(empty[:]), "chime", "us-east-1", clock.Now()))
+		req.Header.Set("x-amz-chime-bearer", u)
+		resp, err := http.DefaultClient.Do(req)
+		noErr(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || resp.Header.Get("x-amzn-ErrorType") != "IncompleteSignatureException" || !strings.Contains(string(b), "x-amz-chime-bearer") {
+			t.Fatalf("unsigned bearer: %d %s %s", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), b)
+		}
+		// The SDK's own request, bearer signed, passes.
+		_, err = e.Msg.ListChannelMembershipsForAppInstanceUser(ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(u)})
+		noErr(t, err)
+	})
 	t.Run("CORS preflight needs no signature", func(t *testing.T) {
 		if status, _, _ := e.raw("OPTIONS", "/channels", nil, ""); status != http.StatusNoContent {
 			t.Fatalf("OPTIONS: %d", status)
