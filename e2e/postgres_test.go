@@ -54,7 +54,7 @@ func TestSuiteOnPostgres(t *testing.T) {
 		t.Fatalf("PostgreSQL at %s: %v", postgresEnv, err)
 	}
 	// Tests that run the built binary on its own data directory are storage-independent.
-	cmd := exec.Command(os.Args[0], "-test.count=1", "-test.skip", "TestSuiteOnPostgres|TestBoto3Session|TestKill9Durability|TestGracefulShutdown|TestJS|TestBoto3SignedCalls|TestServerLimits|TestKill9Repeated|TestDiskFull|TestOverload")
+	cmd := exec.Command(os.Args[0], "-test.count=1", "-test.skip", "TestSuiteOnPostgres|TestBoto3Session|TestKill9Durability|TestGracefulShutdown|TestJS|TestBoto3SignedCalls|TestSigV4Binary|TestServerLimits|TestKill9Repeated|TestDiskFull|TestReadOnlyDisk|TestOverload")
 	cmd.Env = append(os.Environ(), onPostgresEnv+"="+dsn)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -6,11 +6,14 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +23,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/belfry/belfry/internal/session"
 )
 
 // clientsWith returns SDK clients for the process that sign with id/secret.
@@ -222,5 +230,172 @@ func TestServerLimits(t *testing.T) {
 		case <-time.After(patience):
 			t.Fatal("the waiting connection was not served after a slot freed")
 		}
+	})
+}
+
+// skewedSigner is aws-sdk-go-v2's own SigV4 signer on a client whose clock
+// is off by skew: what a request replayed (or sent from a wrong clock) that
+// long after or before it was signed looks like to the server.
+type skewedSigner struct{ skew time.Duration }
+
+func (s skewedSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string,
+	at time.Time, opts ...func(*v4.SignerOptions)) error {
+	return v4.NewSigner().SignHTTP(ctx, creds, r, payloadHash, service, region, at.Add(s.skew), opts...)
+}
+
+// TestSigV4Binary: issue 6's signature and scope cases with the real
+// aws-sdk-go-v2 clients against the built binary with --credentials (the
+// file read at start, then reloaded on SIGHUP with scoped keys): a valid
+// key passes; a wrong secret, an unknown key, a tampered body, a request
+// signed more than 15 minutes before (or after) the server's clock and an
+// unsigned request are refused with AWS's errors; an expired presigned
+// /connect URL is refused with 4401; an app-instance key stays in its app
+// instance and a user-bound key speaks only for its user.
+func TestSigV4Binary(t *testing.T) {
+	ctx := context.Background()
+	creds := filepath.Join(t.TempDir(), "credentials")
+	writeCredentials(t, creds, "AKIAADMINBIN admin-secret admin")
+	p := startBelfry(t, t.TempDir(), "--credentials", creds, "--account-id", "111122223333")
+	// The harness's ws client and presigner, pointed at the binary.
+	ws := &env{t: t, ctx: ctx, URL: p.URL}
+	clients := func(id, secret string, cfgFn func(*aws.Config), signer v4.HTTPSigner) (*chimesdkidentity.Client, *chimesdkmessaging.Client) {
+		cfg := awsConfig(p.URL)
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, "")
+		if cfgFn != nil {
+			cfgFn(&cfg)
+		}
+		return chimesdkidentity.NewFromConfig(cfg, func(o *chimesdkidentity.Options) {
+				o.BaseEndpoint = aws.String(p.URL)
+				if signer != nil {
+					o.HTTPSignerV4 = signer
+				}
+			}), chimesdkmessaging.NewFromConfig(cfg, func(o *chimesdkmessaging.Options) {
+				o.BaseEndpoint = aws.String(p.URL)
+				if signer != nil {
+					o.HTTPSignerV4 = signer
+				}
+			})
+	}
+	id, msg := clients("AKIAADMINBIN", "admin-secret", nil, nil)
+	mkAI := func(name string) string {
+		out, err := id.CreateAppInstance(ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String(name), ClientRequestToken: aws.String(token())})
+		noErr(t, err)
+		return *out.AppInstanceArn
+	}
+	mkUser := func(ai, uid string) string {
+		out, err := id.CreateAppInstanceUser(ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai),
+			AppInstanceUserId: aws.String(uid), Name: aws.String(uid), ClientRequestToken: aws.String(token())})
+		noErr(t, err)
+		return *out.AppInstanceUserArn
+	}
+	ai, other := mkAI("mine"), mkAI("other")
+	if !strings.HasPrefix(ai, "arn:aws:chime:us-east-1:111122223333:app-instance/") {
+		t.Fatalf("--account-id not in the ARN: %s", ai)
+	}
+	u1, u2, stranger := mkUser(ai, "u1"), mkUser(ai, "u2"), mkUser(other, "stranger")
+	ch, err := msg.CreateChannel(ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), Name: aws.String("c"),
+		ChimeBearer: aws.String(u1), ClientRequestToken: aws.String(token()), MemberArns: []string{u2}})
+	noErr(t, err)
+	channel := *ch.ChannelArn
+	send := func(m *chimesdkmessaging.Client, channel, bearer string) error {
+		_, err := m.SendChannelMessage(ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(channel), Content: aws.String("hi"),
+			Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent, ChimeBearer: aws.String(bearer), ClientRequestToken: aws.String(token())})
+		return err
+	}
+	describe := func(c *chimesdkidentity.Client) error {
+		_, err := c.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(ai)})
+		return err
+	}
+	want403 := func(t *testing.T, err error, code string) {
+		t.Helper()
+		wantErr(t, err, code)
+		if errStatus(err) != 403 {
+			t.Fatalf("%s with status %d, want 403", code, errStatus(err))
+		}
+	}
+
+	// Scoped keys, added by a reload.
+	writeCredentials(t, creds, "AKIAADMINBIN admin-secret admin", "AKIAAPPBIN app-secret app-instance="+ai, "AKIAU1BIN u1-secret user="+u1)
+	p.signal(syscall.SIGHUP)
+	_, u1msg := clients("AKIAU1BIN", "u1-secret", nil, nil)
+	eventually(t, patience, func() error { return send(u1msg, channel, u1) })
+
+	t.Run("valid key", func(t *testing.T) {
+		noErr(t, describe(id))
+		noErr(t, send(msg, channel, u2))
+	})
+	t.Run("wrong secret", func(t *testing.T) {
+		c, _ := clients("AKIAADMINBIN", "not-the-secret", nil, nil)
+		want403(t, describe(c), "InvalidSignatureException")
+	})
+	t.Run("unknown key", func(t *testing.T) {
+		c, _ := clients("AKIANOBODYBIN", "admin-secret", nil, nil)
+		want403(t, describe(c), "UnrecognizedClientException")
+	})
+	t.Run("tampered body", func(t *testing.T) {
+		rec := &recorder{rewrite: func(b []byte) []byte { return bytes.Replace(b, []byte(`"honest"`), []byte(`"forged"`), 1) }}
+		c, _ := clients("AKIAADMINBIN", "admin-secret", func(cfg *aws.Config) { cfg.HTTPClient = rec }, nil)
+		_, err := c.CreateAppInstanceUser(ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai),
+			AppInstanceUserId: aws.String("tampered"), Name: aws.String("honest"), ClientRequestToken: aws.String(token())})
+		want403(t, err, "InvalidSignatureException")
+		if !bytes.Contains(rec.last().body, []byte("honest")) {
+			t.Fatal("the recorder did not see the signed body")
+		}
+		_, err = id.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(ai + "/user/tampered")})
+		wantErr(t, err, "NotFoundException")
+	})
+	t.Run("signed outside the 15 minutes", func(t *testing.T) {
+		for _, c := range []struct {
+			skew time.Duration
+			want string
+		}{{-16 * time.Minute, "Signature expired"}, {16 * time.Minute, "Signature not yet current"}, {-14 * time.Minute, ""}, {14 * time.Minute, ""}} {
+			cl, _ := clients("AKIAADMINBIN", "admin-secret", nil, skewedSigner{c.skew})
+			err := describe(cl)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("signed %v off, within the window: %v", c.skew, err)
+				}
+				continue
+			}
+			want403(t, err, "InvalidSignatureException")
+			var ae smithy.APIError
+			if errors.As(err, &ae); !strings.Contains(ae.ErrorMessage(), c.want) {
+				t.Fatalf("signed %v off: %q, want %q", c.skew, ae.ErrorMessage(), c.want)
+			}
+		}
+	})
+	t.Run("unsigned", func(t *testing.T) {
+		c, _ := clients("", "", func(cfg *aws.Config) { cfg.Credentials = aws.AnonymousCredentials{} }, nil)
+		want403(t, describe(c), "MissingAuthenticationTokenException")
+	})
+	t.Run("presigned session", func(t *testing.T) {
+		now := time.Now().UTC()
+		if f := ws.dial(ws.presignIn("us-east-1", "AKIAU1BIN", "u1-secret", u1, now)).next(); f.Type() != "SESSION_ESTABLISHED" {
+			t.Fatalf("valid presigned URL: first frame %s", f.Raw)
+		}
+		ws.dial(ws.presignIn("us-east-1", "AKIAU1BIN", "u1-secret", u1, now.Add(-11*time.Second))).wantClose(session.CloseUnauthorized) // X-Amz-Expires=10
+		ws.dial(ws.presignIn("us-east-1", "AKIAU1BIN", "wrong", u1, now)).wantClose(session.CloseUnauthorized)
+		ws.dial(ws.presignIn("us-east-1", "AKIAU1BIN", "u1-secret", u2, now)).wantClose(session.CloseUnauthorized)
+		ws.dial(strings.Replace(p.URL, "http", "ws", 1) + "/connect?userArn=" + url.QueryEscape(u1)).wantClose(session.CloseUnauthorized)
+	})
+	t.Run("app-instance key", func(t *testing.T) {
+		aid, amsg := clients("AKIAAPPBIN", "app-secret", nil, nil)
+		noErr(t, describe(aid))
+		noErr(t, send(amsg, channel, u2))
+		_, err := aid.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(other)})
+		want403(t, err, "ForbiddenException")
+		_, err = aid.DeleteAppInstanceUser(ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(stranger)})
+		want403(t, err, "ForbiddenException")
+		_, err = aid.CreateAppInstance(ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("x"), ClientRequestToken: aws.String(token())})
+		want403(t, err, "ForbiddenException")
+		_, err = id.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(stranger)})
+		noErr(t, err)
+	})
+	t.Run("user-bound key", func(t *testing.T) {
+		uid, _ := clients("AKIAU1BIN", "u1-secret", nil, nil)
+		noErr(t, send(u1msg, channel, u1))
+		want403(t, send(u1msg, channel, u2), "ForbiddenException")
+		_, err := uid.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(u1)})
+		want403(t, err, "ForbiddenException")
 	})
 }

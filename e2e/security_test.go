@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/belfry/belfry/internal/api"
 	"github.com/belfry/belfry/internal/chime"
@@ -226,6 +228,26 @@ func TestSigV4Refusals(t *testing.T) {
 			t.Fatalf("incomplete signature: %d %s %s", status, h.Get("x-amzn-ErrorType"), body)
 		}
 	})
+	t.Run("bearer not signed", func(t *testing.T) {
+		// Signed without the bearer, which is then added: whoever saw the
+		// request could make it speak for anyone. Every SDK signs the bearer.
+		u := e.user(ai, "signer")
+		req, _ := http.NewRequest("GET", e.URL+"/channels?scope=app-instance-user-memberships", nil)
+		empty := sha256.Sum256(nil)
+		noErr(t, v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: testAccount, SecretAccessKey: "secret"}, req,
+			hex.EncodeToString(empty[:]), "chime", "us-east-1", clock.Now()))
+		req.Header.Set("x-amz-chime-bearer", u)
+		resp, err := http.DefaultClient.Do(req)
+		noErr(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || resp.Header.Get("x-amzn-ErrorType") != "IncompleteSignatureException" || !strings.Contains(string(b), "x-amz-chime-bearer") {
+			t.Fatalf("unsigned bearer: %d %s %s", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), b)
+		}
+		// The SDK's own request, bearer signed, passes.
+		_, err = e.Msg.ListChannelMembershipsForAppInstanceUser(ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(u)})
+		noErr(t, err)
+	})
 	t.Run("CORS preflight needs no signature", func(t *testing.T) {
 		if status, _, _ := e.raw("OPTIONS", "/channels", nil, ""); status != http.StatusNoContent {
 			t.Fatalf("OPTIONS: %d", status)
@@ -236,13 +258,19 @@ func TestSigV4Refusals(t *testing.T) {
 // presignAs returns the ws:// /connect URL for user presigned with id/secret at signedAt.
 func (e *env) presignAs(id, secret, user string, signedAt time.Time) string {
 	e.t.Helper()
+	return e.presignIn("us-east-1", id, secret, user, signedAt)
+}
+
+// presignIn is presignAs with the credential scope's region.
+func (e *env) presignIn(region, id, secret, user string, signedAt time.Time) string {
+	e.t.Helper()
 	u, _ := url.Parse(e.URL)
 	u.Path = "/connect"
 	u.RawQuery = url.Values{"X-Amz-Expires": {"10"}, "sessionId": {"1"}, "userArn": {user}}.Encode()
 	req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
 	empty := sha256.Sum256(nil)
 	signed, _, err := v4.NewSigner().PresignHTTP(e.ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
-		hex.EncodeToString(empty[:]), "chime", "us-east-1", signedAt)
+		hex.EncodeToString(empty[:]), "chime", region, signedAt)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -497,4 +525,157 @@ func TestRateLimitsAWS(t *testing.T) {
 	if limits.Buckets() == 0 {
 		t.Fatal("no rate bucket held")
 	}
+}
+
+// TestForeignAccountARNs: an account sees only its own resources (rule D14
+// gives each caller its account and region). In the open mode, a caller of
+// another account, or of the same account in another region, that names an
+// app instance, user, bot or channel by its well-formed ARN is answered
+// exactly as for one that does not exist: NotFoundException with the same
+// message (UnauthorizedClientException for a bearer), and nothing it asks
+// to change or delete is touched. With credentials, an admin key is held
+// to its account the same way.
+func TestForeignAccountARNs(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx
+	ai := e.appInstance("home")
+	u := e.user(ai, "erin@example.com")
+	bot := e.bot(ai, "helper")
+	ch := e.channel(ai, u, "UNRESTRICTED", "PUBLIC")
+
+	// answers runs every operation on arns as caller and returns the error
+	// codes and messages, the ARNs in the messages replaced by "ARN".
+	type arns struct{ ai, user, bot, channel string }
+	answers := func(t *testing.T, id *chimesdkidentity.Client, msg *chimesdkmessaging.Client, a arns, bearer string) []string {
+		t.Helper()
+		var out []string
+		add := func(op string, err error) {
+			if err == nil {
+				t.Errorf("%s succeeded", op)
+				out = append(out, op+": success")
+				return
+			}
+			var ae smithy.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%s: %v", op, err)
+			}
+			m := ae.ErrorMessage()
+			for _, arn := range []string{a.channel, a.user, a.bot, a.ai, bearer} {
+				m = strings.ReplaceAll(m, arn, "ARN")
+			}
+			out = append(out, fmt.Sprintf("%s: %d %s %s", op, errStatus(err), ae.ErrorCode(), m))
+		}
+		_, err := id.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(a.ai)})
+		add("DescribeAppInstance", err)
+		_, err = id.UpdateAppInstance(ctx, &chimesdkidentity.UpdateAppInstanceInput{AppInstanceArn: aws.String(a.ai), Name: aws.String("taken over"), Metadata: aws.String("x")})
+		add("UpdateAppInstance", err)
+		_, err = id.ListAppInstanceUsers(ctx, &chimesdkidentity.ListAppInstanceUsersInput{AppInstanceArn: aws.String(a.ai)})
+		add("ListAppInstanceUsers", err)
+		_, err = id.CreateAppInstanceUser(ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(a.ai),
+			AppInstanceUserId: aws.String("intruder"), Name: aws.String("x"), ClientRequestToken: aws.String(token())})
+		add("CreateAppInstanceUser", err)
+		_, err = id.GetAppInstanceRetentionSettings(ctx, &chimesdkidentity.GetAppInstanceRetentionSettingsInput{AppInstanceArn: aws.String(a.ai)})
+		add("GetAppInstanceRetentionSettings", err)
+		_, err = id.ListTagsForResource(ctx, &chimesdkidentity.ListTagsForResourceInput{ResourceARN: aws.String(a.ai)})
+		add("ListTagsForResource", err)
+		_, err = id.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(a.user)})
+		add("DescribeAppInstanceUser", err)
+		_, err = id.UpdateAppInstanceUser(ctx, &chimesdkidentity.UpdateAppInstanceUserInput{AppInstanceUserArn: aws.String(a.user), Name: aws.String("taken over"), Metadata: aws.String("x")})
+		add("UpdateAppInstanceUser", err)
+		_, err = id.DeleteAppInstanceUser(ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(a.user)})
+		add("DeleteAppInstanceUser", err)
+		_, err = id.DescribeAppInstanceBot(ctx, &chimesdkidentity.DescribeAppInstanceBotInput{AppInstanceBotArn: aws.String(a.bot)})
+		add("DescribeAppInstanceBot", err)
+		_, err = id.UpdateAppInstanceBot(ctx, &chimesdkidentity.UpdateAppInstanceBotInput{AppInstanceBotArn: aws.String(a.bot), Name: aws.String("taken over"), Metadata: aws.String("x")})
+		add("UpdateAppInstanceBot", err)
+		_, err = id.DeleteAppInstanceBot(ctx, &chimesdkidentity.DeleteAppInstanceBotInput{AppInstanceBotArn: aws.String(a.bot)})
+		add("DeleteAppInstanceBot", err)
+		// Messaging: the resource's own bearer, then the caller's own bearer on the resource.
+		_, err = msg.SendChannelMessage(ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(a.channel), Content: aws.String("hi"),
+			Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent, ChimeBearer: aws.String(a.user), ClientRequestToken: aws.String(token())})
+		add("SendChannelMessage as the resource's user", err)
+		_, err = msg.ListChannelMessages(ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(a.channel), ChimeBearer: aws.String(bearer)})
+		add("ListChannelMessages", err)
+		_, err = msg.DescribeChannel(ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(a.channel), ChimeBearer: aws.String(bearer)})
+		add("DescribeChannel", err)
+		_, err = msg.ListChannels(ctx, &chimesdkmessaging.ListChannelsInput{AppInstanceArn: aws.String(a.ai), ChimeBearer: aws.String(bearer)})
+		add("ListChannels", err)
+		_, err = msg.PutChannelExpirationSettings(ctx, &chimesdkmessaging.PutChannelExpirationSettingsInput{ChannelArn: aws.String(a.channel)})
+		add("PutChannelExpirationSettings", err)
+		// Deleted last, so that the user and bot above are still there.
+		_, err = id.DeleteAppInstance(ctx, &chimesdkidentity.DeleteAppInstanceInput{AppInstanceArn: aws.String(a.ai)})
+		add("DeleteAppInstance", err)
+		return out
+	}
+	for _, c := range []struct{ name, region, key string }{
+		{"another account", "us-east-1", "210987654321"},
+		{"another region", "eu-central-1", testAccount},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, msg := e.identityAs(c.region, c.key), e.messagingAs(c.region, c.key)
+			// The caller's own app instance, user and channel, and ARNs of
+			// its account that name nothing.
+			out, err := id.CreateAppInstance(ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("theirs"), ClientRequestToken: aws.String(token())})
+			noErr(t, err)
+			own := *out.AppInstanceArn
+			ou, err := id.CreateAppInstanceUser(ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(own),
+				AppInstanceUserId: aws.String("me"), Name: aws.String("me"), ClientRequestToken: aws.String(token())})
+			noErr(t, err)
+			bearer := *ou.AppInstanceUserArn
+			missingAI := strings.TrimSuffix(own, own[strings.LastIndex(own, "/")+1:]) + "4c0f1b7e-8d6a-4c5e-9a53-0b4f3f0e2a11"
+			missing := arns{ai: missingAI, user: missingAI + "/user/erin@example.com", bot: missingAI + "/bot/helper", channel: missingAI + "/channel/c"}
+			foreign := arns{ai: ai, user: u, bot: bot, channel: ch}
+			want := answers(t, id, msg, missing, bearer)
+			got := answers(t, id, msg, foreign, bearer)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("foreign ARN:\n  %s\nmissing ARN:\n  %s", got[i], want[i])
+				}
+			}
+			for _, w := range want {
+				if !strings.Contains(w, " 404 NotFoundException ") && !strings.Contains(w, " 401 UnauthorizedClientException ") {
+					t.Errorf("a missing resource answered %s", w)
+				}
+			}
+			// A session as the other account's user: refused as an unknown user.
+			e.dial(e.presignIn(c.region, c.key, "secret", u, time.Now().UTC())).wantClose(session.CloseUnauthorized)
+		})
+	}
+	// Nothing was changed or deleted, and the home account sees it all.
+	a, err := e.ID.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(ai)})
+	noErr(t, err)
+	if *a.AppInstance.Name != "home" {
+		t.Fatalf("app instance renamed to %q by another account", *a.AppInstance.Name)
+	}
+	du, err := e.ID.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(u)})
+	noErr(t, err)
+	if *du.AppInstanceUser.Name != "name of erin@example.com" {
+		t.Fatalf("user renamed to %q by another account", *du.AppInstanceUser.Name)
+	}
+	_, err = e.ID.DescribeAppInstanceBot(ctx, &chimesdkidentity.DescribeAppInstanceBotInput{AppInstanceBotArn: aws.String(bot)})
+	noErr(t, err)
+	users, err := e.ID.ListAppInstanceUsers(ctx, &chimesdkidentity.ListAppInstanceUsersInput{AppInstanceArn: aws.String(ai)})
+	noErr(t, err)
+	if len(users.AppInstanceUsers) != 1 {
+		t.Fatalf("users of the app instance: %d, want 1", len(users.AppInstanceUsers))
+	}
+	msgs, err := e.Msg.ListChannelMessages(ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(u)})
+	noErr(t, err)
+	if len(msgs.ChannelMessages) != 0 {
+		t.Fatalf("another account sent %d messages", len(msgs.ChannelMessages))
+	}
+	e.connect(u) // and its sessions
+	// The same app instance, named by an admin key of another account.
+	t.Run("admin key of another account", func(t *testing.T) {
+		e2, auth := newSecureEnv(t, newFakeClock(time.Now()))
+		home := e2.appInstance("home")
+		auth.SetKeys([]api.Key{adminKey, {AccessKeyID: "210987654321", SecretAccessKey: "theirs", Scope: chime.Scope{Kind: chime.ScopeAccount}}})
+		id, _ := e2.clientsFor("210987654321", "theirs", nil)
+		_, err := id.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(home)})
+		wantErr(t, err, "NotFoundException")
+		_, err = id.DeleteAppInstance(ctx, &chimesdkidentity.DeleteAppInstanceInput{AppInstanceArn: aws.String(home)})
+		wantErr(t, err, "NotFoundException")
+		_, err = e2.ID.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(home)})
+		noErr(t, err)
+	})
 }

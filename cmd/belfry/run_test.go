@@ -199,6 +199,10 @@ func TestRunServes(t *testing.T) {
 			if !strings.Contains(stdout.String(), "belfry: stopped\n") {
 				t.Errorf("stdout lacks \"belfry: stopped\":\n%s", stdout)
 			}
+			// No credentials configured: the open mode says so at start (issue 6).
+			if !strings.Contains(stdout.String(), "belfry: WARNING: open development mode: no credentials configured") {
+				t.Errorf("stdout lacks the open-mode warning:\n%s", stdout)
+			}
 		})
 	}
 }

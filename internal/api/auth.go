@@ -133,10 +133,14 @@ type SigV4Auth struct {
 func NewSigV4Auth(keys []Key, account string, now func() time.Time) *SigV4Auth {
 	a := &SigV4Auth{account: account}
 	a.SetKeys(keys)
-	a.verifier = sigv4.Verifier{Service: "chime", Now: now, Lookup: func(id string) (sigv4.Key, bool) {
+	lookup := func(id string) (sigv4.Key, bool) {
 		k, ok := (*a.keys.Load())[id]
 		return sigv4.Key{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken}, ok
-	}}
+	}
+	// The bearer decides whom a call speaks for: every SDK signs it, and a
+	// request that does not could be given another bearer by anybody who
+	// saw it.
+	a.verifier = sigv4.Verifier{Service: "chime", Now: now, Lookup: lookup, MustSign: []string{"x-amz-chime-bearer"}}
 	return a
 }
 

@@ -92,3 +92,97 @@ func TestAuthorizeScopes(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnAccount pins ownAccount on every operation: a key of the whole
+// account that names an app instance, channel, user, bot or tagged
+// resource of another account or region is answered as for a missing one
+// (404 NotFoundException, or 401 for a bearer elsewhere, or for an unknown
+// bearer of its own account, checked first as the service does); the same
+// input in its own account and region passes, and so does any input of an
+// unsigned open-mode request or of a key held to a scope.
+func TestOwnAccount(t *testing.T) {
+	ops, err := loadModels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := chime.Principal{AccessKeyID: "123456789012", Account: "123456789012", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
+	input := func(account, region, bearer string) []byte {
+		ai := "arn:aws:chime:" + region + ":" + account + ":app-instance/abc"
+		b := `{"AppInstanceArn":"` + ai + `","ChannelArn":"` + ai + `/channel/c","AppInstanceUserArn":"` + ai + `/user/u",` +
+			`"AppInstanceBotArn":"` + ai + `/bot/b","ResourceARN":"` + ai + `/channel/c"`
+		if bearer != "" {
+			b += `,"ChimeBearer":"` + bearer + `"`
+		}
+		return []byte(b + "}")
+	}
+	home := "arn:aws:chime:us-east-1:123456789012:app-instance/home/user/me"
+	known := func(want bool) func(string) (bool, error) {
+		return func(arn string) (bool, error) {
+			if arn != home {
+				t.Fatalf("bearer looked up: %s", arn)
+			}
+			return want, nil
+		}
+	}
+	checked := 0
+	for _, op := range ops {
+		var members []resourceMember
+		for _, r := range resourceMembers(op) {
+			if hasMember(op, r.member) {
+				members = append(members, r)
+			}
+		}
+		bearer := ""
+		if hasMember(op, bearerMember) {
+			bearer = home
+		}
+		for _, where := range [][2]string{{"210987654321", "us-east-1"}, {"123456789012", "eu-central-1"}} {
+			err := ownAccount(admin, op, input(where[0], where[1], bearer), known(true))
+			if len(members) == 0 {
+				if err != nil {
+					t.Errorf("%s names no resource of its own, yet: %v", op.name, err)
+				}
+				continue
+			}
+			checked++
+			if chime.KindOf(err) != chime.KindNotFound {
+				t.Errorf("%s, resource in %v: %v, want NotFound", op.name, where, err)
+			} else if arn := "arn:aws:chime:" + where[1] + ":" + where[0] + ":app-instance/abc"; !strings.Contains(err.Error(), arn) {
+				t.Errorf("%s: message %q does not name the resource", op.name, err)
+			}
+			if bearer != "" {
+				if err := ownAccount(admin, op, input(where[0], where[1], bearer), known(false)); chime.KindOf(err) != chime.KindUnauthorized {
+					t.Errorf("%s, unknown bearer and resource elsewhere: %v, want Unauthorized", op.name, err)
+				}
+				foreignBearer := "arn:aws:chime:" + where[1] + ":" + where[0] + ":app-instance/abc/user/u"
+				if err := ownAccount(admin, op, input("123456789012", "us-east-1", foreignBearer), nil); chime.KindOf(err) != chime.KindUnauthorized || !strings.Contains(err.Error(), chime.MsgInvalidBearer) {
+					t.Errorf("%s, bearer in %v: %v, want Unauthorized", op.name, where, err)
+				}
+			}
+		}
+		if err := ownAccount(admin, op, input("123456789012", "us-east-1", bearer), nil); err != nil {
+			t.Errorf("%s in its own account and region: %v", op.name, err)
+		}
+		unsigned := chime.Principal{Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
+		scoped := chime.Principal{AccessKeyID: "AKIAAPP", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAppInstance, ARN: "x"}}
+		for _, p := range []chime.Principal{unsigned, scoped} {
+			if err := ownAccount(p, op, input("210987654321", "eu-central-1", bearer), nil); err != nil {
+				t.Errorf("%s, %+v: %v", op.name, p, err)
+			}
+		}
+	}
+	// Every identity operation but CreateAppInstance and ListAppInstances
+	// names one; the messaging ones on a channel or app instance, the tags.
+	if checked < 2*60 {
+		t.Fatalf("only %d operation inputs checked", checked)
+	}
+	if err := AuthorizeConnect(admin, "arn:aws:chime:us-east-1:210987654321:app-instance/abc/user/u"); chime.KindOf(err) != chime.KindUnauthorized {
+		t.Errorf("connect as a user of another account: %v", err)
+	}
+	if err := AuthorizeConnect(admin, "arn:aws:chime:eu-central-1:123456789012:app-instance/abc/user/u"); chime.KindOf(err) != chime.KindUnauthorized {
+		t.Errorf("connect as a user of another region: %v", err)
+	}
+	if err := AuthorizeConnect(admin, home); err != nil {
+		t.Errorf("connect as a user of its own: %v", err)
+	}
+}

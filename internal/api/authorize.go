@@ -76,10 +76,15 @@ func authorize(p chime.Principal, spec *opSpec, in json.RawMessage) error {
 }
 
 // AuthorizeConnect checks that p may open the messaging session of userArn
-// (chime:Connect on the AppInstanceUser). Errors: Forbidden.
+// (chime:Connect on the AppInstanceUser). A user of another account or
+// region is refused as a user that does not exist (see ownAccount).
+// Errors: Forbidden, Unauthorized.
 func AuthorizeConnect(p chime.Principal, userArn string) error {
 	switch p.Scope.Kind {
 	case chime.ScopeAccount:
+		if p.AccessKeyID != "" && elsewhere(p, userArn) {
+			return chime.Errorf(chime.KindUnauthorized, "The userArn %q is not an existing app instance user or bot.", userArn)
+		}
 		return nil
 	case chime.ScopeAppInstance:
 		if chime.AppInstanceOf(userArn) == p.Scope.ARN {
@@ -150,4 +155,93 @@ func inputARNs(spec *opSpec, in json.RawMessage) (arns []string, bearer string, 
 		}
 	}
 	return arns, bearer, nil
+}
+
+// ownAccount holds a key of the whole account (an admin key, and every
+// signed request in the open mode) to its own account and region, as AWS
+// does: an account sees only its own resources. The account is the
+// principal's (--account-id, else rule D14), the region its credential
+// scope's. A request naming a resource of another account or region is
+// answered exactly as one naming a resource that does not exist:
+//
+//   - a bearer elsewhere: 401 UnauthorizedClientException, as for an unknown
+//     bearer (the service resolves the bearer before anything else);
+//   - else the resource the operation works on (its app instance, channel,
+//     user, bot or tagged resource) elsewhere: 404 NotFoundException with
+//     the service's message for a missing one; but 401 first when the
+//     bearer, of the caller's own account, does not exist (bearerKnown), as
+//     the service answers.
+//
+// Other ARNs of the input (members, moderators, admins, the user of a
+// messaging call) need no check here: the service takes them only within
+// the app instance of the resource, and refuses them there as it refuses
+// missing ones. ARNs that do not parse are left to the service too.
+//
+// Keys of one app instance or one user are held to their scope's ARN by
+// authorize instead. An unsigned request in the open mode claims no
+// account and is not held to one, so that development tools (curl, a
+// WebSocket client with just userArn) keep working.
+// Errors: Unauthorized, NotFound.
+func ownAccount(p chime.Principal, spec *opSpec, in json.RawMessage, bearerKnown func(arn string) (bool, error)) error {
+	if p.Scope.Kind != chime.ScopeAccount || p.AccessKeyID == "" || spec.input == nil {
+		return nil
+	}
+	var vals map[string]any
+	if err := json.Unmarshal(in, &vals); err != nil {
+		return fmt.Errorf("decode validated input: %w", err)
+	}
+	bearer, _ := vals[bearerMember].(string)
+	if hasMember(spec, bearerMember) && elsewhere(p, bearer) {
+		return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+	}
+	for _, r := range resourceMembers(spec) {
+		if !hasMember(spec, r.member) {
+			continue
+		}
+		if arn, _ := vals[r.member].(string); elsewhere(p, arn) {
+			if bearer != "" {
+				known, err := bearerKnown(bearer)
+				if err != nil {
+					return err
+				}
+				if !known {
+					return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+				}
+			}
+			return chime.Errorf(chime.KindNotFound, r.missing, arn)
+		}
+	}
+	return nil
+}
+
+// A resource member of an input and the service's message when it is missing.
+type resourceMember struct{ member, missing string }
+
+var (
+	identityResources = []resourceMember{
+		{"AppInstanceArn", "The app instance %s does not exist."},
+		{"AppInstanceUserArn", "The app instance " + chime.KindUser + " %s does not exist."},
+		{"AppInstanceBotArn", "The app instance " + chime.KindBot + " %s does not exist."},
+		{"ResourceARN", "The resource %s does not exist."},
+	}
+	// In a messaging call, AppInstanceUserArn is not the resource: the
+	// service looks it up within the bearer's app instance.
+	messagingResources = []resourceMember{
+		{"AppInstanceArn", "The app instance %s does not exist."},
+		{"ChannelArn", "The channel %s does not exist."},
+		{"ResourceARN", "The resource %s does not exist."},
+	}
+)
+
+func resourceMembers(spec *opSpec) []resourceMember {
+	if spec.service == messagingService {
+		return messagingResources
+	}
+	return identityResources
+}
+
+// elsewhere tells whether arn is a Chime ARN of another account or region than p's.
+func elsewhere(p chime.Principal, arn string) bool {
+	a, ok := chime.ParseARN(arn)
+	return ok && (a.Account != p.Account || a.Region != p.Region)
 }

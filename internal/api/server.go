@@ -167,6 +167,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, requestID, err)
 		return
 	}
+	if err := ownAccount(principal, spec, in, func(arn string) (bool, error) {
+		_, err := s.svc.SessionUser(r.Context(), arn)
+		if chime.KindOf(err) == chime.KindUnauthorized {
+			return false, nil
+		}
+		return err == nil, err
+	}); err != nil {
+		writeError(w, s.log, requestID, err)
+		return
+	}
 	if s.limits != nil {
 		ls, err := limitsFor(principal, spec, in)
 		if err == nil {

@@ -111,6 +111,10 @@ type Verifier struct {
 	Lookup func(accessKeyID string) (Key, bool)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MustSign lists headers (lowercase) that a request carrying them must
+	// sign, so that nobody can add or change them on a request signed
+	// without them: an unsigned one is an IncompleteSignature.
+	MustSign []string
 }
 
 // Result is what a verified signature tells about the request.
@@ -376,6 +380,9 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, body []byte, now time
 	if err != nil {
 		return Result{}, err
 	}
+	if err := v.checkMustSign(r, a.SignedHeaders); err != nil {
+		return Result{}, err
+	}
 	headers, err := CanonicalHeaders(r, a.SignedHeaders)
 	if err != nil {
 		return Result{}, err
@@ -409,6 +416,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, q url.Values, body []byte, n
 	if err != nil {
 		return Result{}, err
 	}
+	if err := v.checkMustSign(r, p.SignedHeaders); err != nil {
+		return Result{}, err
+	}
 	headers, err := CanonicalHeaders(r, p.SignedHeaders)
 	if err != nil {
 		return Result{}, err
@@ -417,6 +427,23 @@ func (v *Verifier) verifyPresigned(r *http.Request, q url.Values, body []byte, n
 		return Result{}, errorf(InvalidSignature, MsgBadSignature)
 	}
 	return Result{AccessKeyID: key.AccessKeyID, Region: p.Credential.Region, Date: p.Date, Presigned: true}, nil
+}
+
+// checkMustSign refuses a request that carries one of v.MustSign without signing it.
+func (v *Verifier) checkMustSign(r *http.Request, signed []string) error {
+	for _, h := range v.MustSign {
+		if len(r.Header.Values(h)) == 0 {
+			continue
+		}
+		found := false
+		for _, s := range signed {
+			found = found || s == h
+		}
+		if !found {
+			return errorf(IncompleteSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization when it is sent.", h)
+		}
+	}
+	return nil
 }
 
 // matches re-signs the request and compares in constant time. The query is

@@ -225,6 +225,41 @@ func TestVerifyHeaderRefusals(t *testing.T) {
 		_, err := v.Verify(r, body)
 		wantCode(t, err, IncompleteSignature, "'X-Amz-Date' or a 'Date' header")
 	})
+	t.Run("bearer added after signing", func(t *testing.T) {
+		// Signed without a bearer, sent with one: the signature holds, the
+		// bearer is nobody's word. With MustSign it is refused.
+		req, _ := http.NewRequest("PUT", "http://127.0.0.1:8080"+target, bytes.NewReader(body))
+		sum := sha256.Sum256(body)
+		creds := aws.Credentials{AccessKeyID: testKey.AccessKeyID, SecretAccessKey: testKey.SecretAccessKey}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "chime", "us-east-1", signedAt); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("x-amz-chime-bearer", user)
+		r := serverRequest(t, req, body)
+		if _, err := v.Verify(r, body); err != nil {
+			t.Fatalf("without MustSign: %v", err)
+		}
+		strict := verifier(now, testKey)
+		strict.MustSign = []string{"x-amz-chime-bearer"}
+		_, err := strict.Verify(r, body)
+		wantCode(t, err, IncompleteSignature, "'x-amz-chime-bearer' must be a 'SignedHeader'")
+		if _, err := strict.Verify(sign(testKey, signedAt), body); err != nil {
+			t.Fatalf("the SDK signs the bearer: %v", err)
+		}
+		// A presigned request too.
+		pr, _ := http.NewRequest("GET", "http://127.0.0.1:8080"+target+"?X-Amz-Expires=300", nil)
+		empty := sha256.Sum256(nil)
+		signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, pr, hex.EncodeToString(empty[:]), "chime", "us-east-1", signedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(signed)
+		r = httptest.NewRequest("GET", u.RequestURI(), nil)
+		r.Host = u.Host
+		r.Header.Set("x-amz-chime-bearer", user)
+		_, err = strict.Verify(r, nil)
+		wantCode(t, err, IncompleteSignature, "'x-amz-chime-bearer' must be a 'SignedHeader'")
+	})
 	t.Run("session token", func(t *testing.T) {
 		withToken := Key{AccessKeyID: "AKIDTEMP", SecretAccessKey: "s", SessionToken: "token-1"}
 		v := verifier(now, testKey, withToken)
