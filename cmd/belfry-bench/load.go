@@ -96,8 +96,10 @@ func (b *bench) dataset(ctx context.Context, size int) (dataset, error) {
 	}
 	steps := []func() error{
 		func() error {
-			return chunk(1, `INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES (?, ?, 'bench', '', ?, ?)`,
-				func(int) []any { return []any{ai, region + ":" + account, now, now} })
+			// With the counts the service keeps on the row: size users, size channels.
+			return chunk(1, `INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms, channel_count, user_count)
+			VALUES (?, ?, 'bench', '', ?, ?, ?, ?)`,
+				func(int) []any { return []any{ai, region + ":" + account, now, now, size, size} })
 		},
 		func() error {
 			return chunk(size, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES (?, ?, 'user', ?, '', ?, ?)`,

@@ -232,6 +232,11 @@ func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateCh
 func (s *Service) DeleteChannel(ctx context.Context, c chime.Caller, arn string) error {
 	var ev chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		// The app instance counts one channel less: its row is locked before
+		// the channel's, in the order of those who create (store.LockAppInstance).
+		if err := tx.LockAppInstance(chime.AppInstanceOf(arn)); err != nil {
+			return err
+		}
 		r, err := s.roleIn(tx, c, arn)
 		if err != nil {
 			return err

@@ -266,6 +266,9 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, arn string) error {
 func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.LockAppInstance(chime.AppInstanceOf(arn)); err != nil {
+			return err
+		}
 		if _, err := s.identity(tx, kind, arn); err != nil {
 			return err
 		}
@@ -293,6 +296,10 @@ func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
 // sessions on every node are closed after those events (EventEndSessions,
 // close code 4401, as for a connect with an unknown userArn). Channels it
 // created and messages it sent stay.
+//
+// The caller has locked the app instance (store.LockAppInstance): it counts
+// one user or bot less, and its row is locked before the channels' and the
+// identity's, in the order of those who create.
 func (s *Service) removeIdentity(tx *store.Tx, kind, arn string) ([]chime.Event, error) {
 	// In ARN order, so that deletions sharing channels lock them in one order.
 	channels, err := tx.ChannelsOfMember(arn)

@@ -114,6 +114,10 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 			if now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day)) {
 				continue
 			}
+			// Locked before the channel, as DeleteChannel does: it counts one channel less.
+			if err := tx.LockAppInstance(ch.AppInstanceArn); err != nil {
+				return err
+			}
 			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch)
 			if err != nil {
 				return err
@@ -131,6 +135,9 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		for _, u := range users {
 			if now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day)) {
 				continue
+			}
+			if err := tx.LockAppInstance(u.AppInstanceArn); err != nil { // as deleteIdentity does
+				return err
 			}
 			removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
 			if err != nil {

@@ -53,7 +53,7 @@ func scanChannel(r interface{ Scan(...any) error }) (chime.Channel, int64, error
 	return c, cs.seq, err
 }
 
-// InsertChannel stores a new channel.
+// InsertChannel stores a new channel and counts it on its app instance.
 func (t *Tx) InsertChannel(c chime.Channel) error {
 	exp, err := nullJSON(c.Expiration, c.Expiration == nil)
 	if err != nil {
@@ -68,7 +68,14 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 	_, err = t.exec(`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms,
 		max_sub_channels, target_per_sub_channel, min_membership_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Arn, c.AppInstanceArn, c.Name, c.Mode, c.Privacy, c.Metadata, c.CreatedBy.Arn, exp, ms(c.Created), ms(c.Updated), maxSub, target, minPct)
-	return err
+	if err != nil {
+		return err
+	}
+	elastic := 0
+	if c.Elastic != nil {
+		elastic = 1
+	}
+	return t.addAppInstanceCounts(c.AppInstanceArn, 1, elastic, 0, 0)
 }
 
 // GetChannel returns the channel, or ErrNotFound.
@@ -87,11 +94,10 @@ func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
 	return c, notFound(err)
 }
 
-// CountChannels counts an app instance's channels.
+// CountChannels counts an app instance's channels (one read: the count is
+// kept on the app instance).
 func (t *Tx) CountChannels(appInstance string) (int, error) {
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM channels WHERE app_instance_arn = ?`, appInstance).Scan(&n)
-	return n, err
+	return t.appInstanceCount(countChannelsSQL, appInstance)
 }
 
 // ListChannels pages through an app instance's channels of one privacy in creation order.
@@ -110,8 +116,20 @@ func (t *Tx) UpdateChannel(c chime.Channel) error {
 	return err
 }
 
-// DeleteChannel deletes a channel with its memberships, moderators, bans and tags.
+// DeleteChannel deletes a channel with its memberships, moderators, bans and
+// tags; its app instance counts one channel less.
 func (t *Tx) DeleteChannel(arn string) error {
+	// Whose count it is in, and whether elastic (neither ever changes). On
+	// PostgreSQL the caller holds the app instance's lock (LockAppInstance),
+	// which any insert of this ARN needs too.
+	var appInstance string
+	var maxSub sql.NullInt64
+	err := t.queryRow(`SELECT app_instance_arn, max_sub_channels FROM channels WHERE arn = ?`, arn).Scan(&appInstance, &maxSub)
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var res sql.Result
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_arn = ?`,
 		`DELETE FROM messages WHERE channel_arn = ?`,
@@ -121,11 +139,20 @@ func (t *Tx) DeleteChannel(arn string) error {
 		`DELETE FROM tags WHERE resource_arn = ?`,
 		`DELETE FROM channels WHERE arn = ?`,
 	} {
-		if _, err := t.exec(q, arn); err != nil {
+		if res, err = t.exec(q, arn); err != nil {
 			return err
 		}
 	}
-	return nil
+	// Counted off only if this transaction deleted the row: a concurrent
+	// delete of the same channel may have deleted it since it was read.
+	if n, err := res.RowsAffected(); err != nil || n == 0 || !found {
+		return err
+	}
+	elastic := 0
+	if maxSub.Valid {
+		elastic = 1
+	}
+	return t.addAppInstanceCounts(appInstance, -1, -elastic, 0, 0)
 }
 
 const membershipCols = `m.seq, m.channel_arn, m.member_arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -24,6 +25,69 @@ func (t *Tx) GetAppInstance(arn string) (chime.AppInstance, error) {
 		Scan(&a.Arn, &a.Name, &a.Metadata, &c, &u)
 	a.Created, a.Updated = fromMS(c), fromMS(u)
 	return a, notFound(err)
+}
+
+// LockAppInstance makes concurrent write transactions that lock the same app
+// instance wait for each other (PostgreSQL; a no-op on the single-writer
+// SQLite), as GetAppInstance does, without reading it: a transaction that
+// deletes a channel, user or bot takes it first, before the channel and
+// identity rows it locks, since it changes the app instance's counts
+// (addAppInstanceCounts) and those who create take the app instance first too.
+func (t *Tx) LockAppInstance(arn string) error {
+	if !t.pg || !t.write {
+		return nil
+	}
+	var one int
+	err := t.queryRow(`SELECT 1 FROM app_instances WHERE arn = ? FOR UPDATE`, arn).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
+}
+
+// The counts of an app instance's channels, elastic channels, users and bots
+// are kept on its row (migration 0006), changed in the transaction that
+// inserts or deletes one (addAppInstanceCounts), so that a quota check reads
+// one row (TestAppInstanceCountsAreOneRowRead) instead of counting rows. On
+// PostgreSQL the transaction that creates has locked the app instance's row
+// before it reads the count (GetAppInstance) and holds the lock until it
+// commits its change of the count, so concurrent creates respect the quota
+// exactly; a delete changes the count under the same lock (LockAppInstance,
+// or the UPDATE's own row lock).
+const (
+	countChannelsSQL        = `SELECT channel_count FROM app_instances WHERE arn = ?`
+	countElasticChannelsSQL = `SELECT elastic_channel_count FROM app_instances WHERE arn = ?`
+	countUsersSQL           = `SELECT user_count FROM app_instances WHERE arn = ?`
+	countBotsSQL            = `SELECT bot_count FROM app_instances WHERE arn = ?`
+)
+
+// appInstanceCount runs one of the count queries above; an app instance that
+// does not exist has none.
+func (t *Tx) appInstanceCount(q, appInstance string) (int, error) {
+	var n int
+	err := t.queryRow(q, appInstance).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// addAppInstanceCounts changes the counts kept on an app instance's row.
+func (t *Tx) addAppInstanceCounts(appInstance string, channels, elastic, users, bots int) error {
+	_, err := t.exec(`UPDATE app_instances SET channel_count = channel_count + ?, elastic_channel_count = elastic_channel_count + ?,
+		user_count = user_count + ?, bot_count = bot_count + ? WHERE arn = ?`, channels, elastic, users, bots, appInstance)
+	return err
+}
+
+// addIdentityCount changes the count of users or bots of an app instance.
+func (t *Tx) addIdentityCount(appInstance, kind string, delta int) error {
+	switch kind {
+	case chime.KindUser:
+		return t.addAppInstanceCounts(appInstance, 0, 0, delta, 0)
+	case chime.KindBot:
+		return t.addAppInstanceCounts(appInstance, 0, 0, 0, delta)
+	}
+	return fmt.Errorf("store: an identity of unknown kind %q", kind)
 }
 
 // CountAppInstances counts the app instances of owner.
@@ -55,7 +119,8 @@ func (t *Tx) UpdateAppInstance(a chime.AppInstance) error {
 	return err
 }
 
-// DeleteAppInstance deletes the app instance and everything that hangs off it.
+// DeleteAppInstance deletes the app instance and everything that hangs off
+// it (its counts go with its row).
 func (t *Tx) DeleteAppInstance(arn string) error {
 	under := likePrefix(arn + "/")
 	for _, q := range []string{
@@ -114,8 +179,12 @@ func nullJSON(v any, isNil bool) (sql.NullString, error) {
 	return sql.NullString{String: string(b), Valid: true}, err
 }
 
-// InsertIdentity stores a new app instance user or bot.
+// InsertIdentity stores a new app instance user or bot and counts it on its
+// app instance.
 func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
+	if u.Kind != chime.KindUser && u.Kind != chime.KindBot {
+		return fmt.Errorf("store: an identity of unknown kind %q", u.Kind)
+	}
 	exp, err := nullJSON(u.Expiration, u.Expiration == nil)
 	if err != nil {
 		return err
@@ -123,7 +192,10 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 	conf := sql.NullString{String: string(u.Configuration), Valid: u.Configuration != nil}
 	_, err = t.exec(`INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, configuration, expiration, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Arn, u.AppInstanceArn, u.Kind, u.Name, u.Metadata, conf, exp, ms(u.Created), ms(u.Updated))
-	return err
+	if err != nil {
+		return err
+	}
+	return t.addIdentityCount(u.AppInstanceArn, u.Kind, 1)
 }
 
 // GetIdentity returns the user or bot with this ARN, or ErrNotFound.
@@ -157,11 +229,16 @@ func (t *Tx) LockIdentity(arn string) error {
 	return err
 }
 
-// CountIdentities counts an app instance's users or bots.
+// CountIdentities counts an app instance's users or bots (one read: the
+// counts are kept on the app instance).
 func (t *Tx) CountIdentities(appInstance, kind string) (int, error) {
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM identities WHERE app_instance_arn = ? AND kind = ?`, appInstance, kind).Scan(&n)
-	return n, err
+	switch kind {
+	case chime.KindUser:
+		return t.appInstanceCount(countUsersSQL, appInstance)
+	case chime.KindBot:
+		return t.appInstanceCount(countBotsSQL, appInstance)
+	}
+	return 0, fmt.Errorf("store: an identity of unknown kind %q", kind)
 }
 
 // ListIdentities pages through an app instance's users or bots in creation order.
@@ -194,8 +271,17 @@ func (t *Tx) ChannelsOfMember(member string) ([]string, error) {
 }
 
 // DeleteIdentity deletes a user or bot and what hangs off it: memberships,
-// moderator roles, bans, admin role and tags.
+// moderator roles, bans, admin role and tags; its app instance counts one
+// user or bot less.
 func (t *Tx) DeleteIdentity(arn string) error {
+	// Whose count it is in (a user's app instance and kind never change). On
+	// PostgreSQL the caller holds the app instance's lock (LockAppInstance),
+	// which any insert of this ARN needs too.
+	u, err := t.GetIdentity(arn)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	// The member lists of the channels it leaves are dropped from the cache,
 	// and only those (members.go).
 	channels, err := t.ChannelsOfMember(arn)
@@ -214,7 +300,6 @@ func (t *Tx) DeleteIdentity(arn string) error {
 		`DELETE FROM bans WHERE member_arn = ?`,
 		`DELETE FROM admins WHERE admin_arn = ?`,
 		`DELETE FROM tags WHERE resource_arn = ?`,
-		`DELETE FROM identities WHERE arn = ?`,
 	} {
 		args := make([]any, strings.Count(q, "?"))
 		for i := range args {
@@ -227,7 +312,16 @@ func (t *Tx) DeleteIdentity(arn string) error {
 	for _, ch := range channels {
 		t.removedMembers(ch)
 	}
-	return nil
+	// Counted off only if this transaction deleted the row: a concurrent
+	// delete of the same user may have deleted it since it was read.
+	res, err := t.exec(`DELETE FROM identities WHERE arn = ?`, arn)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 || !found {
+		return err
+	}
+	return t.addIdentityCount(u.AppInstanceArn, u.Kind, -1)
 }
 
 // InsertAdmin makes adminArn an admin of the app instance.

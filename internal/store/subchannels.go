@@ -150,9 +150,8 @@ func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
 		channel, sub)
 }
 
-// CountElasticChannels counts an app instance's elastic channels.
+// CountElasticChannels counts an app instance's elastic channels (one read:
+// the count is kept on the app instance).
 func (t *Tx) CountElasticChannels(appInstance string) (int, error) {
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM channels WHERE app_instance_arn = ? AND max_sub_channels IS NOT NULL`, appInstance).Scan(&n)
-	return n, err
+	return t.appInstanceCount(countElasticChannelsSQL, appInstance)
 }
