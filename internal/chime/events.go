@@ -5,10 +5,10 @@ import "context"
 // Event is one real-time event for messaging sessions (SEMANTICS.md §10),
 // published only after the change it describes is committed.
 type Event struct {
-	Type        string   // x-amz-chime-event-type, e.g. CREATE_CHANNEL_MEMBERSHIP
-	MessageType string   // x-amz-chime-message-type: STANDARD, CONTROL or SYSTEM
-	Reason      string   // x-amz-chime-event-reason, when there is one
-	ChannelArn  string   // the channel the event is about
+	Type        string // x-amz-chime-event-type, e.g. CREATE_CHANNEL_MEMBERSHIP
+	MessageType string // x-amz-chime-message-type: STANDARD, CONTROL or SYSTEM
+	Reason      string // x-amz-chime-event-reason, when there is one
+	ChannelArn  string // the channel the event is about
 	// Recipients and Also are the user and bot ARNs that receive it,
 	// decided at commit time; none is in both. Both are read-only: a
 	// channel's member list is handed to every event of the channel as it
