@@ -18,13 +18,8 @@ import (
 // (issue 2: no operation reads all of a channel's members to return a page).
 func TestListsArePageSizedIndexedQueries(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	plans := map[string][]string{}
-	st.explain = func(q string, plan []string) { plans[q] = plan }
+	st, plans := explainedStore(t)
+	var err error
 
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
 	ch := ai + "/channel/c"
@@ -138,13 +133,8 @@ func TestConcurrentMigrationsOnPostgres(t *testing.T) {
 // did).
 func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	plans := map[string][]string{}
-	st.explain = func(q string, plan []string) { plans[q] = plan }
+	st, plans := explainedStore(t)
+	var err error
 	ch := "arn:aws:chime:us-east-1:123456789012:app-instance/ai/channel/c"
 	err = st.Read(ctx, func(tx *Tx) error {
 		_, err := tx.MemberArnsIn(ch, "sub")
@@ -171,13 +161,8 @@ func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
 // costs the same whatever the number of subchannels (issue 8).
 func TestScaleInProbesAreIndexProbes(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	plans := map[string][]string{}
-	st.explain = func(q string, plan []string) { plans[q] = plan }
+	st, plans := explainedStore(t)
+	var err error
 	ch := "arn:aws:chime:us-east-1:123456789012:app-instance/ai/channel/c"
 	err = st.Read(ctx, func(tx *Tx) error {
 		// queryRow does not explain (only list queries are); ask for these two.
@@ -203,4 +188,18 @@ func TestScaleInProbesAreIndexProbes(t *testing.T) {
 			t.Errorf("not one search of sub_channels_fill (%s):\n%s", joined, q)
 		}
 	}
+}
+
+// explainedStore opens an embedded store in a temporary directory that
+// records the query plan of every list query it runs, by query.
+func explainedStore(t *testing.T) (*Store, map[string][]string) {
+	t.Helper()
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	plans := map[string][]string{}
+	st.explain = func(q string, plan []string) { plans[q] = plan }
+	return st, plans
 }
