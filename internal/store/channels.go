@@ -83,13 +83,13 @@ func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
 	// The SQLite writer keeps what it reads, as for GetIdentity.
 	cached := t.members != nil && t.write && !t.group.rowsChanged(true) && !t.delta.rowsChanged(true)
 	if cached {
-		if c, ok := t.members.channel(arn); ok {
+		if c, ok := getRow(t.members, t.members.channels, arn); ok {
 			return c, nil
 		}
 	}
 	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`+t.forUpdate("c"), arn))
 	if err == nil && cached {
-		t.members.putChannel(c)
+		putRow(t.members, t.members.channels, c.Arn, c)
 	}
 	return c, notFound(err)
 }

@@ -204,13 +204,13 @@ func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 	// identity: what it reads then is committed (members.go).
 	cached := t.members != nil && t.write && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
 	if cached {
-		if u, ok := t.members.identity(arn); ok {
+		if u, ok := getRow(t.members, t.members.ids, arn); ok {
 			return u, nil
 		}
 	}
 	u, _, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
 	if err == nil && cached {
-		t.members.putIdentity(u)
+		putRow(t.members, t.members.ids, u.Arn, u)
 	}
 	return u, notFound(err)
 }

@@ -45,32 +45,13 @@ const (
 	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
 	// ARN): lists are dropped, arbitrary ones first, to stay under it.
 	maxCachedMembers = 200_000
-	// maxCachedIdentities bounds the identities held (about 300 bytes each),
-	// and the channels (about 500 bytes each).
-	maxCachedIdentities = 50_000
+	// maxCachedRows bounds the identities held (about 300 bytes each), and
+	// the channels (about 500 bytes each).
+	maxCachedRows = 50_000
 )
 
 func newMemberCache() *memberCache {
 	return &memberCache{lists: map[string][]string{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{}}
-}
-
-func (c *memberCache) channel(arn string) (chime.Channel, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch, ok := c.channels[arn]
-	return ch, ok
-}
-
-func (c *memberCache) putChannel(ch chime.Channel) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.channels) >= maxCachedIdentities {
-		for a := range c.channels { // drop an arbitrary one
-			delete(c.channels, a)
-			break
-		}
-	}
-	c.channels[ch.Arn] = ch
 }
 
 func (c *memberCache) identityCount() int {
@@ -79,23 +60,28 @@ func (c *memberCache) identityCount() int {
 	return len(c.ids)
 }
 
-func (c *memberCache) identity(arn string) (chime.AppInstanceUser, bool) {
+// getRow reads one of the cache's row maps (ids, channels) under its lock.
+// apply empties those maps with clear, never replaces them, so a map
+// passed here stays the cache's own.
+func getRow[T any](c *memberCache, rows map[string]T, arn string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	u, ok := c.ids[arn]
-	return u, ok
+	v, ok := rows[arn]
+	return v, ok
 }
 
-func (c *memberCache) putIdentity(u chime.AppInstanceUser) {
+// putRow adds a row to one of the cache's row maps, dropping an arbitrary
+// one when the map holds maxCachedRows.
+func putRow[T any](c *memberCache, rows map[string]T, arn string, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.ids) >= maxCachedIdentities {
-		for a := range c.ids { // drop an arbitrary one
-			delete(c.ids, a)
+	if len(rows) >= maxCachedRows {
+		for a := range rows {
+			delete(rows, a)
 			break
 		}
 	}
-	c.ids[u.Arn] = u
+	rows[arn] = v
 }
 
 func (c *memberCache) size() (lists, members int) {
@@ -139,10 +125,10 @@ func (c *memberCache) apply(d *memberDelta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if d.identities {
-		c.ids = map[string]chime.AppInstanceUser{}
+		clear(c.ids)
 	}
 	if d.identities || d.channels {
-		c.channels = map[string]chime.Channel{}
+		clear(c.channels)
 	}
 	if d.all {
 		c.lists, c.total = map[string][]string{}, 0
