@@ -23,6 +23,10 @@ import (
 // InsertMembership append to a cached list; any other change of a channel's
 // memberships drops that channel's list; a change of memberships no Tx
 // method accounts for (caught in exec) drops every list.
+//
+// It also holds the identity and channel rows the writer reads (GetIdentity,
+// GetChannel), emptied after a group whose statements changed any row of
+// their table (caught in exec by the statement's text).
 type memberCache struct {
 	mu    sync.Mutex
 	lists map[string][]string // channel → member ARNs, each once; appended to, never changed in place
