@@ -78,7 +78,7 @@ func TestAuthorizeScopes(t *testing.T) {
 	user := chime.Principal{AccessKeyID: "AKIAUSER", Scope: chime.Scope{Kind: chime.ScopeUser, ARN: ai + "/user/u"}}
 	none := chime.Principal{AccessKeyID: "AKIANONE"}
 	for _, op := range ops {
-		in := []byte(`{"ChimeBearer":"` + ai + `/user/u","AppInstanceArn":"` + ai + `","ChannelArn":"` + ai + `/channel/c"}`)
+		in := map[string]any{"ChimeBearer": ai + "/user/u", "AppInstanceArn": ai, "ChannelArn": ai + "/channel/c"}
 		err := authorize(user, op, in)
 		allowed := op.service == messagingService && hasMember(op, bearerMember) || op.name == "GetMessagingSessionEndpoint"
 		if (err == nil) != allowed {
@@ -106,14 +106,14 @@ func TestOwnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := chime.Principal{AccessKeyID: "123456789012", Account: "123456789012", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
-	input := func(account, region, bearer string) []byte {
+	input := func(account, region, bearer string) map[string]any {
 		ai := "arn:aws:chime:" + region + ":" + account + ":app-instance/abc"
-		b := `{"AppInstanceArn":"` + ai + `","ChannelArn":"` + ai + `/channel/c","AppInstanceUserArn":"` + ai + `/user/u",` +
-			`"AppInstanceBotArn":"` + ai + `/bot/b","ResourceARN":"` + ai + `/channel/c"`
+		in := map[string]any{"AppInstanceArn": ai, "ChannelArn": ai + "/channel/c", "AppInstanceUserArn": ai + "/user/u",
+			"AppInstanceBotArn": ai + "/bot/b", "ResourceARN": ai + "/channel/c"}
 		if bearer != "" {
-			b += `,"ChimeBearer":"` + bearer + `"`
+			in["ChimeBearer"] = bearer
 		}
-		return []byte(b + "}")
+		return in
 	}
 	home := "arn:aws:chime:us-east-1:123456789012:app-instance/home/user/me"
 	known := func(want bool) func(string) (bool, error) {

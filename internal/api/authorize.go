@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -29,9 +27,10 @@ import (
 
 const messagingService = "Chime SDK Messaging"
 
-// authorize checks that p's scope allows operation spec with input in.
+// authorize checks that p's scope allows operation spec with input in (as
+// decodeInput returns it).
 // Errors: Forbidden.
-func authorize(p chime.Principal, spec *opSpec, in json.RawMessage) error {
+func authorize(p chime.Principal, spec *opSpec, in map[string]any) error {
 	switch p.Scope.Kind {
 	case chime.ScopeAccount:
 		return nil
@@ -41,10 +40,7 @@ func authorize(p chime.Principal, spec *opSpec, in json.RawMessage) error {
 	if spec.name == "GetMessagingSessionEndpoint" {
 		return nil
 	}
-	arns, bearer, err := inputARNs(spec, in)
-	if err != nil {
-		return err
-	}
+	arns, bearer := inputARNs(spec, in)
 	switch p.Scope.Kind {
 	case chime.ScopeAppInstance:
 		if len(arns) == 0 && bearer == "" {
@@ -112,6 +108,7 @@ func hasMember(spec *opSpec, name string) bool {
 
 // isARNMember tells whether a top-level input member names Chime resources:
 // the model's ChimeArn shapes (and lists of them) and the members named *Arn.
+// loadModels keeps the answer in opSpec.arnMembers.
 func isARNMember(spec *opSpec, name string, r ref) bool {
 	if name == bearerMember {
 		return false
@@ -129,21 +126,12 @@ func isARNMember(spec *opSpec, name string, r ref) bool {
 	return strings.HasSuffix(r.Shape, "ChimeArn") || strings.HasSuffix(name, "Arn") || strings.HasSuffix(name, "ARN")
 }
 
-// inputARNs returns the resource ARNs of a validated input and its bearer.
-func inputARNs(spec *opSpec, in json.RawMessage) (arns []string, bearer string, err error) {
-	if spec.input == nil {
-		return nil, "", nil
-	}
-	var vals map[string]any
-	if err := json.Unmarshal(in, &vals); err != nil {
-		return nil, "", fmt.Errorf("decode validated input: %w", err)
-	}
-	bearer, _ = vals[bearerMember].(string)
-	for name, r := range spec.input.Members {
-		if !isARNMember(spec, name, r) {
-			continue
-		}
-		switch v := vals[name].(type) {
+// inputARNs returns the resource ARNs of a validated input, in the order
+// of spec.arnMembers, and its bearer.
+func inputARNs(spec *opSpec, in map[string]any) (arns []string, bearer string) {
+	bearer, _ = in[bearerMember].(string)
+	for _, name := range spec.arnMembers {
+		switch v := in[name].(type) {
 		case string:
 			arns = append(arns, v)
 		case []any:
@@ -154,7 +142,7 @@ func inputARNs(spec *opSpec, in json.RawMessage) (arns []string, bearer string, 
 			}
 		}
 	}
-	return arns, bearer, nil
+	return arns, bearer
 }
 
 // ownAccount holds a key of the whole account (an admin key, and every
@@ -182,23 +170,16 @@ func inputARNs(spec *opSpec, in json.RawMessage) (arns []string, bearer string, 
 // account and is not held to one, so that development tools (curl, a
 // WebSocket client with just userArn) keep working.
 // Errors: Unauthorized, NotFound.
-func ownAccount(p chime.Principal, spec *opSpec, in json.RawMessage, bearerKnown func(arn string) (bool, error)) error {
+func ownAccount(p chime.Principal, spec *opSpec, in map[string]any, bearerKnown func(arn string) (bool, error)) error {
 	if p.Scope.Kind != chime.ScopeAccount || p.AccessKeyID == "" || spec.input == nil {
 		return nil
 	}
-	var vals map[string]any
-	if err := json.Unmarshal(in, &vals); err != nil {
-		return fmt.Errorf("decode validated input: %w", err)
-	}
-	bearer, _ := vals[bearerMember].(string)
+	bearer, _ := in[bearerMember].(string)
 	if hasMember(spec, bearerMember) && elsewhere(p, bearer) {
 		return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 	}
-	for _, r := range resourceMembers(spec) {
-		if !hasMember(spec, r.member) {
-			continue
-		}
-		if arn, _ := vals[r.member].(string); elsewhere(p, arn) {
+	for _, r := range spec.resources {
+		if arn, _ := in[r.member].(string); elsewhere(p, arn) {
 			if bearer != "" {
 				known, err := bearerKnown(bearer)
 				if err != nil {
@@ -233,6 +214,8 @@ var (
 	}
 )
 
+// resourceMembers returns the resource members of spec's service; loadModels
+// keeps those its input has in opSpec.resources.
 func resourceMembers(spec *opSpec) []resourceMember {
 	if spec.service == messagingService {
 		return messagingResources

@@ -21,10 +21,15 @@ const bearerMember = "ChimeBearer"
 
 // decodeInput gathers an operation's input from the path labels, query,
 // headers and JSON body, checks every constraint of the model, and returns
-// the input as JSON keyed by the model's member names.
-func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []byte) (json.RawMessage, error) {
+// the validated values keyed by the model's member names. authorize,
+// ownAccount and limitsFor read the bearer and the ARNs from them: strings
+// and []any of strings, each what its JSON decodes to. The typed handlers
+// get the values encoded as JSON (integers are int64 here and timestamps
+// time.Time, for json.Marshal).
+func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []byte) (map[string]any, error) {
+	in := map[string]any{}
 	if op.input == nil {
-		return json.RawMessage("{}"), nil
+		return in, nil
 	}
 	var bodyVals map[string]any
 	if len(bytes.TrimSpace(body)) > 0 {
@@ -41,9 +46,8 @@ func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []b
 		bodyVals = obj
 	}
 	v := &validator{shapes: op.shapes}
-	in := map[string]any{}
 	query := r.URL.Query()
-	for _, name := range sortedKeys(op.input.Members) {
+	for _, name := range op.input.names {
 		m := op.input.Members[name]
 		s := op.shapes[m.Shape]
 		var val any
@@ -78,6 +82,9 @@ func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []b
 			continue
 		}
 		if name == bearerMember {
+			if str, ok := val.(string); ok {
+				val = asJSONString(str)
+			}
 			in[name] = val
 			continue
 		}
@@ -93,7 +100,22 @@ func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []b
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(in)
+	return in, nil
+}
+
+// asJSONString returns s as a round trip through JSON leaves it:
+// encoding/json writes each byte of invalid UTF-8 as U+FFFD, as ranging
+// over s reads it. The bearer is the one string not checked for UTF-8
+// here; authorize, ownAccount and limitsFor see it as its JSON decodes.
+func asJSONString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 type validator struct {
@@ -259,12 +281,13 @@ func (v *validator) check(field string, s *shape, val any) (any, bool) {
 		out := make([]any, 0, len(arr))
 		good := true
 		for i, x := range arr {
+			item := field + "." + strconv.Itoa(i+1)
 			if x == nil {
-				v.fail(fmt.Sprintf("%s.%d", field, i+1), "must not be null")
+				v.fail(item, "must not be null")
 				good = false
 				continue
 			}
-			y, ok := v.check(fmt.Sprintf("%s.%d", field, i+1), v.shapes[s.Member.Shape], x)
+			y, ok := v.check(item, v.shapes[s.Member.Shape], x)
 			good = good && ok
 			out = append(out, y)
 		}
@@ -308,7 +331,7 @@ func (v *validator) check(field string, s *shape, val any) (any, bool) {
 		}
 		out := map[string]any{}
 		good := true
-		for _, name := range sortedKeys(s.Members) {
+		for _, name := range s.names {
 			x, present := obj[name]
 			if !present || x == nil {
 				continue

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -273,8 +274,10 @@ func FuzzServeHTTP(f *testing.F) {
 
 // FuzzDecodeInput drives the model-driven decoder of every operation of both
 // models, built or not (ServeHTTP answers 501 before decoding an operation not
-// built yet): a request either decodes to valid JSON or fails with an error
-// the client sees, never an internal one (a 500).
+// built yet): a request either decodes to values that encode as JSON, or
+// fails with an error the client sees, never an internal one (a 500).
+// authorize, ownAccount and limitsFor read the decoded values; they make of
+// them what they make of their JSON decoded again, as they once read it.
 func FuzzDecodeInput(f *testing.F) {
 	ops, err := loadModels()
 	if err != nil {
@@ -285,6 +288,14 @@ func FuzzDecodeInput(f *testing.F) {
 	}
 	for _, s := range fuzzSeeds {
 		f.Add(uint16(len(s.path)+len(s.body)), s.path, s.query, s.body)
+	}
+	// Inputs that name every resource, and a bearer that is not UTF-8.
+	every := `{"AppInstanceArn":"` + fzInstance + `","ChannelArn":"` + fzPub + `","AppInstanceUserArn":"` + fzU1 + `","MemberArn":"` + fzErin +
+		`","MemberArns":["` + fzErin + `","` + fzBot + `"],"ModeratorArns":["` + fzAdmin + `"],"ChannelModeratorArn":"` + fzU1 +
+		`","ResourceARN":"` + fzPriv + `","Name":"n","Metadata":"m","ClientRequestToken":"t-1","Type":"DEFAULT","Content":"hi","MessageId":"m","Persistence":"PERSISTENT"}`
+	for i := range ops {
+		f.Add(uint16(i), fzPub, "app-instance-arn="+url.QueryEscape(fzInstance)+"&app-instance-user-arn="+url.QueryEscape(fzU1), every)
+		f.Add(uint16(i), fzU1+"\xff\xc3", "app-instance-arn="+url.QueryEscape(fzInstance), every)
 	}
 	for _, q := range []string{"not-before=1e15", "not-after=-1e15", "not-before=0000-01-01T00:00:00%2B01:00", "not-after=9999-12-31T23:59:59-01:00", "not-before=1e400&not-after=NaN", "not-before=2024-01-02T03:04:05.123000Z&not-after=1700000000.123"} {
 		for i, op := range ops {
@@ -304,15 +315,44 @@ func FuzzDecodeInput(f *testing.F) {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.URL.RawQuery = query
 		r.Header.Set("x-amz-chime-bearer", label)
-		out, err := decodeInput(op, labels, r, []byte(body))
+		in, err := decodeInput(op, labels, r, []byte(body))
 		if err != nil {
 			if k := chime.KindOf(err); k != chime.KindBadRequest {
 				t.Fatalf("%s: error of kind %d: %v", op.name, k, err)
 			}
 			return
 		}
-		if !json.Valid(out) {
-			t.Fatalf("%s: decoded input is not JSON: %q", op.name, out)
+		raw, err := json.Marshal(in)
+		if err != nil {
+			t.Fatalf("%s: decoded input does not encode: %v", op.name, err)
+		}
+		var again map[string]any
+		if err := json.Unmarshal(raw, &again); err != nil {
+			t.Fatalf("%s: decoded input is not JSON: %q", op.name, raw)
+		}
+		if got, want := checksSee(op, in), checksSee(op, again); got != want {
+			t.Fatalf("%s: the checks see\n%s\nin the decoded input, but\n%s\nin its JSON %s", op.name, got, want, raw)
 		}
 	})
+}
+
+// checksSee returns what authorize, ownAccount and limitsFor make of in.
+func checksSee(op *opSpec, in map[string]any) string {
+	var looked []string
+	known := func(arn string) (bool, error) {
+		looked = append(looked, arn)
+		return false, nil
+	}
+	var b strings.Builder
+	arns, bearer := inputARNs(op, in)
+	fmt.Fprintf(&b, "%q %q\n", arns, bearer)
+	for _, p := range []chime.Principal{
+		{AccessKeyID: "AKIAADMIN", Account: "123456789012", Region: "eu-central-1", Scope: chime.Scope{Kind: chime.ScopeAccount}},
+		{AccessKeyID: "AKIAADMIN", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}},
+		{AccessKeyID: "AKIAAPP", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAppInstance, ARN: fzInstance}},
+		{AccessKeyID: "AKIAUSER", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeUser, ARN: fzU1}},
+	} {
+		fmt.Fprintf(&b, "%v %v %q %+v\n", authorize(p, op, in), ownAccount(p, op, in, known), looked, limitsFor(p, op, in))
+	}
+	return b.String()
 }

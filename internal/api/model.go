@@ -36,7 +36,8 @@ type shape struct {
 	Enum            []string       `json:"enum"`
 	TimestampFormat string         `json:"timestampFormat"`
 
-	re *regexp.Regexp
+	re    *regexp.Regexp // Pattern, compiled
+	names []string       // the names of Members, sorted: the order they are checked in
 }
 
 type operation struct {
@@ -79,6 +80,10 @@ type opSpec struct {
 	status  int
 	input   *shape
 	shapes  map[string]*shape
+
+	// Read from input once, for authorize, ownAccount and limitsFor.
+	arnMembers []string         // the input members that name Chime resources (isARNMember), sorted
+	resources  []resourceMember // the resource members of the input (resourceMembers), in their order
 }
 
 // loadModels reads both models and returns every operation, each name once
@@ -99,6 +104,7 @@ func loadModels() ([]*opSpec, error) {
 				}
 				s.re = re
 			}
+			s.names = sortedKeys(s.Members)
 		}
 		for name, o := range m.Operations {
 			if seen[name] {
@@ -118,6 +124,16 @@ func loadModels() ([]*opSpec, error) {
 			}
 			if o.Input != nil {
 				spec.input = m.Shapes[o.Input.Shape]
+				for _, name := range spec.input.names {
+					if isARNMember(spec, name, spec.input.Members[name]) {
+						spec.arnMembers = append(spec.arnMembers, name)
+					}
+				}
+				for _, r := range resourceMembers(spec) {
+					if hasMember(spec, r.member) {
+						spec.resources = append(spec.resources, r)
+					}
+				}
 			}
 			ops = append(ops, spec)
 		}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -104,24 +103,18 @@ var (
 	connectRule  = rule{group: "Connect", us: 1, eu: 1, per: "user"}
 )
 
-// limits returns the rates that apply to one request.
-func limitsFor(p chime.Principal, spec *opSpec, in json.RawMessage) ([]limit, error) {
-	arns, bearer, err := inputARNs(spec, in)
-	if err != nil {
-		return nil, err
-	}
-	var vals map[string]any
-	if err := json.Unmarshal(in, &vals); err != nil {
-		return nil, fmt.Errorf("decode validated input: %w", err)
-	}
+// limitsFor returns the rates that apply to one request with input in (as
+// decodeInput returns it).
+func limitsFor(p chime.Principal, spec *opSpec, in map[string]any) []limit {
+	arns, bearer := inputARNs(spec, in)
 	d := dims{account: p.Account, bearer: bearer}
 	for _, a := range arns {
 		if d.appInstance == "" {
 			d.appInstance = chime.AppInstanceOf(a)
 		}
 	}
-	d.channel, _ = vals["ChannelArn"].(string)
-	d.user, _ = vals["AppInstanceUserArn"].(string)
+	d.channel, _ = in["ChannelArn"].(string)
+	d.user, _ = in["AppInstanceUserArn"].(string)
 	if d.user == "" {
 		d.user = bearer
 	}
@@ -138,7 +131,7 @@ func limitsFor(p chime.Principal, spec *opSpec, in json.RawMessage) ([]limit, er
 			out = append(out, l)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (ru rule) limit(region string, d dims) (limit, bool) {

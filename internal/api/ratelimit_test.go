@@ -65,10 +65,7 @@ func TestRateLimitsFor(t *testing.T) {
 	ch := "arn:aws:chime:eu-central-1:1:app-instance/a/channel/c"
 	bearer := "arn:aws:chime:eu-central-1:1:app-instance/a/user/u"
 	p := chime.Principal{Account: "1", Region: "eu-central-1"}
-	ls, err := limitsFor(p, spec["SendChannelMessage"], []byte(`{"ChannelArn":"`+ch+`","ChimeBearer":"`+bearer+`","Content":"x"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ls := limitsFor(p, spec["SendChannelMessage"], map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x"})
 	got := map[string]float64{}
 	for _, l := range ls {
 		got[l.what] = l.rate
@@ -80,11 +77,11 @@ func TestRateLimitsFor(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("SendChannelMessage in eu-central-1: %v, want %v", got, want)
 	}
-	ls, _ = limitsFor(chime.Principal{Account: "1", Region: "us-east-1"}, spec["CreateAppInstance"], []byte(`{"Name":"x"}`))
+	ls = limitsFor(chime.Principal{Account: "1", Region: "us-east-1"}, spec["CreateAppInstance"], map[string]any{"Name": "x"})
 	if len(ls) != 2 || ls[0].rate != 5 || ls[1].rate != 50 {
 		t.Fatalf("CreateAppInstance: %+v", ls)
 	}
-	ls, _ = limitsFor(p, spec["GetMessagingSessionEndpoint"], []byte(`{}`))
+	ls = limitsFor(p, spec["GetMessagingSessionEndpoint"], map[string]any{})
 	if len(ls) != 0 {
 		t.Fatalf("GetMessagingSessionEndpoint is not rate limited at AWS: %+v", ls)
 	}

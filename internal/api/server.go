@@ -178,17 +178,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.limits != nil {
-		ls, err := limitsFor(principal, spec, in)
-		if err == nil {
-			err = s.limits.check(ls)
-		}
-		if err != nil {
+		if err := s.limits.check(limitsFor(principal, spec, in)); err != nil {
 			writeError(w, s.log, requestID, err)
 			return
 		}
 	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		writeError(w, s.log, requestID, fmt.Errorf("encode validated input: %w", err))
+		return
+	}
 	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
-	out, err := impl(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, in)
+	out, err := impl(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, raw)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
