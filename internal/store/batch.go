@@ -29,10 +29,22 @@ func inList(values []string) (string, []any) {
 // GetIdentities returns the users and bots among arns, by ARN.
 func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, error) {
 	out := map[string]chime.AppInstanceUser{}
-	if len(arns) == 0 {
+	cached := t.cachesIdentities()
+	missing := arns
+	if cached {
+		missing = nil
+		for _, arn := range arns {
+			if u, ok := getRow(t.members, t.members.ids, arn); ok {
+				out[arn] = u
+			} else {
+				missing = append(missing, arn)
+			}
+		}
+	}
+	if len(missing) == 0 {
 		return out, nil
 	}
-	in, args := inList(arns)
+	in, args := inList(missing)
 	rows, err := t.query(`SELECT `+identityCols+` FROM identities WHERE arn IN `+in, args...)
 	if err != nil {
 		return nil, err
@@ -44,6 +56,9 @@ func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, err
 			return nil, err
 		}
 		out[u.Arn] = u
+		if cached {
+			putRow(t.members, t.members.ids, u.Arn, u)
+		}
 	}
 	return out, rows.Err()
 }

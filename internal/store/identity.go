@@ -200,9 +200,7 @@ func (t *Tx) InsertIdentity(u chime.AppInstanceUser) error {
 
 // GetIdentity returns the user or bot with this ARN, or ErrNotFound.
 func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
-	// The SQLite writer keeps what it reads while its group has changed no
-	// identity: what it reads then is committed (members.go).
-	cached := t.members != nil && t.write && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
+	cached := t.cachesIdentities()
 	if cached {
 		if u, ok := getRow(t.members, t.members.ids, arn); ok {
 			return u, nil
@@ -213,6 +211,13 @@ func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 		putRow(t.members, t.members.ids, u.Arn, u)
 	}
 	return u, notFound(err)
+}
+
+// cachesIdentities reports whether the transaction reads identities
+// through the cache: the SQLite writer keeps what it reads while its group
+// has changed no identity, as what it reads then is committed (members.go).
+func (t *Tx) cachesIdentities() bool {
+	return t.members != nil && t.write && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
 }
 
 // LockIdentity makes concurrent write transactions that lock the same user

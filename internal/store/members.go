@@ -29,8 +29,9 @@ import (
 // their table (caught in exec by the statement's text).
 type memberCache struct {
 	mu    sync.Mutex
-	lists map[string][]string // channel → member ARNs, each once; appended to, never changed in place
-	total int                 // ARNs held
+	lists map[string]*cachedList
+	total int    // ARNs held
+	tick  uint64 // counts uses of lists: the least recently used go first
 
 	// The users and bots the writer has read (GetIdentity): the bearer and
 	// the member of every membership call, two statements of each otherwise.
@@ -47,15 +48,24 @@ const (
 	// which costs about what copying a cached list does.
 	minCachedList = 64
 	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
-	// ARN): lists are dropped, arbitrary ones first, to stay under it.
+	// ARN): lists are dropped, the least recently used first, to stay under
+	// it (dropping arbitrary ones dropped the lists of the channels being
+	// filled, read again in full at their next event: BENCHMARKS.md).
 	maxCachedMembers = 200_000
 	// maxCachedRows bounds the identities held (about 300 bytes each), and
 	// the channels (about 500 bytes each).
 	maxCachedRows = 50_000
 )
 
+// cachedList is a channel's member ARNs, each once: appended to, never
+// changed in place.
+type cachedList struct {
+	arns []string
+	used uint64 // the cache's tick at its last use
+}
+
 func newMemberCache() *memberCache {
-	return &memberCache{lists: map[string][]string{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{}}
+	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{}}
 }
 
 func (c *memberCache) identityCount() int {
@@ -99,7 +109,12 @@ func (c *memberCache) get(channel string) ([]string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.lists[channel]
-	return l, ok
+	if !ok {
+		return nil, false
+	}
+	c.tick++
+	l.used = c.tick
+	return l.arns, true
 }
 
 func (c *memberCache) put(channel string, arns []string) {
@@ -108,16 +123,29 @@ func (c *memberCache) put(channel string, arns []string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.total += len(arns) - len(c.lists[channel])
-	c.lists[channel] = arns
-	for ch, l := range c.lists {
-		if c.total <= maxCachedMembers {
+	c.drop(channel)
+	c.tick++
+	c.lists[channel] = &cachedList{arns: arns, used: c.tick}
+	c.total += len(arns)
+	for c.total > maxCachedMembers {
+		oldest := ""
+		for ch, l := range c.lists {
+			if ch != channel && (oldest == "" || l.used < c.lists[oldest].used) {
+				oldest = ch
+			}
+		}
+		if oldest == "" {
 			break
 		}
-		if ch != channel {
-			c.total -= len(l)
-			delete(c.lists, ch)
-		}
+		c.drop(oldest)
+	}
+}
+
+// drop forgets channel's list; the caller holds mu.
+func (c *memberCache) drop(channel string) {
+	if l, ok := c.lists[channel]; ok {
+		c.total -= len(l.arns)
+		delete(c.lists, channel)
 	}
 }
 
@@ -135,17 +163,16 @@ func (c *memberCache) apply(d *memberDelta) {
 		clear(c.channels)
 	}
 	if d.all {
-		c.lists, c.total = map[string][]string{}, 0
+		c.lists, c.total = map[string]*cachedList{}, 0
 		return
 	}
 	for ch := range d.dirty {
-		c.total -= len(c.lists[ch])
-		delete(c.lists, ch)
+		c.drop(ch)
 	}
 	for ch, added := range d.added {
 		if l, ok := c.lists[ch]; ok {
 			// Appending never changes the elements readers of the old slice see.
-			c.lists[ch] = append(l, added...)
+			l.arns = append(l.arns, added...)
 			c.total += len(added)
 		}
 	}

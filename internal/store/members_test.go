@@ -247,7 +247,15 @@ func TestIdentityCache(t *testing.T) {
 		for _, run := range []func(func(*Tx) error) error{write, func(fn func(*Tx) error) error { return st.Read(ctx, fn) }} {
 			var got string
 			if err := run(func(tx *Tx) error {
+				// GetIdentities (batches) reads through the same cache.
+				batch, err := tx.GetIdentities([]string{arn})
+				if err != nil {
+					return err
+				}
 				u, err := tx.GetIdentity(arn)
+				if _, ok := batch[arn]; ok != (err == nil) || batch[arn].Name != u.Name {
+					return fmt.Errorf("GetIdentities found %v (%q), GetIdentity %v", ok, batch[arn].Name, err)
+				}
 				if errors.Is(err, ErrNotFound) {
 					got = "(none)"
 					return nil
@@ -431,4 +439,24 @@ func TestChannelCache(t *testing.T) {
 	want("creator renamed", "two RESTRICTED by bob, last message 5, expires after 2 days")
 	do("delete", func(tx *Tx) error { return tx.DeleteChannel(ch) })
 	want("deleted", "(none)")
+}
+
+// TestMemberCacheEvictsLeastRecentlyUsed: over its budget, the cache drops
+// the lists used longest ago, not the list of a channel still being written.
+func TestMemberCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	c := newMemberCache()
+	list := make([]string, maxCachedMembers/3-1)
+	for _, ch := range []string{"a", "b", "c"} {
+		c.put(ch, list)
+	}
+	c.get("a")
+	c.put("d", list)
+	for ch, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if _, ok := c.get(ch); ok != want {
+			t.Errorf("list %s cached: %v, want %v", ch, ok, want)
+		}
+	}
+	if _, total := c.size(); total > maxCachedMembers {
+		t.Errorf("%d members cached, over the budget of %d", total, maxCachedMembers)
+	}
 }
