@@ -92,13 +92,29 @@ func (t *Tx) BannedAmong(channel string, arns []string) (map[string]bool, error)
 }
 
 // CountUserMembershipsOf counts the memberships of each of arns across
-// channels; those with none are absent.
+// channels (those with none are absent). The SQLite writer reads them
+// through its cache (members.go) while its group has removed no membership.
 func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 	out := map[string]int{}
-	if len(arns) == 0 {
+	cached := t.members != nil && t.write && t.group != nil && t.delta != nil && !t.group.countsChanged() && !t.delta.countsChanged()
+	missing := arns
+	if cached {
+		missing = nil
+		for _, arn := range arns {
+			if n, ok := getRow(t.members, t.members.userCounts, arn); ok {
+				// The committed count, and what this group inserted since.
+				if n += t.group.userAdds[arn] + t.delta.userAdds[arn]; n > 0 {
+					out[arn] = n
+				}
+			} else {
+				missing = append(missing, arn)
+			}
+		}
+	}
+	if len(missing) == 0 {
 		return out, nil
 	}
-	in, args := inList(arns)
+	in, args := inList(missing)
 	rows, err := t.query(`SELECT member_arn, COUNT(*) FROM memberships WHERE member_arn IN `+in+` GROUP BY member_arn`, args...)
 	if err != nil {
 		return nil, err
@@ -112,7 +128,16 @@ func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 		}
 		out[a] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if cached {
+		for _, arn := range missing {
+			// The database shows this group's inserts; the cache holds what is committed.
+			putRow(t.members, t.members.userCounts, arn, out[arn]-t.group.userAdds[arn]-t.delta.userAdds[arn])
+		}
+	}
+	return out, nil
 }
 
 // LockIdentities locks the rows of users and bots (PostgreSQL; a no-op on

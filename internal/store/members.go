@@ -30,7 +30,7 @@ import (
 type memberCache struct {
 	mu    sync.Mutex
 	lists map[string]*cachedList
-	total int    // ARNs held
+	total int    // ARNs held, and one for each list
 	tick  uint64 // counts uses of lists: the least recently used go first
 
 	// The users and bots the writer has read (GetIdentity): the bearer and
@@ -41,16 +41,19 @@ type memberCache struct {
 	// any channel row (but for its member count, which GetChannel does not
 	// read) or any identity row (it reads the creator's name) empties it.
 	channels map[string]chime.Channel
+	// The users' membership counts across channels that the writer has read
+	// (CountUserMembershipsOf, the per-user quota of every batch): inserts
+	// add to them; a group that removes any membership empties it.
+	userCounts map[string]int
 }
 
 const (
-	// minCachedList: smaller channels are read from the database each time,
-	// which costs about what copying a cached list does.
-	minCachedList = 64
 	// maxCachedMembers bounds the memory the cache holds (about 120 bytes an
-	// ARN): lists are dropped, the least recently used first, to stay under
-	// it (dropping arbitrary ones dropped the lists of the channels being
-	// filled, read again in full at their next event: BENCHMARKS.md).
+	// ARN, and as much for each list): lists are dropped, the least recently
+	// used first, to stay under it (dropping arbitrary ones dropped the
+	// lists of the channels being filled, read again in full at their next
+	// event: BENCHMARKS.md). Lists of every size are kept: a channel being
+	// filled by batches was read again, grown, until it was big enough.
 	maxCachedMembers = 200_000
 	// maxCachedRows bounds the identities held (about 300 bytes each), and
 	// the channels (about 500 bytes each).
@@ -65,7 +68,8 @@ type cachedList struct {
 }
 
 func newMemberCache() *memberCache {
-	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{}}
+	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{},
+		userCounts: map[string]int{}}
 }
 
 func (c *memberCache) identityCount() int {
@@ -101,7 +105,7 @@ func putRow[T any](c *memberCache, rows map[string]T, arn string, v T) {
 func (c *memberCache) size() (lists, members int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.lists), c.total
+	return len(c.lists), c.total - len(c.lists)
 }
 
 // get returns the cached list of channel; the caller must not change it.
@@ -118,7 +122,7 @@ func (c *memberCache) get(channel string) ([]string, bool) {
 }
 
 func (c *memberCache) put(channel string, arns []string) {
-	if len(arns) < minCachedList || len(arns) > maxCachedMembers {
+	if len(arns)+1 > maxCachedMembers {
 		return
 	}
 	c.mu.Lock()
@@ -126,7 +130,7 @@ func (c *memberCache) put(channel string, arns []string) {
 	c.drop(channel)
 	c.tick++
 	c.lists[channel] = &cachedList{arns: arns, used: c.tick}
-	c.total += len(arns)
+	c.total += len(arns) + 1
 	for c.total > maxCachedMembers {
 		oldest := ""
 		for ch, l := range c.lists {
@@ -144,7 +148,7 @@ func (c *memberCache) put(channel string, arns []string) {
 // drop forgets channel's list; the caller holds mu.
 func (c *memberCache) drop(channel string) {
 	if l, ok := c.lists[channel]; ok {
-		c.total -= len(l.arns)
+		c.total -= len(l.arns) + 1
 		delete(c.lists, channel)
 	}
 }
@@ -161,6 +165,15 @@ func (c *memberCache) apply(d *memberDelta) {
 	}
 	if d.identities || d.channels {
 		clear(c.channels)
+	}
+	if d.countsChanged() {
+		clear(c.userCounts)
+	} else {
+		for u, n := range d.userAdds {
+			if _, ok := c.userCounts[u]; ok {
+				c.userCounts[u] += n
+			}
+		}
 	}
 	if d.all {
 		c.lists, c.total = map[string]*cachedList{}, 0
@@ -186,10 +199,28 @@ type memberDelta struct {
 	added      map[string][]string // channel → members inserted (new to the channel)
 	identities bool                // a user or bot was inserted, changed or deleted
 	channels   bool                // a channel was inserted, changed (but for its member count) or deleted
+	userAdds   map[string]int      // user → memberships inserted (InsertMembership, InsertMemberships)
 }
 
 func (d *memberDelta) empty() bool {
-	return !d.all && !d.identities && !d.channels && len(d.dirty) == 0 && len(d.added) == 0
+	return !d.all && !d.identities && !d.channels && len(d.dirty) == 0 && len(d.added) == 0 && len(d.userAdds) == 0
+}
+
+// countsChanged reports whether d may have changed users' membership counts
+// otherwise than by the inserts in userAdds: every removal of a membership
+// drops its channel's list (or all lists), so any drop counts.
+func (d *memberDelta) countsChanged() bool {
+	return d.all || len(d.dirty) > 0
+}
+
+// addUsers records one membership inserted for each of users.
+func (d *memberDelta) addUsers(users ...string) {
+	if d.userAdds == nil {
+		d.userAdds = map[string]int{}
+	}
+	for _, u := range users {
+		d.userAdds[u]++
+	}
 }
 
 // rowsChanged reports whether the identity (or channel) rows the writer
@@ -226,6 +257,12 @@ func (d *memberDelta) merge(e *memberDelta) {
 	}
 	for ch, added := range e.added {
 		d.add(ch, added...)
+	}
+	for u, n := range e.userAdds {
+		if d.userAdds == nil {
+			d.userAdds = map[string]int{}
+		}
+		d.userAdds[u] += n
 	}
 }
 
@@ -284,6 +321,7 @@ func (t *Tx) insertedMembers(channel, sub string, members ...string) {
 	if t.delta == nil {
 		return
 	}
+	t.delta.addUsers(members...)
 	if sub != "" {
 		t.delta.drop(channel)
 		return

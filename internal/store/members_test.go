@@ -79,7 +79,7 @@ func TestMemberListCache(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	check("100 members", ch, 100) // cached from here on (minCachedList is 64)
+	check("100 members", ch, 100) // cached from here on
 	if lists, _ := st.members.size(); lists != 1 {
 		t.Fatalf("%d lists cached, want 1", lists)
 	}
@@ -153,8 +153,8 @@ func TestMemberListCache(t *testing.T) {
 	}
 	check("a channel the user is not in", third, 70)
 	check("the user's small channel", other, 1)
-	if lists, _ := st.members.size(); lists != 2 {
-		t.Fatalf("%d lists cached, want 2", lists)
+	if lists, _ := st.members.size(); lists != 3 { // lists of every size are cached
+		t.Fatalf("%d lists cached, want 3", lists)
 	}
 	if err := write(func(tx *Tx) error { return tx.DeleteIdentity(user(8)) }); err != nil {
 		t.Fatal(err)
@@ -459,4 +459,113 @@ func TestMemberCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	if _, total := c.size(); total > maxCachedMembers {
 		t.Errorf("%d members cached, over the budget of %d", total, maxCachedMembers)
 	}
+}
+
+// TestUserCountCache: the writer's per-user membership counts (the batch's
+// per-user quota) follow inserts, inserts earlier in the same group,
+// removals and channel deletions, as the rows do.
+func TestUserCountCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	u := ai + "/user/u"
+	chans := []string{ai + "/channel/a", ai + "/channel/b", ai + "/channel/c"}
+	now := time.Now()
+	member := func(c string) chime.Membership {
+		return chime.Membership{ChannelArn: c, Member: chime.Identity{Arn: u}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: u}, Created: now, Updated: now}
+	}
+	write := func(fn func(tx *Tx) error) {
+		t.Helper()
+		if err := st.Write(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// count reads the count in the writer (cached from the second read) and checks it against the rows.
+	count := func(tx *Tx, step string, want int) error {
+		for range 2 {
+			got, err := tx.CountUserMembershipsOf([]string{u})
+			if err != nil {
+				return err
+			}
+			rows, err := tx.CountUserMemberships(u)
+			if err != nil {
+				return err
+			}
+			if got[u] != want || rows != want {
+				return fmt.Errorf("%s: counted %d, the rows %d, want %d", step, got[u], rows, want)
+			}
+		}
+		return nil
+	}
+	write(func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for _, c := range chans {
+			if err := tx.InsertChannel(chime.Channel{Arn: c, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: u}, Created: now, Updated: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	write(func(tx *Tx) error { return count(tx, "none", 0) })
+	write(func(tx *Tx) error {
+		_, err := tx.InsertMembership(member(chans[0]))
+		if err == nil {
+			err = count(tx, "one insert, in its transaction", 1)
+		}
+		return err
+	})
+	write(func(tx *Tx) error { return count(tx, "one insert", 1) })
+	// Two transactions of one group: the second sees the first's insert.
+	errs := make(chan error, 2)
+	for i, c := range chans[1:] {
+		go func() {
+			errs <- st.Write(ctx, func(tx *Tx) error {
+				_, err := tx.InsertMemberships(c, []chime.Membership{member(c)})
+				if err != nil {
+					return err
+				}
+				got, err := tx.CountUserMembershipsOf([]string{u})
+				rows, err2 := tx.CountUserMemberships(u)
+				if err == nil && err2 == nil && got[u] != rows {
+					err = fmt.Errorf("batch %d: counted %d, the rows %d", i, got[u], rows)
+				}
+				return errors.Join(err, err2)
+			})
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx *Tx) error { return count(tx, "three inserts", 3) })
+	write(func(tx *Tx) error {
+		_, err := tx.DeleteMembership(chans[0], u)
+		if err == nil {
+			err = count(tx, "a removal, in its transaction", 2)
+		}
+		return err
+	})
+	write(func(tx *Tx) error { return count(tx, "a removal", 2) })
+	write(func(tx *Tx) error { return tx.DeleteChannel(chans[1]) })
+	write(func(tx *Tx) error { return count(tx, "a channel deleted", 1) })
+	// A failed transaction's insert is not counted.
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.InsertMembership(member(chans[0])); err != nil {
+			return err
+		}
+		if err := count(tx, "an insert rolled back, in its transaction", 2); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	}); err == nil || err.Error() != "roll back" {
+		t.Fatalf("the failing transaction returned %v", err)
+	}
+	write(func(tx *Tx) error { return count(tx, "an insert rolled back", 1) })
 }
