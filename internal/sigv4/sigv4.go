@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -455,7 +456,7 @@ func matches(key Key, c Credential, amzDate string, r *http.Request, skip, heade
 	uri := CanonicalURI(rawPath(r))
 	sum := sha256.Sum256(body)
 	payload := hex.EncodeToString(sum[:])
-	signingKey := SigningKey(key.SecretAccessKey, c.Date, c.Region, c.Service)
+	signingKey := signingKeys.get(key.SecretAccessKey, c.Date, c.Region, c.Service)
 	ok := false
 	var tried []string
 	for _, esc := range []func(string) string{EscapeStrict, EscapeURIComponent} {
@@ -657,6 +658,36 @@ func SigningKey(secret, date, region, service string) []byte {
 	k = hmacSHA256(k, region)
 	k = hmacSHA256(k, service)
 	return hmacSHA256(k, "aws4_request")
+}
+
+// keyCache keeps the signing keys the verifier derived: four HMACs a
+// request otherwise, for a key that changes once a day.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string][]byte
+}
+
+var signingKeys = &keyCache{keys: map[string][]byte{}}
+
+// maxSigningKeys bounds the cache; past it, the cache starts over.
+const maxSigningKeys = 4096
+
+func (c *keyCache) get(secret, date, region, service string) []byte {
+	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	c.mu.Lock()
+	k, ok := c.keys[id]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = SigningKey(secret, date, region, service)
+	c.mu.Lock()
+	if len(c.keys) >= maxSigningKeys {
+		clear(c.keys)
+	}
+	c.keys[id] = k
+	c.mu.Unlock()
+	return k
 }
 
 // Signature is the hex HMAC of the string to sign.

@@ -414,3 +414,21 @@ func TestVerifyPresigned(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningKeyCache: the verifier's cached keys are the derived ones, per
+// secret, day, region and service.
+func TestSigningKeyCache(t *testing.T) {
+	c := &keyCache{keys: map[string][]byte{}}
+	for range 2 {
+		for _, in := range [][4]string{{"s1", "20260101", "us-east-1", "chime"}, {"s2", "20260101", "us-east-1", "chime"},
+			{"s1", "20260102", "us-east-1", "chime"}, {"s1", "20260101", "eu-west-1", "chime"}} {
+			got, want := c.get(in[0], in[1], in[2], in[3]), SigningKey(in[0], in[1], in[2], in[3])
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%v: cached key %x, derived %x", in, got, want)
+			}
+		}
+	}
+	if len(c.keys) != 4 {
+		t.Fatalf("%d keys cached, want 4", len(c.keys))
+	}
+}
