@@ -183,6 +183,10 @@ func (op *opSpec) match(method string, segs []string, query map[string][]string)
 			return nil, false
 		}
 	}
+	if !op.pathMatches(segs) {
+		return nil, false
+	}
+	// Labels are gathered only once the path matches: most candidates do not.
 	var labels map[string]string
 	for i, t := range op.segs {
 		if strings.HasPrefix(t, "{") {
@@ -193,10 +197,6 @@ func (op *opSpec) match(method string, segs []string, query map[string][]string)
 				labels = map[string]string{}
 			}
 			labels[strings.Trim(t, "{}+")] = segs[i]
-			continue
-		}
-		if t != segs[i] {
-			return nil, false
 		}
 	}
 	return labels, true
