@@ -30,6 +30,7 @@ type batchAdder struct {
 
 func (s *Service) newBatchAdder(tx *store.Tx, r role, typ string, now time.Time, arns []string) (*batchAdder, error) {
 	b := &batchAdder{s: s, tx: tx, r: r, typ: typ, by: identityOf(r.bearer), now: now}
+	// The users are locked (BatchCreateChannelMembership) before they are read.
 	var err error
 	if b.ids, err = tx.GetIdentities(arns); err != nil {
 		return nil, err
@@ -42,10 +43,6 @@ func (s *Service) newBatchAdder(tx *store.Tx, r role, typ string, now time.Time,
 		return nil, err
 	}
 	if b.banned, err = tx.BannedAmong(r.channel.Arn, known); err != nil {
-		return nil, err
-	}
-	// The channel is locked by the transaction; the per-user quota needs the users locked too.
-	if err := tx.LockIdentities(known); err != nil {
 		return nil, err
 	}
 	if b.counts, err = tx.CountUserMembershipsOf(known); err != nil {

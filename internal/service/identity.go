@@ -301,6 +301,10 @@ func (s *Service) deleteIdentity(ctx context.Context, kind, arn string) error {
 // one user or bot less, and its row is locked before the channels' and the
 // identity's, in the order of those who create.
 func (s *Service) removeIdentity(tx *store.Tx, kind, arn string) ([]chime.Event, error) {
+	// The user first, then its channels: the order adds take them (lockMembers).
+	if err := tx.LockIdentity(arn); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
 	// In ARN order, so that deletions sharing channels lock them in one order.
 	channels, err := tx.ChannelsOfMember(arn)
 	if err != nil {

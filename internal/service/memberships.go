@@ -45,7 +45,9 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 		return nil, errNotElastic()
 	}
 	// The channel is locked by the transaction; the per-user quota needs the user locked too.
-	if err := tx.LockIdentity(u.Arn); err != nil {
+	if err := tx.LockIdentity(u.Arn); errors.Is(err, store.ErrNotFound) {
+		return nil, chime.Errorf(chime.KindForbidden, chime.MsgInvalidMember) // deleted since it was read
+	} else if err != nil {
 		return nil, err
 	}
 	// Existing membership (a moderator's: in that subchannel), ban and both counts, in one statement.
@@ -85,6 +87,22 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	return res, nil
 }
 
+// lockMembers locks the users and bots about to be added (PostgreSQL; a
+// no-op on SQLite) before the channel, in the order DeleteIdentity takes
+// them, so that the two cannot deadlock; those read afterwards are current,
+// and one deleted meanwhile is not found (an error the checks report in
+// their order, later). Without it, an add racing the deletion of its
+// member could insert a membership for a user that no longer exists.
+func lockMembers(tx *store.Tx, arns ...string) error {
+	if len(arns) == 1 {
+		if err := tx.LockIdentity(arns[0]); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return tx.LockIdentities(arns)
+}
+
 // CreateChannelMembershipInput is the input of CreateChannelMembership.
 type CreateChannelMembershipInput struct {
 	ChannelArn   string
@@ -101,6 +119,9 @@ func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, i
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
+		if err := lockMembers(tx, in.MemberArn); err != nil {
+			return err
+		}
 		r, err := s.roleIn(tx, c, in.ChannelArn)
 		if err != nil {
 			return err
@@ -173,6 +194,9 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		res = BatchResult{Type: typ, SubChannelID: subChannelID}
 		events = nil
+		if err := lockMembers(tx, memberArns...); err != nil {
+			return err
+		}
 		r, err := s.roleIn(tx, c, channelArn)
 		if err != nil {
 			return err

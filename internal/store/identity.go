@@ -222,16 +222,14 @@ func (t *Tx) cachesIdentities() bool {
 
 // LockIdentity makes concurrent write transactions that lock the same user
 // or bot wait for each other (PostgreSQL); a no-op on the single-writer SQLite.
+// ErrNotFound: the row is gone, deleted by a transaction that held the lock
+// (DeleteIdentity takes it first), so nothing may be added for it.
 func (t *Tx) LockIdentity(arn string) error {
 	if !t.pg {
 		return nil
 	}
 	var one int
-	err := t.queryRow(`SELECT 1 FROM identities WHERE arn = ? FOR UPDATE`, arn).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	return err
+	return notFound(t.queryRow(`SELECT 1 FROM identities WHERE arn = ? FOR UPDATE`, arn).Scan(&one))
 }
 
 // CountIdentities counts an app instance's users or bots (one read: the
@@ -282,6 +280,12 @@ func (t *Tx) DeleteIdentity(arn string) error {
 	// Whose count it is in (a user's app instance and kind never change). On
 	// PostgreSQL the caller holds the app instance's lock (LockAppInstance),
 	// which any insert of this ARN needs too.
+	// On PostgreSQL the row is locked before its memberships are deleted: an
+	// add that locked it first commits before, and its membership is deleted
+	// here; one that locks it after finds it gone (LockIdentity).
+	if err := t.LockIdentity(arn); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	u, err := t.GetIdentity(arn)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,4 +204,58 @@ func explainedStore(t *testing.T) (*Store, map[string][]string) {
 	plans := map[string][]string{}
 	st.explain = func(q string, plan []string) { plans[q] = plan }
 	return st, plans
+}
+
+// TestLockIdentityFindsDeletedOnPostgres: an add that locks its member while
+// a deletion of that member holds the row waits for it, then finds the user
+// gone (ErrNotFound) instead of adding a membership for a user that no
+// longer exists.
+func TestLockIdentityFindsDeletedOnPostgres(t *testing.T) {
+	dsn := os.Getenv(storetest.PostgresEnv)
+	if dsn == "" {
+		t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
+	}
+	ctx := context.Background()
+	st, err := Open(ctx, storetest.FreshSchema(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	u := ai + "/user/u"
+	now := time.Now()
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		return tx.InsertIdentity(chime.AppInstanceUser{Arn: u, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: now, Updated: now})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deleted, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	deleteDone := make(chan error, 1)
+	go func() {
+		deleteDone <- st.Write(ctx, func(tx *Tx) error {
+			err := tx.DeleteIdentity(u)
+			once.Do(func() { close(deleted) })
+			<-release
+			return err
+		})
+	}()
+	<-deleted
+	lockDone := make(chan error, 1)
+	go func() { lockDone <- st.Write(ctx, func(tx *Tx) error { return tx.LockIdentity(u) }) }()
+	select {
+	case err := <-lockDone:
+		t.Fatalf("the lock was granted while the deletion held the row: %v", err)
+	case <-time.After(200 * time.Millisecond): // it waits (no timing is asserted: it must not finish early)
+	}
+	close(release)
+	if err := <-deleteDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-lockDone; !errors.Is(err, ErrNotFound) {
+		t.Fatalf("locking the deleted user: %v, want ErrNotFound", err)
+	}
 }
