@@ -19,11 +19,7 @@ import (
 // reads inside the transaction that changed them.
 func TestMemberListCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
 	ch, other := ai+"/channel/c", ai+"/channel/d"
 	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
@@ -175,11 +171,7 @@ func TestMemberListCache(t *testing.T) {
 // the pool (preparing on the pool takes a connection of its own).
 func TestReadersNeverWaitForAPrepare(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	const readers = 4 // the reader pool's size
 	var inside sync.WaitGroup
 	inside.Add(readers)
@@ -231,11 +223,7 @@ func allMembers(tx *Tx, channel string) ([]string, error) {
 // transaction that changed one and failed.
 func TestIdentityCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
 	arn := ai + "/user/u"
 	now := time.Now()
@@ -348,11 +336,7 @@ func TestIdentityCache(t *testing.T) {
 // one change that leaves them), and a delete.
 func TestChannelCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
 	ch, creator := ai+"/channel/c", ai+"/user/creator"
 	now := time.Now().Truncate(time.Millisecond)
@@ -466,11 +450,7 @@ func TestMemberCacheEvictsLeastRecentlyUsed(t *testing.T) {
 // removals and channel deletions, as the rows do.
 func TestUserCountCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
 	u := ai + "/user/u"
 	chans := []string{ai + "/channel/a", ai + "/channel/b", ai + "/channel/c"}
@@ -568,4 +548,15 @@ func TestUserCountCache(t *testing.T) {
 		t.Fatalf("the failing transaction returned %v", err)
 	}
 	write(func(tx *Tx) error { return count(tx, "an insert rolled back", 1) })
+}
+
+// openTemp opens a store in a temporary directory, closed when the test ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

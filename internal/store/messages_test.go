@@ -23,11 +23,7 @@ import (
 // check the pages themselves.
 func TestListMessagesIsAPageSizedIndexWalk(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTemp(t)
 	var lastQuery string
 	var lastPlan []string
 	st.explain = func(q string, plan []string) { lastQuery, lastPlan = q, plan }
@@ -37,7 +33,7 @@ func TestListMessagesIsAPageSizedIndexWalk(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	// 30 messages, three per millisecond: creation order is (created, seq).
 	var all []string
-	err = st.Write(ctx, func(tx *Tx) error {
+	err := st.Write(ctx, func(tx *Tx) error {
 		all = nil
 		for i := range 30 {
 			at := t0.Add(time.Duration(i/3) * time.Millisecond)

@@ -423,21 +423,26 @@ func (s *Store) groupCommit() {
 		<-s.syncDone
 	}()
 	for first := range s.writes {
-		batch := []*writeReq{first}
-	gather:
-		for len(batch) < maxGroup {
-			select {
-			case r, ok := <-s.writes:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		s.commitGroup(batch)
+		s.commitGroup(gather(s.writes, first, maxGroup))
 	}
+}
+
+// gather returns first and what else is waiting in ch already, up to max
+// in all (0: no bound).
+func gather[T any](ch <-chan T, first T, max int) []T {
+	out := []T{first}
+	for max == 0 || len(out) < max {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return out
+			}
+			out = append(out, v)
+		default:
+			return out
+		}
+	}
+	return out
 }
 
 func (s *Store) commitGroup(batch []*writeReq) {
@@ -538,19 +543,7 @@ func (s *Store) syncer() {
 	}()
 	var syncErr error // the last failed sync's
 	for g := range s.synced {
-		groups := []*committedGroup{g}
-	more:
-		for {
-			select {
-			case h, ok := <-s.synced:
-				if !ok {
-					break more
-				}
-				groups = append(groups, h)
-			default:
-				break more
-			}
-		}
+		groups := gather(s.synced, g, 0)
 		if s.syncFailed.Load() < groups[len(groups)-1].epoch {
 			var err error
 			if wal == nil {
