@@ -51,7 +51,8 @@ type Store struct {
 	ck         *sql.DB              // the background checkpointer's connection
 	ckStop     chan struct{}
 	ckDone     chan struct{}
-	rstmts     sync.Map // query → *sql.Stmt on the reader pool
+	rstmts     sync.Map       // query → *sql.Stmt on the reader pool
+	prepares   sync.WaitGroup // readerStmt's goroutines
 	members    *memberCache
 	// The groups committed to the WAL and waiting for its fdatasync (syncer).
 	synced   chan *committedGroup
@@ -221,6 +222,7 @@ func (s *Store) Close() error {
 	if s.r == s.w {
 		return s.w.Close()
 	}
+	s.prepares.Wait()
 	var errs []error
 	if s.wconn != nil {
 		for _, st := range s.wstmts {
@@ -622,7 +624,16 @@ func (s *Store) readerStmt(q string) *sql.Stmt {
 		st, _ := v.(*sql.Stmt)
 		return st
 	}
+	// Close waits for the goroutine: a prepare still running after it would
+	// open a connection, and SQLite files, in a directory being removed.
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return nil
+	}
+	s.prepares.Add(1)
 	go func() {
+		defer s.prepares.Done()
 		st, err := s.r.PrepareContext(context.Background(), q)
 		if err != nil {
 			s.rstmts.Delete(q) // tried again at the next use
@@ -780,6 +791,9 @@ func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 	}
 	if t.delta != nil && changesChannels(q) {
 		t.delta.channels = true
+	}
+	if t.delta != nil && changesRoles(q) {
+		t.delta.roles = true
 	}
 	return res, nil
 }
