@@ -207,6 +207,28 @@ type Role struct {
 // RoleOf reads in one statement whether user is an admin of appInstance, a
 // moderator of channel, a member (and of which type) and banned from it.
 func (t *Tx) RoleOf(appInstance, channel, user string) (Role, error) {
+	// The SQLite writer keeps the roles it reads while its group has changed
+	// none of what they depend on, and inserted no membership for user
+	// (members.go): what it reads then is committed.
+	cached := t.members != nil && t.write && t.group != nil && t.delta != nil && !t.group.rolesChanged() && !t.delta.rolesChanged() &&
+		t.group.userAdds[user] == 0 && t.delta.userAdds[user] == 0
+	key := [2]string{appInstance, channel}
+	if cached {
+		t.members.mu.Lock()
+		r, ok := t.members.roles[user][key]
+		t.members.mu.Unlock()
+		if ok {
+			return r, nil
+		}
+	}
+	r, err := t.readRole(appInstance, channel, user)
+	if err == nil && cached {
+		t.members.putRole(user, key, r)
+	}
+	return r, err
+}
+
+func (t *Tx) readRole(appInstance, channel, user string) (Role, error) {
 	var r Role
 	var admin, moderator, banned int
 	var typ sql.NullString

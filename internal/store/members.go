@@ -45,6 +45,11 @@ type memberCache struct {
 	// (CountUserMembershipsOf, the per-user quota of every batch): inserts
 	// add to them; a group that removes any membership empties it.
 	userCounts map[string]int
+	// The roles the writer has read (RoleOf: the bearer of every channel
+	// call), by user, then by app instance and channel. A group that
+	// changes admins, moderators, bans or removes any membership empties
+	// it; one that inserts a membership for a user drops that user's.
+	roles map[string]map[[2]string]Role
 }
 
 const (
@@ -69,7 +74,7 @@ type cachedList struct {
 
 func newMemberCache() *memberCache {
 	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{},
-		userCounts: map[string]int{}}
+		userCounts: map[string]int{}, roles: map[string]map[[2]string]Role{}}
 }
 
 func (c *memberCache) identityCount() int {
@@ -100,6 +105,25 @@ func putRow[T any](c *memberCache, rows map[string]T, arn string, v T) {
 		}
 	}
 	rows[arn] = v
+}
+
+// putRole keeps user's role in a channel, forgetting every role when
+// maxCachedRows users' are held.
+func (c *memberCache) putRole(user string, key [2]string, r Role) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.roles[user]
+	if !ok {
+		if len(c.roles) >= maxCachedRows {
+			clear(c.roles)
+		}
+		m = map[[2]string]Role{}
+		c.roles[user] = m
+	}
+	if len(m) >= maxCachedRows {
+		clear(m)
+	}
+	m[key] = r
 }
 
 func (c *memberCache) size() (lists, members int) {
@@ -166,6 +190,13 @@ func (c *memberCache) apply(d *memberDelta) {
 	if d.identities || d.channels {
 		clear(c.channels)
 	}
+	if d.rolesChanged() {
+		clear(c.roles)
+	} else {
+		for u := range d.userAdds {
+			delete(c.roles, u)
+		}
+	}
 	if d.countsChanged() {
 		clear(c.userCounts)
 	} else {
@@ -200,10 +231,17 @@ type memberDelta struct {
 	identities bool                // a user or bot was inserted, changed or deleted
 	channels   bool                // a channel was inserted, changed (but for its member count) or deleted
 	userAdds   map[string]int      // user → memberships inserted (InsertMembership, InsertMemberships)
+	roles      bool                // admins, moderators, bans or a membership's columns changed
 }
 
 func (d *memberDelta) empty() bool {
-	return !d.all && !d.identities && !d.channels && len(d.dirty) == 0 && len(d.added) == 0 && len(d.userAdds) == 0
+	return !d.all && !d.identities && !d.channels && !d.roles && len(d.dirty) == 0 && len(d.added) == 0 && len(d.userAdds) == 0
+}
+
+// rolesChanged reports whether d may have changed roles otherwise than by
+// the inserts in userAdds.
+func (d *memberDelta) rolesChanged() bool {
+	return d.roles || d.countsChanged()
 }
 
 // countsChanged reports whether d may have changed users' membership counts
@@ -252,6 +290,7 @@ func (d *memberDelta) merge(e *memberDelta) {
 	d.all = d.all || e.all
 	d.identities = d.identities || e.identities
 	d.channels = d.channels || e.channels
+	d.roles = d.roles || e.roles
 	for ch := range e.dirty {
 		d.drop(ch)
 	}
@@ -298,6 +337,19 @@ func changesChannels(q string) bool {
 	}
 	return strings.HasPrefix(q, "DELETE FROM channels") || strings.HasPrefix(q, "INSERT INTO channels") ||
 		strings.HasPrefix(q, "UPDATE channels")
+}
+
+// changesRoles reports whether a statement changes what RoleOf reads other
+// than by inserting or deleting memberships: admins, moderators, bans, or
+// a membership's columns (its type).
+func changesRoles(q string) bool {
+	q = strings.TrimSpace(q)
+	for _, t := range []string{"admins", "moderators", "bans"} {
+		if strings.HasPrefix(q, "INSERT INTO "+t) || strings.HasPrefix(q, "DELETE FROM "+t) || strings.HasPrefix(q, "UPDATE "+t) {
+			return true
+		}
+	}
+	return strings.HasPrefix(q, "UPDATE memberships")
 }
 
 // changesMembers reports whether a statement inserts or deletes memberships.

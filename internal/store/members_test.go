@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -560,3 +561,120 @@ func openTemp(t *testing.T) *Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestRoleCache: the roles the writer caches (RoleOf, read for the bearer of
+// every channel call) agree with the rows after every change that decides
+// a role, made at random by transactions that share commit groups and
+// sometimes fail: memberships inserted and removed, moderators, bans and
+// admins added and removed, a user deleted. Each transaction also checks
+// the roles it sees after its own change.
+func TestRoleCache(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	users := []string{ai + "/user/a", ai + "/user/b", ai + "/user/c"}
+	chans := []string{ai + "/channel/x", ai + "/channel/y"}
+	now := time.Now()
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for _, c := range chans {
+			if err := tx.InsertChannel(chime.Channel{Arn: c, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: users[0]}, Created: now, Updated: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// agree compares every cached role with the rows, twice (the second from the cache).
+	agree := func(tx *Tx, step string) error {
+		for range 2 {
+			for _, u := range users {
+				for _, c := range chans {
+					got, err := tx.RoleOf(ai, c, u)
+					if err != nil {
+						return err
+					}
+					want, err := tx.readRole(ai, c, u)
+					if err != nil {
+						return err
+					}
+					if got != want {
+						return fmt.Errorf("%s: role of %s in %s: cached %+v, rows %+v", step, u, c, got, want)
+					}
+				}
+			}
+		}
+		return nil
+	}
+	changes := []func(tx *Tx, u, c string) error{
+		func(tx *Tx, u, c string) error {
+			_, err := tx.InsertMembership(chime.Membership{ChannelArn: c, Member: chime.Identity{Arn: u}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: u}, Created: now, Updated: now})
+			return err
+		},
+		func(tx *Tx, u, c string) error {
+			_, err := tx.InsertMemberships(c, []chime.Membership{{ChannelArn: c, Member: chime.Identity{Arn: u}, Type: "HIDDEN", InvitedBy: chime.Identity{Arn: u}, Created: now, Updated: now}})
+			return err
+		},
+		func(tx *Tx, u, c string) error { _, err := tx.DeleteMembership(c, u); return err },
+		func(tx *Tx, u, c string) error {
+			if _, err := tx.DeleteModerator(c, u); err != nil {
+				return err
+			}
+			return tx.InsertModerator(chime.Moderator{ChannelArn: c, Moderator: chime.Identity{Arn: u}, CreatedBy: chime.Identity{Arn: u}, Created: now})
+		},
+		func(tx *Tx, u, c string) error { _, err := tx.DeleteModerator(c, u); return err },
+		func(tx *Tx, u, c string) error {
+			if _, err := tx.DeleteBan(c, u); err != nil {
+				return err
+			}
+			return tx.InsertBan(chime.Ban{ChannelArn: c, Member: chime.Identity{Arn: u}, CreatedBy: chime.Identity{Arn: u}, Created: now})
+		},
+		func(tx *Tx, u, c string) error { _, err := tx.DeleteBan(c, u); return err },
+		func(tx *Tx, u, _ string) error {
+			if _, err := tx.DeleteAdmin(ai, u); err != nil {
+				return err
+			}
+			return tx.InsertAdmin(chime.AppInstanceAdmin{AppInstanceArn: ai, Admin: chime.Identity{Arn: u}, Created: now})
+		},
+		func(tx *Tx, u, _ string) error { _, err := tx.DeleteAdmin(ai, u); return err },
+		func(tx *Tx, u, _ string) error { return tx.DeleteIdentity(u) },
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := range 60 {
+		// Four transactions at once share commit groups; one in four fails after its change.
+		errs := make(chan error, 4)
+		for i := range 4 {
+			change, u, c, fail := changes[rng.IntN(len(changes))], users[rng.IntN(len(users))], chans[rng.IntN(len(chans))], rng.IntN(4) == 0
+			go func() {
+				errs <- st.Write(ctx, func(tx *Tx) error {
+					if err := agree(tx, fmt.Sprintf("round %d, transaction %d, before its change", round, i)); err != nil {
+						return err
+					}
+					if err := change(tx, u, c); err != nil {
+						return err
+					}
+					if err := agree(tx, fmt.Sprintf("round %d, transaction %d, after its change", round, i)); err != nil {
+						return err
+					}
+					if fail {
+						return errRolledBack
+					}
+					return nil
+				})
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil && !errors.Is(err, errRolledBack) {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Write(ctx, func(tx *Tx) error { return agree(tx, fmt.Sprintf("after round %d", round)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var errRolledBack = errors.New("rolled back on purpose")
