@@ -85,6 +85,9 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			members = nil
 		}
 		moderators := append([]string{b.Arn}, in.ModeratorArns...)
+		if err := lockMembers(tx, members...); err != nil {
+			return err
+		}
 		seen := map[string]bool{}
 		for _, m := range members {
 			if seen[m] {

@@ -44,12 +44,8 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	} else if sub != "" {
 		return nil, errNotElastic()
 	}
-	// The channel is locked by the transaction; the per-user quota needs the user locked too.
-	if err := tx.LockIdentity(u.Arn); errors.Is(err, store.ErrNotFound) {
-		return nil, chime.Errorf(chime.KindForbidden, chime.MsgInvalidMember) // deleted since it was read
-	} else if err != nil {
-		return nil, err
-	}
+	// The channel is locked by the transaction, and the caller locked u
+	// before reading it (lockMembers), as the per-user quota needs.
 	// Existing membership (a moderator's: in that subchannel), ban and both counts, in one statement.
 	var in string
 	if moderator {

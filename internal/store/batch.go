@@ -96,7 +96,7 @@ func (t *Tx) BannedAmong(channel string, arns []string) (map[string]bool, error)
 // through its cache (members.go) while its group has removed no membership.
 func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 	out := map[string]int{}
-	cached := t.members != nil && t.write && t.group != nil && t.delta != nil && !t.group.countsChanged() && !t.delta.countsChanged()
+	cached := t.inWriterGroup() && !t.group.countsChanged() && !t.delta.countsChanged()
 	missing := arns
 	if cached {
 		missing = nil
@@ -210,14 +210,11 @@ func (t *Tx) RoleOf(appInstance, channel, user string) (Role, error) {
 	// The SQLite writer keeps the roles it reads while its group has changed
 	// none of what they depend on, and inserted no membership for user
 	// (members.go): what it reads then is committed.
-	cached := t.members != nil && t.write && t.group != nil && t.delta != nil && !t.group.rolesChanged() && !t.delta.rolesChanged() &&
+	cached := t.inWriterGroup() && !t.group.rolesChanged() && !t.delta.rolesChanged() &&
 		t.group.userAdds[user] == 0 && t.delta.userAdds[user] == 0
 	key := [2]string{appInstance, channel}
 	if cached {
-		t.members.mu.Lock()
-		r, ok := t.members.roles[user][key]
-		t.members.mu.Unlock()
-		if ok {
+		if r, ok := t.members.getRole(user, key); ok {
 			return r, nil
 		}
 	}

@@ -217,7 +217,13 @@ func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 // through the cache: the SQLite writer keeps what it reads while its group
 // has changed no identity, as what it reads then is committed (members.go).
 func (t *Tx) cachesIdentities() bool {
-	return t.members != nil && t.write && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
+	return t.inWriterGroup() && !t.group.rowsChanged(false) && !t.delta.rowsChanged(false)
+}
+
+// inWriterGroup reports whether the transaction is one of the SQLite
+// writer's group, whose caches (members.go) it may read through.
+func (t *Tx) inWriterGroup() bool {
+	return t.members != nil && t.write && t.group != nil && t.delta != nil
 }
 
 // LockIdentity makes concurrent write transactions that lock the same user

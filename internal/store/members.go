@@ -107,6 +107,14 @@ func putRow[T any](c *memberCache, rows map[string]T, arn string, v T) {
 	rows[arn] = v
 }
 
+// getRole returns user's cached role in a channel.
+func (c *memberCache) getRole(user string, key [2]string) (Role, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.roles[user][key]
+	return r, ok
+}
+
 // putRole keeps user's role in a channel, forgetting every role when
 // maxCachedRows users' are held.
 func (c *memberCache) putRole(user string, key [2]string, r Role) {

@@ -467,14 +467,12 @@ func (s *Store) commitGroup(batch []*writeReq) {
 		}
 		return err
 	}
-	if failed := s.syncFailed.Load(); failed != 0 {
-		if failed == s.epoch {
-			if err := s.recoverSync(ctx); err != nil {
-				fail(unavailable(fmt.Errorf("the store could not be made durable again: %w", err)))
-				return
-			}
-			s.epoch++
+	if s.syncFailed.Load() == s.epoch { // a sync of this epoch failed
+		if err := s.recoverSync(ctx); err != nil {
+			fail(unavailable(fmt.Errorf("the store could not be made durable again: %w", err)))
+			return
 		}
+		s.epoch++
 	}
 	if err := exec(`BEGIN IMMEDIATE`); err != nil {
 		fail(unavailable(err))
