@@ -79,7 +79,10 @@ func (t *Tx) MembersAmong(channel string, arns []string) (map[string]bool, error
 		return map[string]bool{}, nil
 	}
 	in, args := inList(arns)
-	return t.stringSet(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ? AND member_arn IN `+in, append([]any{channel}, args...)...)
+	// Each ARN is one probe of the identities' ARN index and one of the
+	// memberships' unique key, both covering: no row is read.
+	return t.stringSet(`SELECT i.arn FROM identities i WHERE i.arn IN `+in+`
+		AND EXISTS (SELECT 1 FROM memberships m WHERE m.channel_id = `+channelKey+` AND m.member_id = i.seq)`, append(args, channel)...)
 }
 
 // BannedAmong returns those of arns banned from channel.
@@ -115,7 +118,7 @@ func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 		return out, nil
 	}
 	in, args := inList(missing)
-	rows, err := t.query(`SELECT member_arn, COUNT(*) FROM memberships WHERE member_arn IN `+in+` GROUP BY member_arn`, args...)
+	rows, err := t.query(`SELECT i.arn, (SELECT COUNT(*) FROM memberships m WHERE m.member_id = i.seq) FROM identities i WHERE i.arn IN `+in, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,9 @@ func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 		if err := rows.Scan(&a, &n); err != nil {
 			return nil, err
 		}
-		out[a] = n
+		if n > 0 {
+			out[a] = n
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -163,23 +168,27 @@ func (t *Tx) InsertMemberships(channel string, list []chime.Membership) (int, er
 	if len(list) == 0 {
 		return 0, nil
 	}
+	var key int64
+	if err := t.queryRow(`SELECT seq FROM channels WHERE arn = ?`, channel).Scan(&key); err != nil {
+		return 0, notFound(err)
+	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
-	args := make([]any, 0, 7*len(list))
+	b.WriteString(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
+	args := make([]any, 0, 9*len(list))
 	members := make([]string, 0, len(list))
 	sub := list[0].SubChannelID
 	for i, m := range list {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+		b.WriteString("(?, " + memberKey + ", ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, key, m.Member.Arn, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 		members = append(members, m.Member.Arn)
 		if m.SubChannelID != sub {
 			sub = "various"
 		}
 	}
-	b.WriteString(` ON CONFLICT (channel_arn, member_arn, sub_channel_id) DO NOTHING`)
+	b.WriteString(` ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`)
 	res, err := t.execMembers(b.String(), args...)
 	if err != nil {
 		return 0, err
@@ -232,7 +241,7 @@ func (t *Tx) readRole(appInstance, channel, user string) (Role, error) {
 	err := t.queryRow(`SELECT
 		(SELECT COUNT(*) FROM admins WHERE app_instance_arn = ? AND admin_arn = ?),
 		(SELECT COUNT(*) FROM moderators WHERE channel_arn = ? AND moderator_arn = ?),
-		(SELECT type FROM memberships WHERE channel_arn = ? AND member_arn = ? ORDER BY seq LIMIT 1),
+		(SELECT type FROM memberships WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+` ORDER BY seq LIMIT 1),
 		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?)`,
 		appInstance, user, channel, user, channel, user, channel, user).Scan(&admin, &moderator, &typ, &banned)
 	r.Admin, r.Moderator, r.Membership, r.Banned = admin > 0, moderator > 0, typ.String, banned > 0
@@ -257,17 +266,15 @@ func (t *Tx) AddStateOf(channel, member, sub string) (AddState, error) {
 	var st AddState
 	var isMember, banned int
 	var chCount sql.NullInt64
-	q := `SELECT
-		(SELECT COUNT(*) FROM memberships WHERE channel_arn = ? AND member_arn = ?),
+	inSub, args := "", []any{channel, member, channel, member, channel, member}
+	if sub != "" {
+		inSub, args = ` AND sub_channel_id = ?`, []any{channel, member, sub, channel, member, channel, member}
+	}
+	err := t.queryRow(`SELECT
+		(SELECT COUNT(*) FROM memberships WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+inSub+`),
 		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?),
 		(SELECT member_count FROM channels WHERE arn = ?),
-		(SELECT COUNT(*) FROM memberships WHERE member_arn = ?)`
-	args := []any{channel, member, channel, member, channel, member}
-	if sub != "" {
-		q = strings.Replace(q, `member_arn = ?),`, `member_arn = ? AND sub_channel_id = ?),`, 1)
-		args = []any{channel, member, sub, channel, member, channel, member}
-	}
-	err := t.queryRow(q, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
+		(SELECT COUNT(*) FROM memberships WHERE member_id = `+memberKey+`)`, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
 	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)
 	return st, err
 }

@@ -131,7 +131,7 @@ func (t *Tx) DeleteChannel(arn string) error {
 	}
 	var res sql.Result
 	for _, q := range []string{
-		`DELETE FROM memberships WHERE channel_arn = ?`,
+		`DELETE FROM memberships WHERE channel_id = `+channelKey,
 		`DELETE FROM messages WHERE channel_arn = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ?`,
 		`DELETE FROM moderators WHERE channel_arn = ?`,
@@ -158,7 +158,17 @@ func (t *Tx) DeleteChannel(arn string) error {
 const membershipCols = `m.seq, m.channel_arn, m.member_arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),
 	m.created_ms, m.updated_ms, m.read_marker_ms, m.sub_channel_id`
 
-const membershipFrom = ` FROM memberships m LEFT JOIN identities mi ON mi.arn = m.member_arn LEFT JOIN identities ib ON ib.arn = m.invited_by `
+const membershipFrom = ` FROM memberships m LEFT JOIN identities mi ON mi.seq = m.member_id LEFT JOIN identities ib ON ib.arn = m.invited_by `
+
+// Memberships are indexed by the integer keys of their channel and member
+// (channel_id, member_id: channels.seq, identities.seq), not by their ARNs,
+// whose index entries are some fifty times larger. channelKey and memberKey
+// find the key from an ARN argument, once per statement:
+// `WHERE m.channel_id = `+channelKey.
+const (
+	channelKey = `(SELECT seq FROM channels WHERE arn = ?)`
+	memberKey  = `(SELECT seq FROM identities WHERE arn = ?)`
+)
 
 // membershipScan receives the membershipCols of one row.
 type membershipScan struct {
@@ -187,9 +197,9 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 // InsertMembership stores a new membership unless one exists; it reports
 // whether it inserted one.
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
-	res, err := t.execMembers(`INSERT INTO memberships (channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_arn, member_arn, sub_channel_id) DO NOTHING`,
-		m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
+		VALUES (`+channelKey+`, `+memberKey+`, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
+		m.ChannelArn, m.Member.Arn, m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	if err != nil {
 		return false, err
 	}
@@ -209,14 +219,14 @@ func (t *Tx) addMemberCount(channel string, delta int) error {
 // GetMembership returns the member's membership in the channel (a
 // moderator of an elastic channel: the first of its subchannels), or ErrNotFound.
 func (t *Tx) GetMembership(channel, member string) (chime.Membership, error) {
-	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ?
+	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+`
 		ORDER BY m.seq LIMIT 1`, channel, member))
 	return m, notFound(err)
 }
 
 // GetMembershipIn returns the member's membership in one subchannel, or ErrNotFound.
 func (t *Tx) GetMembershipIn(channel, member, sub string) (chime.Membership, error) {
-	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ? AND m.sub_channel_id = ?`,
+	m, _, err := scanMembership(t.queryRow(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+` AND m.sub_channel_id = ?`,
 		channel, member, sub))
 	return m, notFound(err)
 }
@@ -224,7 +234,7 @@ func (t *Tx) GetMembershipIn(channel, member, sub string) (chime.Membership, err
 // MembershipsOf returns every membership of a member in a channel: one, or
 // one per subchannel for a moderator of an elastic channel.
 func (t *Tx) MembershipsOf(channel, member string) ([]chime.Membership, error) {
-	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.member_arn = ? ORDER BY m.seq`, channel, member)
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+` ORDER BY m.seq`, channel, member)
 	if err != nil {
 		return nil, err
 	}
@@ -246,14 +256,14 @@ func (t *Tx) CountMemberships(channel string) (int, error) {
 // CountUserMemberships counts a user's memberships across channels.
 func (t *Tx) CountUserMemberships(member string) (int, error) {
 	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM memberships WHERE member_arn = ?`, member).Scan(&n)
+	err := t.queryRow(`SELECT COUNT(*) FROM memberships WHERE member_id = `+memberKey, member).Scan(&n)
 	return n, err
 }
 
 // ListMemberships pages through the memberships of one type of a channel
 // (sub "") or of one of its subchannels, in creation order.
 func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (Page[chime.Membership], error) {
-	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.sub_channel_id = ? AND m.type = ? AND m.seq > ?
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ? AND m.type = ? AND m.seq > ?
 		ORDER BY m.seq LIMIT ?`, channel, sub, typ, after, limit+1)
 	if err != nil {
 		return Page[chime.Membership]{}, err
@@ -263,8 +273,8 @@ func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (
 
 // ListUserMemberships pages through a user's memberships, with their channels, in the order they were made.
 func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[chime.UserMembership], error) {
-	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.seq = m.channel_id
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
 	if err != nil {
 		return Page[chime.UserMembership]{}, err
 	}
@@ -273,8 +283,8 @@ func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[ch
 
 // GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
 func (t *Tx) GetUserMembership(channel, member string) (chime.UserMembership, error) {
-	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.arn = m.channel_arn
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_arn = ? AND m.member_arn = ? ORDER BY m.seq LIMIT 1`, channel, member))
+	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.seq = m.channel_id
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+` ORDER BY m.seq LIMIT 1`, channel, member))
 	return um, notFound(err)
 }
 
@@ -290,7 +300,7 @@ func scanUserMembership(r interface{ Scan(...any) error }) (chime.UserMembership
 
 // DeleteMembershipIn removes a member's membership in one subchannel; it reports whether one was removed.
 func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
-	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`, channel, member, sub)
+	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+` AND sub_channel_id = ?`, channel, member, sub)
 	if err != nil {
 		return false, err
 	}
@@ -305,7 +315,7 @@ func (t *Tx) DeleteMembershipIn(channel, member, sub string) (bool, error) {
 // DeleteMembership removes a member's memberships in the channel (in every
 // subchannel); it reports whether any was removed.
 func (t *Tx) DeleteMembership(channel, member string) (bool, error) {
-	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn = ?`, channel, member)
+	res, err := t.execMembers(`DELETE FROM memberships WHERE channel_id = `+channelKey+` AND member_id = `+memberKey, channel, member)
 	if err != nil {
 		return false, err
 	}

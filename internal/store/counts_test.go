@@ -73,7 +73,7 @@ func testAppInstanceCounts(t *testing.T, target string) {
 		return c
 	}
 	// populate inserts n users, bots and channels (the first channel elastic)
-	// into ai, with ids that start with prefix; u0 joins every channel.
+	// into ai, with ids that start with prefix; the first user joins every channel.
 	populate := func(tx *Tx, ai, prefix string, users, bots, channels int) error {
 		for i := 0; i < users; i++ {
 			if err := tx.InsertIdentity(identity(ai, chime.KindUser, fmt.Sprintf("%s%d", prefix, i))); err != nil {
@@ -90,8 +90,9 @@ func testAppInstanceCounts(t *testing.T, target string) {
 			if err := tx.InsertChannel(c); err != nil {
 				return err
 			}
-			if _, err := tx.InsertMembership(chime.Membership{ChannelArn: c.Arn, Member: chime.Identity{Arn: ai + "/user/u0"}, Type: "DEFAULT",
-				InvitedBy: chime.Identity{Arn: ai + "/user/u0"}, Created: now, Updated: now}); err != nil {
+			first := ai + "/user/" + prefix + "0"
+			if _, err := tx.InsertMembership(chime.Membership{ChannelArn: c.Arn, Member: chime.Identity{Arn: first}, Type: "DEFAULT",
+				InvitedBy: chime.Identity{Arn: first}, Created: now, Updated: now}); err != nil {
 				return err
 			}
 		}

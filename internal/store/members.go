@@ -447,5 +447,5 @@ func (t *Tx) MemberArns(channel string) (list, also []string, err error) {
 }
 
 func (t *Tx) memberArns(channel string) ([]string, error) {
-	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_arn = ?`, channel)
+	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_id = `+channelKey, channel)
 }

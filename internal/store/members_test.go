@@ -67,6 +67,11 @@ func TestMemberListCache(t *testing.T) {
 				return err
 			}
 		}
+		for i := 0; i < 270; i++ {
+			if err := insertUser(tx, ai, user(i)); err != nil {
+				return err
+			}
+		}
 		for i := 0; i < 100; i++ {
 			if _, err := tx.InsertMembership(member(ch, i)); err != nil {
 				return err
@@ -491,7 +496,7 @@ func TestUserCountCache(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		return insertUser(tx, ai, u)
 	})
 	write(func(tx *Tx) error { return count(tx, "none", 0) })
 	write(func(tx *Tx) error {
@@ -552,6 +557,12 @@ func TestUserCountCache(t *testing.T) {
 }
 
 // openTemp opens a store in a temporary directory, closed when the test ends.
+// insertUser stores a user: memberships need their member's row (its key).
+func insertUser(tx *Tx, appInstance, arn string) error {
+	now := time.Now()
+	return tx.InsertIdentity(chime.AppInstanceUser{Arn: arn, AppInstanceArn: appInstance, Kind: chime.KindUser, Name: "n", Created: now, Updated: now})
+}
+
 func openTemp(t *testing.T) *Store {
 	t.Helper()
 	st, err := Open(context.Background(), t.TempDir())
@@ -581,6 +592,11 @@ func TestRoleCache(t *testing.T) {
 		}
 		for _, c := range chans {
 			if err := tx.InsertChannel(chime.Channel{Arn: c, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: users[0]}, Created: now, Updated: now}); err != nil {
+				return err
+			}
+		}
+		for _, u := range users {
+			if err := insertUser(tx, ai, u); err != nil {
 				return err
 			}
 		}
@@ -640,7 +656,12 @@ func TestRoleCache(t *testing.T) {
 			return tx.InsertAdmin(chime.AppInstanceAdmin{AppInstanceArn: ai, Admin: chime.Identity{Arn: u}, Created: now})
 		},
 		func(tx *Tx, u, _ string) error { _, err := tx.DeleteAdmin(ai, u); return err },
-		func(tx *Tx, u, _ string) error { return tx.DeleteIdentity(u) },
+		func(tx *Tx, u, _ string) error { // deleted, and created again
+			if err := tx.DeleteIdentity(u); err != nil {
+				return err
+			}
+			return insertUser(tx, ai, u)
+		},
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := range 60 {

@@ -153,7 +153,7 @@ func (t *Tx) SetLastMessage(channel string, at time.Time) error {
 
 // SetReadMarker sets a member's read marker.
 func (t *Tx) SetReadMarker(channel, member string, at time.Time) error {
-	_, err := t.exec(`UPDATE memberships SET read_marker_ms = ? WHERE channel_arn = ? AND member_arn = ?`, ms(at), channel, member)
+	_, err := t.exec(`UPDATE memberships SET read_marker_ms = ? WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+``, ms(at), channel, member)
 	return err
 }
 

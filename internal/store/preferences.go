@@ -17,7 +17,7 @@ func (t *Tx) GetMembershipPreferences(channel, member string) (*chime.Membership
 	var set sql.NullInt64
 	var allow, rule sql.NullString
 	err := t.queryRow(`SELECT preferences_ms, push_allow, push_filter_rule FROM memberships
-		WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ''`, channel, member).Scan(&set, &allow, &rule)
+		WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+` AND sub_channel_id = ''`, channel, member).Scan(&set, &allow, &rule)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -40,7 +40,7 @@ func (t *Tx) PutMembershipPreferences(channel, member string, p chime.Membership
 		rule = sql.NullString{String: pn.FilterRule, Valid: pn.FilterRule != ""}
 	}
 	res, err := t.exec(`UPDATE memberships SET preferences_ms = ?, push_allow = ?, push_filter_rule = ?
-		WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ''`, ms(at), allow, rule, channel, member)
+		WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+` AND sub_channel_id = ''`, ms(at), allow, rule, channel, member)
 	if err != nil {
 		return false, err
 	}

@@ -130,7 +130,7 @@ func TestConcurrentMigrationsOnPostgres(t *testing.T) {
 
 // TestSubChannelMembersUseTheSubChannelIndex: the members of one subchannel
 // (the recipients of every event in an elastic channel) are found through
-// memberships_list on (channel_arn, sub_channel_id), not by reading every
+// memberships_list on (channel_id, sub_channel_id), not by reading every
 // member of the channel (issue 8: the millionth member costs what the first
 // did).
 func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
@@ -150,7 +150,7 @@ func TestSubChannelMembersUseTheSubChannelIndex(t *testing.T) {
 	}
 	for q, plan := range plans {
 		joined := strings.Join(plan, " | ")
-		if !strings.Contains(joined, "memberships_list (channel_arn=? AND sub_channel_id=?") {
+		if !strings.Contains(joined, "memberships_list (channel_id=? AND sub_channel_id=?") {
 			t.Errorf("MemberArnsIn does not search memberships_list by channel and subchannel (%s):\n%s", joined, q)
 		}
 	}

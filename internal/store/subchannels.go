@@ -89,7 +89,7 @@ func (t *Tx) AddSubChannelMembers(channel, id string, delta int) error {
 // from to subchannel to, adjusting both counts, and returns the memberships
 // as they are after the move.
 func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime.Membership, error) {
-	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_arn = ? AND m.sub_channel_id = ?
+	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ?
 		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn)
 		ORDER BY m.seq DESC LIMIT ?`, channel, from, n)
 	if err != nil {
@@ -101,7 +101,7 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 	}
 	for i := range page.Items {
 		m := &page.Items[i]
-		if _, err := t.exec(`UPDATE memberships SET sub_channel_id = ?, updated_ms = ? WHERE channel_arn = ? AND member_arn = ? AND sub_channel_id = ?`,
+		if _, err := t.exec(`UPDATE memberships SET sub_channel_id = ?, updated_ms = ? WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+` AND sub_channel_id = ?`,
 			to, ms(at), channel, m.Member.Arn, from); err != nil {
 			return nil, err
 		}
@@ -118,7 +118,7 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 func (t *Tx) DeleteSubChannel(channel, id string) error {
 	for _, q := range []string{
 		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
-		`DELETE FROM memberships WHERE channel_arn = ? AND sub_channel_id = ?`,
+		`DELETE FROM memberships WHERE channel_id = `+channelKey+` AND sub_channel_id = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ? AND sub_channel_id = ?`,
 	} {
 		res, err := t.exec(q, channel, id)
@@ -140,13 +140,13 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 
 // MemberArnsIn returns the members of one subchannel: the recipients of its events.
 // The type condition (always true) makes SQLite walk memberships_list on
-// (channel_arn, sub_channel_id): without it, it preferred the unique index
-// on (channel_arn, member_arn, sub_channel_id), which covers the query, and
+// (channel_id, sub_channel_id): without it, it preferred the unique index
+// on (channel_id, member_id, sub_channel_id), which covers the query, and
 // read every member of the channel to find one subchannel's, so each event
 // of a 1,000,000-member elastic channel read a million index entries
 // (BENCHMARKS.md, TestSubChannelMembersUseTheSubChannelIndex).
 func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
-	return t.strings(`SELECT member_arn FROM memberships WHERE channel_arn = ? AND sub_channel_id = ? AND type IN ('DEFAULT', 'HIDDEN')`,
+	return t.strings(`SELECT member_arn FROM memberships WHERE channel_id = `+channelKey+` AND sub_channel_id = ? AND type IN ('DEFAULT', 'HIDDEN')`,
 		channel, sub)
 }
 
