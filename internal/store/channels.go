@@ -131,7 +131,7 @@ func (t *Tx) DeleteChannel(arn string) error {
 	}
 	var res sql.Result
 	for _, q := range []string{
-		`DELETE FROM memberships WHERE channel_id = `+channelKey,
+		`DELETE FROM memberships WHERE channel_id = ` + channelKey,
 		`DELETE FROM messages WHERE channel_arn = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ?`,
 		`DELETE FROM moderators WHERE channel_arn = ?`,

@@ -306,11 +306,11 @@ func (t *Tx) DeleteIdentity(arn string) error {
 	for _, q := range []string{
 		// The subchannels it was a regular member of count one member less.
 		`UPDATE sub_channels SET member_count = member_count - 1 WHERE (channel_arn, sub_channel_id) IN (
-			SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_id = `+memberKey+` AND m.sub_channel_id <> ''
+			SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_id = ` + memberKey + ` AND m.sub_channel_id <> ''
 			AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn))`,
-		`UPDATE channels SET member_count = member_count - (SELECT COUNT(*) FROM memberships m WHERE m.channel_id = channels.seq AND m.member_id = `+memberKey+`)
-			WHERE seq IN (SELECT channel_id FROM memberships WHERE member_id = `+memberKey+`)`,
-		`DELETE FROM memberships WHERE member_id = `+memberKey,
+		`UPDATE channels SET member_count = member_count - (SELECT COUNT(*) FROM memberships m WHERE m.channel_id = channels.seq AND m.member_id = ` + memberKey + `)
+			WHERE seq IN (SELECT channel_id FROM memberships WHERE member_id = ` + memberKey + `)`,
+		`DELETE FROM memberships WHERE member_id = ` + memberKey,
 		`DELETE FROM moderators WHERE moderator_arn = ?`,
 		`DELETE FROM bans WHERE member_arn = ?`,
 		`DELETE FROM admins WHERE admin_arn = ?`,

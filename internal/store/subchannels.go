@@ -118,7 +118,7 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 func (t *Tx) DeleteSubChannel(channel, id string) error {
 	for _, q := range []string{
 		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
-		`DELETE FROM memberships WHERE channel_id = `+channelKey+` AND sub_channel_id = ?`,
+		`DELETE FROM memberships WHERE channel_id = ` + channelKey + ` AND sub_channel_id = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ? AND sub_channel_id = ?`,
 	} {
 		res, err := t.exec(q, channel, id)
