@@ -58,6 +58,11 @@ type Store struct {
 	synced   chan *committedGroup
 	syncDone chan struct{}
 	walPath  string
+	// unsynced counts the groups handed to the syncer and not yet answered;
+	// the syncer signals syncRound after each round of syncs (commitGroup
+	// keeps its group open while one is under way).
+	unsynced  atomic.Int64
+	syncRound chan struct{}
 	// syncFailed is the writer's epoch whose WAL sync failed (0: none). The
 	// writer makes everything committed durable again (recoverSync) before
 	// its next group, and moves to a new epoch.
@@ -185,7 +190,7 @@ func openSQLite(dir string) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wstmts: map[string]*sql.Stmt{}, members: newMemberCache(),
 		writes: make(chan *writeReq, 1024), writerDone: make(chan struct{}), ckStop: make(chan struct{}), ckDone: make(chan struct{}),
-		synced: make(chan *committedGroup, 4), syncDone: make(chan struct{}), walPath: path + "-wal", epoch: 1}
+		synced: make(chan *committedGroup, 4), syncDone: make(chan struct{}), syncRound: make(chan struct{}, 1), walPath: path + "-wal", epoch: 1}
 	go s.syncer()
 	go s.groupCommit()
 	go s.checkpoints()
@@ -410,7 +415,9 @@ func (s *Store) checkpoints() {
 // groupCommit is SQLite's only writer. It takes the write transactions
 // waiting in the queue — as many as have gathered while the previous group
 // ran, up to maxGroup — runs each in a savepoint of one transaction, and
-// commits them together. Each fn sees the writes of those before it,
+// commits them together; while the syncer is still making earlier groups
+// durable, the group stays open and takes the transactions that arrive
+// meanwhile. Each fn sees the writes of those before it,
 // exactly as if they had committed one by one; a fn that fails rolls back
 // its savepoint alone. The commit writes the WAL without waiting for the
 // disk; the syncer then makes it durable with one fdatasync while the
@@ -425,7 +432,7 @@ func (s *Store) groupCommit() {
 		<-s.syncDone
 	}()
 	for first := range s.writes {
-		s.commitGroup(gather(s.writes, first, maxGroup))
+		s.commitGroup(first)
 	}
 }
 
@@ -447,7 +454,8 @@ func gather[T any](ch <-chan T, first T, max int) []T {
 	return out
 }
 
-func (s *Store) commitGroup(batch []*writeReq) {
+func (s *Store) commitGroup(first *writeReq) {
+	batch := gather(s.writes, first, maxGroup)
 	// The writer's statements run without a deadline: on a context that can
 	// be done, the driver watches each statement from a goroutine of its own
 	// (3% of the CPU of a membership write), and a local file that hangs
@@ -480,29 +488,55 @@ func (s *Store) commitGroup(batch []*writeReq) {
 	}
 	rollback := func() { c.ExecContext(context.Background(), `ROLLBACK`) }
 	tx := &Tx{ctx: ctx, db: c, prep: s.writerStmt, write: true, explain: s.explain, members: s.members, group: &memberDelta{}}
-	results := make([]error, len(batch))
-	for i, r := range batch {
-		if err := exec(`SAVEPOINT w`); err != nil {
-			rollback()
-			fail(tx.mapErr(err))
-			return
+	results := make([]error, 0, len(batch))
+	// run runs the transactions of batch from the first without a result;
+	// on an error that ends the group, it rolls back and fails all of batch.
+	run := func() bool {
+		for _, r := range batch[len(results):] {
+			if err := exec(`SAVEPOINT w`); err != nil {
+				rollback()
+				fail(tx.mapErr(err))
+				return false
+			}
+			tx.delta = &memberDelta{}
+			res := runGuarded(tx, r.fn)
+			results = append(results, res)
+			undo := `RELEASE w`
+			if res != nil {
+				undo = `ROLLBACK TO w`
+			} else {
+				tx.group.merge(tx.delta)
+			}
+			err := exec(undo)
+			if err == nil && res != nil {
+				err = exec(`RELEASE w`)
+			}
+			if err != nil {
+				rollback()
+				fail(tx.mapErr(err))
+				return false
+			}
 		}
-		tx.delta = &memberDelta{}
-		results[i] = runGuarded(tx, r.fn)
-		undo := `RELEASE w`
-		if results[i] != nil {
-			undo = `ROLLBACK TO w`
-		} else {
-			tx.group.merge(tx.delta)
-		}
-		err := exec(undo)
-		if err == nil && results[i] != nil {
-			err = exec(`RELEASE w`)
-		}
-		if err != nil {
-			rollback()
-			fail(tx.mapErr(err))
-			return
+		return true
+	}
+	if !run() {
+		return
+	}
+	// While the syncer is busy with earlier groups, a commit now would wait
+	// for it all the same: the group stays open and takes what arrives
+	// meanwhile, so that one commit and one sync serve them all (the
+	// commits' WAL pages, written once for many, were the writer's largest
+	// cost; BENCHMARKS.md).
+	for open := true; open && len(batch) < maxGroup && s.unsynced.Load() > 0; {
+		select {
+		case r, ok := <-s.writes:
+			if open = ok; ok {
+				batch = append(batch, gather(s.writes, r, maxGroup-len(batch))...)
+				if !run() {
+					return
+				}
+			}
+		case <-s.syncRound: // look again
 		}
 	}
 	t0 := time.Now()
@@ -513,6 +547,7 @@ func (s *Store) commitGroup(batch []*writeReq) {
 	}
 	// The next group reads what this one wrote: the cache must hold it too.
 	s.members.apply(tx.group)
+	s.unsynced.Add(1)
 	s.synced <- &committedGroup{batch: batch, results: results, epoch: s.epoch, start: t0}
 }
 
@@ -576,6 +611,11 @@ func (s *Store) syncer() {
 				}
 				r.done <- res
 			}
+		}
+		s.unsynced.Add(-int64(len(groups)))
+		select {
+		case s.syncRound <- struct{}{}:
+		default: // a signal is pending already
 		}
 	}
 }
