@@ -14,7 +14,7 @@ import (
 // inList returns "(?, ?, …)" for n values and the arguments, padded by
 // repeating the last value to a power of two so that a handful of statement
 // texts (each prepared once) serve every batch size.
-func inList(values []string) (string, []any) {
+func inList[T any](values []T) (string, []any) {
 	n := 1
 	for n < len(values) {
 		n *= 2
@@ -35,7 +35,7 @@ func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, err
 		missing = nil
 		for _, arn := range arns {
 			if u, ok := getRow(t.members, t.members.ids, arn); ok {
-				out[arn] = u
+				out[arn] = u.row
 			} else {
 				missing = append(missing, arn)
 			}
@@ -51,13 +51,13 @@ func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		u, _, err := scanIdentity(rows)
+		u, seq, err := scanIdentity(rows)
 		if err != nil {
 			return nil, err
 		}
 		out[u.Arn] = u
 		if cached {
-			putRow(t.members, t.members.ids, u.Arn, u)
+			putRow(t.members, t.members.ids, u.Arn, keyed[chime.AppInstanceUser]{u, seq})
 		}
 	}
 	return out, rows.Err()
@@ -73,10 +73,48 @@ func (t *Tx) stringSet(q string, args ...any) (map[string]bool, error) {
 	return set, err
 }
 
+// cachedKey is the key a channelKeyArg or memberKeyArg found in the
+// writer's cache, if it did.
+func cachedKey(sql string, arg any) (int64, bool) {
+	k, ok := arg.(int64)
+	return k, ok && sql == "?"
+}
+
 // MembersAmong returns those of arns who hold a membership of channel.
 func (t *Tx) MembersAmong(channel string, arns []string) (map[string]bool, error) {
 	if len(arns) == 0 {
 		return map[string]bool{}, nil
+	}
+	if ck, ca := t.channelKeyArg(channel); ck == "?" {
+		// The keys as the cache holds them all: one probe of the memberships'
+		// unique key for each.
+		byKey := make(map[int64]string, len(arns))
+		keys := make([]int64, 0, len(arns))
+		for _, arn := range arns {
+			k, ok := cachedKey(t.memberKeyArg(arn))
+			if !ok {
+				break
+			}
+			byKey[k] = arn
+			keys = append(keys, k)
+		}
+		if len(keys) == len(arns) {
+			in, args := inList(keys)
+			rows, err := t.query(`SELECT member_id FROM memberships WHERE channel_id = ? AND member_id IN `+in, append([]any{ca}, args...)...)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			out := map[string]bool{}
+			for rows.Next() {
+				var k int64
+				if err := rows.Scan(&k); err != nil {
+					return nil, err
+				}
+				out[byKey[k]] = true
+			}
+			return out, rows.Err()
+		}
 	}
 	in, args := inList(arns)
 	// Each ARN is one probe of the identities' ARN index and one of the
@@ -168,9 +206,21 @@ func (t *Tx) InsertMemberships(channel string, list []chime.Membership) (int, er
 	if len(list) == 0 {
 		return 0, nil
 	}
-	var key int64
-	if err := t.queryRow(`SELECT seq FROM channels WHERE arn = ?`, channel).Scan(&key); err != nil {
-		return 0, notFound(err)
+	key, ok := cachedKey(t.channelKeyArg(channel))
+	if !ok {
+		if err := t.queryRow(`SELECT seq FROM channels WHERE arn = ?`, channel).Scan(&key); err != nil {
+			return 0, notFound(err)
+		}
+	}
+	// The members' keys as the cache holds them all, else looked up by ARN.
+	keys := make([]any, len(list))
+	mk := "?"
+	for i, m := range list {
+		var ok bool
+		if keys[i], ok = cachedKey(t.memberKeyArg(m.Member.Arn)); !ok {
+			keys, mk = nil, memberKey
+			break
+		}
 	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
@@ -181,8 +231,12 @@ func (t *Tx) InsertMemberships(channel string, list []chime.Membership) (int, er
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, " + memberKey + ", ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, key, m.Member.Arn, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+		b.WriteString("(?, " + mk + ", ?, ?, ?, ?, ?, ?, ?)")
+		var ma any = m.Member.Arn
+		if keys != nil {
+			ma = keys[i]
+		}
+		args = append(args, key, ma, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 		members = append(members, m.Member.Arn)
 		if m.SubChannelID != sub {
 			sub = "various"
@@ -266,15 +320,17 @@ func (t *Tx) AddStateOf(channel, member, sub string) (AddState, error) {
 	var st AddState
 	var isMember, banned int
 	var chCount sql.NullInt64
-	inSub, args := "", []any{channel, member, channel, member, channel, member}
+	ck, ca := t.channelKeyArg(channel)
+	mk, ma := t.memberKeyArg(member)
+	inSub, args := "", []any{ca, ma, channel, member, channel, ma}
 	if sub != "" {
-		inSub, args = ` AND sub_channel_id = ?`, []any{channel, member, sub, channel, member, channel, member}
+		inSub, args = ` AND sub_channel_id = ?`, []any{ca, ma, sub, channel, member, channel, ma}
 	}
 	err := t.queryRow(`SELECT
-		(SELECT COUNT(*) FROM memberships WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+inSub+`),
+		(SELECT COUNT(*) FROM memberships WHERE channel_id = `+ck+` AND member_id = `+mk+inSub+`),
 		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?),
 		(SELECT member_count FROM channels WHERE arn = ?),
-		(SELECT COUNT(*) FROM memberships WHERE member_id = `+memberKey+`)`, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
+		(SELECT COUNT(*) FROM memberships WHERE member_id = `+mk+`)`, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
 	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)
 	return st, err
 }

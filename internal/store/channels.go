@@ -81,17 +81,45 @@ func (t *Tx) InsertChannel(c chime.Channel) error {
 // GetChannel returns the channel, or ErrNotFound.
 func (t *Tx) GetChannel(arn string) (chime.Channel, error) {
 	// The SQLite writer keeps what it reads, as for GetIdentity.
-	cached := t.members != nil && t.write && !t.group.rowsChanged(true) && !t.delta.rowsChanged(true)
+	cached := t.cachesChannels()
 	if cached {
 		if c, ok := getRow(t.members, t.members.channels, arn); ok {
-			return c, nil
+			return c.row, nil
 		}
 	}
-	c, _, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`+t.forUpdate("c"), arn))
+	c, seq, err := scanChannel(t.queryRow(`SELECT `+channelCols+channelFrom+`WHERE c.arn = ?`+t.forUpdate("c"), arn))
 	if err == nil && cached {
-		putRow(t.members, t.members.channels, c.Arn, c)
+		putRow(t.members, t.members.channels, c.Arn, keyed[chime.Channel]{c, seq})
 	}
 	return c, notFound(err)
+}
+
+// cachesChannels reports whether the transaction reads channels through
+// the cache (as cachesIdentities).
+func (t *Tx) cachesChannels() bool {
+	return t.inWriterGroup() && !t.group.rowsChanged(true) && !t.delta.rowsChanged(true)
+}
+
+// channelKeyArg returns how a statement names a channel's key (channel_id =
+// …), with its argument: the key itself when the writer's cache holds it,
+// else channelKey and the ARN.
+func (t *Tx) channelKeyArg(arn string) (string, any) {
+	if t.cachesChannels() {
+		if c, ok := getRow(t.members, t.members.channels, arn); ok {
+			return "?", c.key
+		}
+	}
+	return channelKey, arn
+}
+
+// memberKeyArg is channelKeyArg for a user or bot (member_id = …).
+func (t *Tx) memberKeyArg(arn string) (string, any) {
+	if t.cachesIdentities() {
+		if u, ok := getRow(t.members, t.members.ids, arn); ok {
+			return "?", u.key
+		}
+	}
+	return memberKey, arn
 }
 
 // CountChannels counts an app instance's channels (one read: the count is
@@ -197,9 +225,11 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 // InsertMembership stores a new membership unless one exists; it reports
 // whether it inserted one.
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
+	ck, ca := t.channelKeyArg(m.ChannelArn)
+	mk, ma := t.memberKeyArg(m.Member.Arn)
 	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
-		VALUES (`+channelKey+`, `+memberKey+`, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
-		m.ChannelArn, m.Member.Arn, m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+		VALUES (`+ck+`, `+mk+`, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
+		ca, ma, m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	if err != nil {
 		return false, err
 	}

@@ -203,12 +203,12 @@ func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 	cached := t.cachesIdentities()
 	if cached {
 		if u, ok := getRow(t.members, t.members.ids, arn); ok {
-			return u, nil
+			return u.row, nil
 		}
 	}
-	u, _, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
+	u, seq, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
 	if err == nil && cached {
-		putRow(t.members, t.members.ids, u.Arn, u)
+		putRow(t.members, t.members.ids, u.Arn, keyed[chime.AppInstanceUser]{u, seq})
 	}
 	return u, notFound(err)
 }

@@ -36,11 +36,11 @@ type memberCache struct {
 	// The users and bots the writer has read (GetIdentity): the bearer and
 	// the member of every membership call, two statements of each otherwise.
 	// A group that changes any identity row empties it.
-	ids map[string]chime.AppInstanceUser
+	ids map[string]keyed[chime.AppInstanceUser]
 	// The channels the writer has read (GetChannel). A group that changes
 	// any channel row (but for its member count, which GetChannel does not
 	// read) or any identity row (it reads the creator's name) empties it.
-	channels map[string]chime.Channel
+	channels map[string]keyed[chime.Channel]
 	// The users' membership counts across channels that the writer has read
 	// (CountUserMembershipsOf, the per-user quota of every batch): inserts
 	// add to them; a group that removes any membership empties it.
@@ -65,6 +65,14 @@ const (
 	maxCachedRows = 50_000
 )
 
+// keyed is a cached row with its integer key (its seq), by which
+// memberships are indexed: the writer then writes and probes memberships
+// without looking the key up by ARN.
+type keyed[T any] struct {
+	row T
+	key int64
+}
+
 // cachedList is a channel's member ARNs, each once: appended to, never
 // changed in place.
 type cachedList struct {
@@ -73,7 +81,7 @@ type cachedList struct {
 }
 
 func newMemberCache() *memberCache {
-	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]chime.AppInstanceUser{}, channels: map[string]chime.Channel{},
+	return &memberCache{lists: map[string]*cachedList{}, ids: map[string]keyed[chime.AppInstanceUser]{}, channels: map[string]keyed[chime.Channel]{},
 		userCounts: map[string]int{}, roles: map[string]map[[2]string]Role{}}
 }
 

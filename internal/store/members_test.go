@@ -699,3 +699,146 @@ func TestRoleCache(t *testing.T) {
 }
 
 var errRolledBack = errors.New("rolled back on purpose")
+
+// TestCachedKeysAgreeWithArnLookups: the writer's statements that take the
+// channel's and members' keys from its cache (InsertMembership,
+// InsertMemberships, MembersAmong, AddStateOf) find and write the same rows
+// as those that look the keys up by ARN, in a read transaction; also for a
+// user deleted and created again, whose key changes.
+func TestCachedKeysAgreeWithArnLookups(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch := ai + "/channel/c"
+	user := func(i int) string { return fmt.Sprintf("%s/user/u%d", ai, i) }
+	users := []string{user(0), user(1), user(2), user(3)}
+	now := time.Now()
+	member := func(u string) chime.Membership {
+		return chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: u}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: u}, Created: now, Updated: now}
+	}
+	write := func(fn func(tx *Tx) error) {
+		t.Helper()
+		if err := st.Write(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := insertUser(tx, ai, u); err != nil {
+				return err
+			}
+		}
+		return tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: users[0]}, Created: now, Updated: now})
+	})
+	// warm reads the rows into the writer's cache, and checks that it holds their keys.
+	warm := func(tx *Tx) error {
+		if _, err := tx.GetChannel(ch); err != nil {
+			return err
+		}
+		if _, err := tx.GetIdentities(users); err != nil {
+			return err
+		}
+		if _, ok := cachedKey(tx.channelKeyArg(ch)); !ok {
+			return fmt.Errorf("the channel's key is not cached")
+		}
+		for _, u := range users {
+			if _, ok := cachedKey(tx.memberKeyArg(u)); !ok {
+				return fmt.Errorf("the key of %s is not cached", u)
+			}
+		}
+		return nil
+	}
+	// agree compares what the writer finds through its cache with a read transaction's.
+	agree := func(step string) {
+		t.Helper()
+		var cached map[string]bool
+		var states []AddState
+		write(func(tx *Tx) error {
+			if err := warm(tx); err != nil {
+				return err
+			}
+			var err error
+			if cached, err = tx.MembersAmong(ch, users); err != nil {
+				return err
+			}
+			for _, u := range users {
+				s, err := tx.AddStateOf(ch, u, "")
+				if err != nil {
+					return err
+				}
+				states = append(states, s)
+			}
+			return nil
+		})
+		err := st.Read(ctx, func(tx *Tx) error {
+			rows, err := tx.MembersAmong(ch, users)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(rows) != fmt.Sprint(cached) {
+				return fmt.Errorf("%s: members through the cache %v, by ARN %v", step, cached, rows)
+			}
+			for i, u := range users {
+				s, err := tx.AddStateOf(ch, u, "")
+				if err != nil {
+					return err
+				}
+				if s != states[i] {
+					return fmt.Errorf("%s: state of %s through the cache %+v, by ARN %+v", step, u, states[i], s)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	agree("no members")
+	write(func(tx *Tx) error {
+		if err := warm(tx); err != nil {
+			return err
+		}
+		if _, err := tx.InsertMembership(member(users[0])); err != nil {
+			return err
+		}
+		_, err := tx.InsertMemberships(ch, []chime.Membership{member(users[1]), member(users[2])})
+		return err
+	})
+	agree("three members")
+	// u1 deleted and created again (a new key): it is no member until added again.
+	write(func(tx *Tx) error {
+		if err := tx.DeleteIdentity(users[1]); err != nil {
+			return err
+		}
+		return insertUser(tx, ai, users[1])
+	})
+	agree("a member deleted and created again")
+	write(func(tx *Tx) error {
+		if err := warm(tx); err != nil {
+			return err
+		}
+		_, err := tx.InsertMemberships(ch, []chime.Membership{member(users[1]), member(users[3])})
+		return err
+	})
+	agree("four members")
+	err := st.Read(ctx, func(tx *Tx) error {
+		page, err := tx.ListMemberships(ch, "", "DEFAULT", 0, 50)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, m := range page.Items {
+			got = append(got, strings.TrimPrefix(m.Member.Arn, ai+"/user/")+"="+m.Member.Name)
+		}
+		if strings.Join(got, ",") != "u0=n,u2=n,u1=n,u3=n" {
+			t.Errorf("members listed: %v", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
