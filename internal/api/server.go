@@ -96,6 +96,12 @@ func newRequestID() string {
 // body, read up to MaxBodyBytes), routing, validation, authorisation of the
 // key's scope (authorize.go), rate limits, the operation and its error
 // mapping.
+// The CORS headers of every response, shared (net/http never changes them).
+var (
+	corsOrigin = []string{"*"}
+	corsExpose = []string{"x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id"}
+)
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	opName := "-"
@@ -105,14 +111,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { s.observer.ObserveRequest(opName, sw.status, time.Since(start)) }()
 	}
 	requestID := newRequestID()
-	w.Header().Set("x-amzn-RequestId", requestID)
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id")
+	// Set in canonical form, as Header.Set would (what every response carries).
+	h := w.Header()
+	h["X-Amzn-Requestid"] = []string{requestID}
+	h["Access-Control-Allow-Origin"] = corsOrigin
+	h["Access-Control-Expose-Headers"] = corsExpose
 	defer func() {
 		if p := recover(); p != nil {
 			writeError(w, s.log, requestID, fmt.Errorf("panic in %s: %v", opName, p))
 		}
-		s.log.Debug("request", "request_id", requestID, "op", opName, "method", r.Method, "path", r.URL.EscapedPath(), "ms", time.Since(start).Milliseconds())
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "request_id", requestID, "op", opName, "method", r.Method, "path", r.URL.EscapedPath(), "ms", time.Since(start).Milliseconds())
+		}
 	}()
 	if r.Method == http.MethodOptions {
 		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")

@@ -322,15 +322,28 @@ func (t *Tx) AddStateOf(channel, member, sub string) (AddState, error) {
 	var chCount sql.NullInt64
 	ck, ca := t.channelKeyArg(channel)
 	mk, ma := t.memberKeyArg(member)
-	inSub, args := "", []any{ca, ma, channel, member, channel, ma}
+	inSub, args := "", []any{ca, ma}
 	if sub != "" {
-		inSub, args = ` AND sub_channel_id = ?`, []any{ca, ma, sub, channel, member, channel, ma}
+		inSub, args = ` AND sub_channel_id = ?`, append(args, sub)
+	}
+	args = append(args, channel, member, channel)
+	// The member's count across channels: the SQLite writer reads it through
+	// its cache (CountUserMembershipsOf), as it may be in thousands of channels.
+	userCount := `0`
+	if !t.inWriterGroup() {
+		userCount = `(SELECT COUNT(*) FROM memberships WHERE member_id = ` + mk + `)`
+		args = append(args, ma)
 	}
 	err := t.queryRow(`SELECT
 		(SELECT COUNT(*) FROM memberships WHERE channel_id = `+ck+` AND member_id = `+mk+inSub+`),
 		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?),
 		(SELECT member_count FROM channels WHERE arn = ?),
-		(SELECT COUNT(*) FROM memberships WHERE member_id = `+mk+`)`, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
+		`+userCount, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
 	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)
+	if err == nil && t.inWriterGroup() {
+		var counts map[string]int
+		counts, err = t.CountUserMembershipsOf([]string{member})
+		st.UserMemberships = counts[member]
+	}
 	return st, err
 }
