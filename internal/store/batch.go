@@ -128,6 +128,12 @@ func (t *Tx) BannedAmong(channel string, arns []string) (map[string]bool, error)
 	if len(arns) == 0 {
 		return map[string]bool{}, nil
 	}
+	// Most channels ban no one: one probe of bans_list tells, before a probe
+	// for each ARN.
+	var some bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM bans WHERE channel_arn = ?)`, channel).Scan(&some); err != nil || !some {
+		return map[string]bool{}, err
+	}
 	in, args := inList(arns)
 	return t.stringSet(`SELECT member_arn FROM bans WHERE channel_arn = ? AND member_arn IN `+in, append([]any{channel}, args...)...)
 }
