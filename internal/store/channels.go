@@ -242,7 +242,11 @@ func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 }
 
 func (t *Tx) addMemberCount(channel string, delta int) error {
-	_, err := t.exec(`UPDATE channels SET member_count = member_count + ? WHERE arn = ?`, delta, channel)
+	q, arg := `UPDATE channels SET member_count = member_count + ? WHERE arn = ?`, any(channel)
+	if k, ok := cachedKey(t.channelKeyArg(channel)); ok {
+		q, arg = `UPDATE channels SET member_count = member_count + ? WHERE seq = ?`, k
+	}
+	_, err := t.exec(q, delta, arg)
 	return err
 }
 
