@@ -114,8 +114,8 @@ func (b *bench) dataset(ctx context.Context, size int) (dataset, error) {
 		},
 		// The channel's members (u0 first), then u0's other channels.
 		func() error {
-			return chunk(2*size-1, `INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
-			VALUES ((SELECT seq FROM channels WHERE arn = ?1), (SELECT seq FROM identities WHERE arn = ?2), ?1, ?2, '', 'DEFAULT', ?3, ?4, ?4)`,
+			return chunk(2*size-1, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = ?1), (SELECT seq FROM identities WHERE arn = ?2), '', 'DEFAULT', ?3, ?4, ?4)`,
 				func(i int) []any {
 					if i < size {
 						return []any{channel(0), user(i), user(0), now + int64(i)}

@@ -229,20 +229,20 @@ func (t *Tx) InsertMemberships(channel string, list []chime.Membership) (int, er
 		}
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
-	args := make([]any, 0, 9*len(list))
+	b.WriteString(`INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms) VALUES `)
+	args := make([]any, 0, 7*len(list))
 	members := make([]string, 0, len(list))
 	sub := list[0].SubChannelID
 	for i, m := range list {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, " + mk + ", ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, " + mk + ", ?, ?, ?, ?, ?)")
 		var ma any = m.Member.Arn
 		if keys != nil {
 			ma = keys[i]
 		}
-		args = append(args, key, ma, channel, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+		args = append(args, key, ma, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 		members = append(members, m.Member.Arn)
 		if m.SubChannelID != sub {
 			sub = "various"

@@ -183,10 +183,11 @@ func (t *Tx) DeleteChannel(arn string) error {
 	return t.addAppInstanceCounts(appInstance, -1, -elastic, 0, 0)
 }
 
-const membershipCols = `m.seq, m.channel_arn, m.member_arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),
+const membershipCols = `m.seq, c.arn, mi.arn, COALESCE(mi.name, ''), m.type, m.invited_by, COALESCE(ib.name, ''),
 	m.created_ms, m.updated_ms, m.read_marker_ms, m.sub_channel_id`
 
-const membershipFrom = ` FROM memberships m LEFT JOIN identities mi ON mi.seq = m.member_id LEFT JOIN identities ib ON ib.arn = m.invited_by `
+const membershipFrom = ` FROM memberships m LEFT JOIN channels c ON c.seq = m.channel_id LEFT JOIN identities mi ON mi.seq = m.member_id
+	LEFT JOIN identities ib ON ib.arn = m.invited_by `
 
 // Memberships are indexed by the integer keys of their channel and member
 // (channel_id, member_id: channels.seq, identities.seq), not by their ARNs,
@@ -227,9 +228,9 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 	ck, ca := t.channelKeyArg(m.ChannelArn)
 	mk, ma := t.memberKeyArg(m.Member.Arn)
-	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, channel_arn, member_arn, sub_channel_id, type, invited_by, created_ms, updated_ms)
-		VALUES (`+ck+`, `+mk+`, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
-		ca, ma, m.ChannelArn, m.Member.Arn, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
+	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+		VALUES (`+ck+`, `+mk+`, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
+		ca, ma, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	if err != nil {
 		return false, err
 	}
@@ -307,8 +308,7 @@ func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (
 
 // ListUserMemberships pages through a user's memberships, with their channels, in the order they were made.
 func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[chime.UserMembership], error) {
-	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.seq = m.channel_id
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
 	if err != nil {
 		return Page[chime.UserMembership]{}, err
 	}
@@ -317,8 +317,7 @@ func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[ch
 
 // GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
 func (t *Tx) GetUserMembership(channel, member string) (chime.UserMembership, error) {
-	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`JOIN channels c ON c.seq = m.channel_id
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+` ORDER BY m.seq LIMIT 1`, channel, member))
+	um, _, err := scanUserMembership(t.queryRow(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.channel_id = `+channelKey+` AND m.member_id = `+memberKey+` ORDER BY m.seq LIMIT 1`, channel, member))
 	return um, notFound(err)
 }
 

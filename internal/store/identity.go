@@ -124,7 +124,7 @@ func (t *Tx) UpdateAppInstance(a chime.AppInstance) error {
 func (t *Tx) DeleteAppInstance(arn string) error {
 	under := likePrefix(arn + "/")
 	for _, q := range []string{
-		`DELETE FROM memberships WHERE channel_arn LIKE ? ESCAPE '\'`,
+		`DELETE FROM memberships WHERE channel_id IN (SELECT seq FROM channels WHERE arn LIKE ? ESCAPE '\')`,
 		`DELETE FROM messages WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM sub_channels WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM moderators WHERE channel_arn LIKE ? ESCAPE '\'`,
@@ -276,7 +276,8 @@ func (t *Tx) IdentityArns(appInstance string) ([]string, error) {
 // ChannelsOfMember returns the channels where member has a membership (of
 // any type, in any subchannel), each once, in ARN order.
 func (t *Tx) ChannelsOfMember(member string) ([]string, error) {
-	return t.strings(`SELECT DISTINCT channel_arn FROM memberships WHERE member_id = `+memberKey+` ORDER BY channel_arn`, member)
+	return t.strings(`SELECT DISTINCT c.arn FROM memberships m JOIN channels c ON c.seq = m.channel_id
+		WHERE m.member_id = `+memberKey+` ORDER BY c.arn`, member)
 }
 
 // DeleteIdentity deletes a user or bot and what hangs off it: memberships,
@@ -306,8 +307,9 @@ func (t *Tx) DeleteIdentity(arn string) error {
 	for _, q := range []string{
 		// The subchannels it was a regular member of count one member less.
 		`UPDATE sub_channels SET member_count = member_count - 1 WHERE (channel_arn, sub_channel_id) IN (
-			SELECT m.channel_arn, m.sub_channel_id FROM memberships m WHERE m.member_id = ` + memberKey + ` AND m.sub_channel_id <> ''
-			AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn))`,
+			SELECT c.arn, m.sub_channel_id FROM memberships m JOIN channels c ON c.seq = m.channel_id
+			WHERE m.member_id = ` + memberKey + ` AND m.sub_channel_id <> ''
+			AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = c.arn AND d.moderator_arn = ?))`,
 		`UPDATE channels SET member_count = member_count - (SELECT COUNT(*) FROM memberships m WHERE m.channel_id = channels.seq AND m.member_id = ` + memberKey + `)
 			WHERE seq IN (SELECT channel_id FROM memberships WHERE member_id = ` + memberKey + `)`,
 		`DELETE FROM memberships WHERE member_id = ` + memberKey,

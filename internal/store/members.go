@@ -455,5 +455,6 @@ func (t *Tx) MemberArns(channel string) (list, also []string, err error) {
 }
 
 func (t *Tx) memberArns(channel string) ([]string, error) {
-	return t.strings(`SELECT DISTINCT member_arn FROM memberships WHERE channel_id = `+channelKey, channel)
+	return t.strings(`SELECT DISTINCT mi.arn FROM memberships m JOIN identities mi ON mi.seq = m.member_id
+		WHERE m.channel_id = `+channelKey, channel)
 }

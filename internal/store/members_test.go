@@ -131,7 +131,8 @@ func TestMemberListCache(t *testing.T) {
 	}
 	check("a delete", ch, 102)
 	if err := write(func(tx *Tx) error {
-		_, err := tx.exec(`DELETE FROM memberships WHERE channel_arn = ? AND member_arn IN (?, ?)`, ch, user(6), user(7))
+		_, err := tx.exec(`DELETE FROM memberships WHERE channel_id = `+channelKey+`
+			AND member_id IN (SELECT seq FROM identities WHERE arn IN (?, ?))`, ch, user(6), user(7))
 		return err
 	}); err != nil {
 		t.Fatal(err)

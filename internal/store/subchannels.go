@@ -90,7 +90,7 @@ func (t *Tx) AddSubChannelMembers(channel, id string, delta int) error {
 // as they are after the move.
 func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime.Membership, error) {
 	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ?
-		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = m.channel_arn AND d.moderator_arn = m.member_arn)
+		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = c.arn AND d.moderator_arn = mi.arn)
 		ORDER BY m.seq DESC LIMIT ?`, channel, from, n)
 	if err != nil {
 		return nil, err
@@ -146,7 +146,8 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 // of a 1,000,000-member elastic channel read a million index entries
 // (BENCHMARKS.md, TestSubChannelMembersUseTheSubChannelIndex).
 func (t *Tx) MemberArnsIn(channel, sub string) ([]string, error) {
-	return t.strings(`SELECT member_arn FROM memberships WHERE channel_id = `+channelKey+` AND sub_channel_id = ? AND type IN ('DEFAULT', 'HIDDEN')`,
+	return t.strings(`SELECT mi.arn FROM memberships m JOIN identities mi ON mi.seq = m.member_id
+		WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ? AND m.type IN ('DEFAULT', 'HIDDEN')`,
 		channel, sub)
 }
 

@@ -1,8 +1,9 @@
 -- Memberships are keyed by the integer keys of their channel and member
 -- (channels.seq, identities.seq) instead of their ARNs (issue 7): smaller
--- index entries, so an insert dirties fewer index pages. The ARN columns stay
--- on the row for what it returns. A membership whose channel or member is
--- gone is unreachable; it is dropped.
+-- index entries, so an insert dirties fewer index pages. The row keeps no ARN
+-- of its channel or member either (reads join the channel and identity rows by
+-- key). A membership whose channel or member is gone is unreachable; it is
+-- dropped.
 DELETE FROM memberships m
   WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.arn = m.channel_arn)
      OR NOT EXISTS (SELECT 1 FROM identities i WHERE i.arn = m.member_arn);
@@ -16,3 +17,4 @@ DROP INDEX memberships_list;
 CREATE INDEX memberships_list ON memberships (channel_id, sub_channel_id, type, seq);
 DROP INDEX memberships_by_member;
 CREATE INDEX memberships_by_member ON memberships (member_id, seq);
+ALTER TABLE memberships DROP COLUMN channel_arn, DROP COLUMN member_arn;
