@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -95,29 +97,67 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		if err != nil {
 			return err
 		}
-		for ai, days := range retention {
+		// In one order on every node (as the channels and users below): two
+		// reapers of one PostgreSQL store then lock in the same order.
+		for _, ai := range slices.Sorted(maps.Keys(retention)) {
+			days := retention[ai]
 			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day))
 			if err != nil {
 				return err
 			}
 			out.Messages += n
 		}
+		// What has expired, then its locks (PostgreSQL) in the order every
+		// writer takes them: app instances (CreateChannel locks its app
+		// instance before its members), then users and bots (an add locks
+		// its members before their channel), then channels; each kind sorted.
+		// So neither an add nor another node's reaper holds one of them while
+		// waiting for this reaper, which waits for it.
+		users, err := tx.ExpiringIdentities()
+		if err != nil {
+			return err
+		}
+		users = slices.DeleteFunc(users, func(u chime.AppInstanceUser) bool {
+			return now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day))
+		})
 		channels, err := tx.ExpiringChannels()
 		if err != nil {
 			return err
 		}
-		for _, ch := range channels {
+		channels = slices.DeleteFunc(channels, func(ch chime.Channel) bool {
 			from := ch.Created
 			if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastMessage != nil {
 				from = *ch.LastMessage
 			}
-			if now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day)) {
-				continue
-			}
-			// Locked before the channel, as DeleteChannel does: it counts one channel less.
-			if err := tx.LockAppInstance(ch.AppInstanceArn); err != nil {
+			return now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
+		})
+		apps := map[string]bool{}
+		userArns := make([]string, 0, len(users))
+		for _, u := range users {
+			apps[u.AppInstanceArn] = true
+			userArns = append(userArns, u.Arn)
+		}
+		for _, ch := range channels {
+			apps[ch.AppInstanceArn] = true
+		}
+		// Each deletion counts one user, bot or channel less on its app instance.
+		for _, ai := range slices.Sorted(maps.Keys(apps)) {
+			if err := tx.LockAppInstance(ai); err != nil {
 				return err
 			}
+		}
+		if err := tx.LockIdentities(userArns); err != nil {
+			return err
+		}
+		for _, u := range users {
+			removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
+			if err != nil {
+				return err
+			}
+			events = append(events, removed...)
+			out.Users++
+		}
+		for _, ch := range channels {
 			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch)
 			if err != nil {
 				return err
@@ -127,24 +167,6 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				return err
 			}
 			out.Channels++
-		}
-		users, err := tx.ExpiringIdentities()
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			if now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day)) {
-				continue
-			}
-			if err := tx.LockAppInstance(u.AppInstanceArn); err != nil { // as deleteIdentity does
-				return err
-			}
-			removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
-			if err != nil {
-				return err
-			}
-			events = append(events, removed...)
-			out.Users++
 		}
 		return nil
 	})

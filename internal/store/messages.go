@@ -225,9 +225,11 @@ func (t *Tx) AppInstancesWithRetention() (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// ExpiringChannels lists the channels that have expiration settings.
+// ExpiringChannels lists the channels that have expiration settings, in
+// creation order: two reapers (nodes of one PostgreSQL store) lock them in
+// the same order.
 func (t *Tx) ExpiringChannels() ([]chime.Channel, error) {
-	rows, err := t.query(`SELECT ` + channelCols + channelFrom + `WHERE c.expiration IS NOT NULL`)
+	rows, err := t.query(`SELECT ` + channelCols + channelFrom + `WHERE c.expiration IS NOT NULL ORDER BY c.seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -243,9 +245,10 @@ func (t *Tx) ExpiringChannels() ([]chime.Channel, error) {
 	return out, rows.Err()
 }
 
-// ExpiringIdentities lists the users and bots that have expiration settings.
+// ExpiringIdentities lists the users and bots that have expiration
+// settings, in creation order (as ExpiringChannels).
 func (t *Tx) ExpiringIdentities() ([]chime.AppInstanceUser, error) {
-	rows, err := t.query(`SELECT ` + identityCols + ` FROM identities WHERE expiration IS NOT NULL`)
+	rows, err := t.query(`SELECT ` + identityCols + ` FROM identities WHERE expiration IS NOT NULL ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
