@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,10 +226,17 @@ func TestTwoNodesDeleteUserEndsSessions(t *testing.T) {
 	owner := a.user(ai, "owner")
 	bob := a.user(ai, "bob")
 	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	// The sessions connect before bob is added and each reads the add's
+	// event: connected after it, one could still receive it in flight.
+	ownerOnA, bobOnA, bobOnB := a.connect(owner), a.connect(bob), b.connect(bob)
 	_, err := a.Msg.CreateChannelMembership(a.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
 		MemberArn: aws.String(bob), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
 	noErr(t, err)
-	ownerOnA, bobOnA, bobOnB := a.connect(owner), a.connect(bob), b.connect(bob)
+	for _, c := range []*wsClient{ownerOnA, bobOnA, bobOnB} {
+		if f := c.next(); f.Type() != "CREATE_CHANNEL_MEMBERSHIP" || f.Payload == nil || !strings.Contains(*f.Payload, bob) {
+			t.Fatalf("%s's session got %s, want the CREATE_CHANNEL_MEMBERSHIP of bob", c.user, f.Raw)
+		}
+	}
 
 	_, err = b.ID.DeleteAppInstanceUser(b.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(bob)})
 	noErr(t, err)
