@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -190,6 +191,81 @@ func TestQuotaFreedByExpiry_D17(t *testing.T) {
 	_, err = e.ID.CreateAppInstanceUser(e.ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai), AppInstanceUserId: aws.String("fourth"),
 		Name: aws.String("fourth"), ClientRequestToken: aws.String(token())})
 	wantErr(t, err, "ResourceLimitExceededException")
+}
+
+// TestQuotaMembershipsPerChannelAndUser: CreateChannelMembership beyond the
+// channel's memberships or the user's is a 400 ResourceLimitExceededException
+// (SEMANTICS.md §9; lowered here), checked in the order of
+// service.addMember: an existing membership is answered as it stands even
+// when a quota is full (rule D1), and a banned member is refused with 403
+// even into a full channel. A removal frees a slot. These hold the one
+// statement that checks and inserts (store.InsertMembershipIfAllowed) to the
+// same answers as the checks it replaces.
+func TestQuotaMembershipsPerChannelAndUser(t *testing.T) {
+	q := service.DefaultQuotas
+	q.MembershipsPerChannel, q.MembershipsPerUser = 3, 3
+	e := newEnv(t, withQuotas(q))
+	ai := e.appInstance("membership-quota")
+	add := func(ch, bearer, member string) (*chimesdkmessaging.CreateChannelMembershipOutput, error) {
+		return e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+			MemberArn: aws.String(member), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(bearer)})
+	}
+	var owners, channels []string
+	for i := 0; i < 4; i++ { // each channel has its own creator, its first member
+		owners = append(owners, e.user(ai, fmt.Sprintf("owner%d", i)))
+		channels = append(channels, e.channel(ai, owners[i], "RESTRICTED", "PRIVATE"))
+	}
+	u1, u2, u3, banned := e.user(ai, "u1"), e.user(ai, "u2"), e.user(ai, "u3"), e.user(ai, "banned")
+
+	// Per channel: the creator and two more.
+	for _, u := range []string{u1, u2} {
+		_, err := add(channels[0], owners[0], u)
+		noErr(t, err)
+	}
+	_, err := add(channels[0], owners[0], u3)
+	wantLimit(t, err)
+	out, err := add(channels[0], owners[0], u1)
+	noErr(t, err) // D1: an existing membership, though the channel is full
+	if aws.ToString(out.Member.Arn) != u1 {
+		t.Errorf("re-adding u1 answered %+v", out.Member)
+	}
+	_, err = e.Msg.CreateChannelBan(e.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(channels[0]),
+		MemberArn: aws.String(banned), ChimeBearer: aws.String(owners[0])})
+	noErr(t, err)
+	_, err = add(channels[0], owners[0], banned)
+	wantErr(t, err, "ForbiddenException")
+	if got := listMemberArns(t, e, channels[0], owners[0], ""); !slices.Equal(sorted(got...), sorted(owners[0], u1, u2)) {
+		t.Fatalf("members of the full channel: %v", got)
+	}
+	_, err = e.Msg.DeleteChannelMembership(e.ctx, &chimesdkmessaging.DeleteChannelMembershipInput{ChannelArn: aws.String(channels[0]),
+		MemberArn: aws.String(u2), ChimeBearer: aws.String(owners[0])})
+	noErr(t, err)
+	_, err = add(channels[0], owners[0], u3)
+	noErr(t, err) // the removal freed a slot
+
+	// Per user: u1 is in channels[0]; two more, then no more.
+	for i := 1; i < 3; i++ {
+		_, err := add(channels[i], owners[i], u1)
+		noErr(t, err)
+	}
+	_, err = add(channels[3], owners[3], u1)
+	wantLimit(t, err)
+	_, err = add(channels[1], owners[1], u1)
+	noErr(t, err) // D1 again, though u1 is at the quota
+	// A banned member of a channel with room is still refused, not counted.
+	_, err = e.Msg.CreateChannelBan(e.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(channels[3]),
+		MemberArn: aws.String(u2), ChimeBearer: aws.String(owners[3])})
+	noErr(t, err)
+	_, err = add(channels[3], owners[3], u2)
+	wantErr(t, err, "ForbiddenException")
+	got, err := e.Msg.ListChannelMembershipsForAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(u1)})
+	noErr(t, err)
+	if len(got.ChannelMemberships) != 3 {
+		t.Fatalf("u1 holds %d memberships, quota 3", len(got.ChannelMemberships))
+	}
+	if m := listMemberArns(t, e, channels[3], owners[3], ""); !slices.Equal(m, []string{owners[3]}) {
+		t.Fatalf("members of the last channel: %v", m)
+	}
 }
 
 // TestTwoNodesChannelAndUserQuota: CreateChannel and CreateAppInstanceUser
