@@ -264,6 +264,9 @@ func TestWireValidationNamesField(t *testing.T) {
 			`{"AppInstanceArn":"not-an-arn","AppInstanceUserId":"ok","Name":"x","ClientRequestToken":"tok-u2"}`, "AppInstanceArn"},
 		{"Mode enum", "POST", "/channels", w.bearer(w.erin), `{"AppInstanceArn":"` + w.ai + `","Name":"c","ClientRequestToken":"tok-c2","Mode":"OPEN"}`, "Mode"},
 		{"ChannelArn in path", "GET", "/channels/not-an-arn", w.bearer(w.erin), "", "ChannelArn"},
+		// ChimeArn ends in [^/].{0,1023}: a 1,025-character resource is refused, though within the shape's 1,600.
+		{"MemberArn resource over 1024", "POST", "/channels/" + pathEsc(w.ch) + "/memberships", w.bearer(w.erin),
+			`{"MemberArn":"arn:aws:chime:us-east-1:123456789012:` + strings.Repeat("r", 1025) + `","Type":"DEFAULT"}`, "MemberArn"},
 		{"membership Type enum", "POST", "/channels/" + pathEsc(w.ch) + "/memberships", w.bearer(w.erin), `{"MemberArn":"` + w.bob + `","Type":"SECRET"}`, "Type"},
 		{"ExpirationDays range", "POST", "/app-instance-users", nil,
 			`{"AppInstanceArn":"` + w.ai + `","AppInstanceUserId":"ok","Name":"x","ClientRequestToken":"tok-u3","ExpirationSettings":{"ExpirationDays":0,"ExpirationCriterion":"CREATED_TIMESTAMP"}}`,

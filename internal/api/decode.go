@@ -213,7 +213,7 @@ func (v *validator) check(field string, s *shape, val any) (any, bool) {
 			v.fail(field, "must have length less than or equal to %d", int(*s.Max))
 			return nil, false
 		}
-		if s.re != nil && !s.re.MatchString(str) {
+		if s.match != nil && !s.match(str) {
 			v.fail(field, "must satisfy regular expression pattern: %s", s.Pattern)
 			return nil, false
 		}
