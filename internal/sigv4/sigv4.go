@@ -502,16 +502,7 @@ func CanonicalURI(escapedPath string) string {
 	if escapedPath == "" {
 		return "/"
 	}
-	var b strings.Builder
-	for i := 0; i < len(escapedPath); i++ {
-		c := escapedPath[i]
-		if unreserved(c) || c == '/' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
+	return escape(escapedPath, func(c byte) bool { return unreserved(c) || c == '/' })
 }
 
 func unreserved(c byte) bool {
@@ -531,13 +522,17 @@ func EscapeURIComponent(s string) string {
 }
 
 func escape(s string, keep func(byte) bool) string {
+	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if keep(c) {
 			b.WriteByte(c)
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
 		}
 	}
 	return b.String()
