@@ -59,9 +59,13 @@ func TestBoto3SignedCalls(t *testing.T) {
 	admin := "AKIAADMINBOTO3:admin-secret"
 	writeCredentials(t, creds, "# admin", "AKIAADMINBOTO3 admin-secret admin")
 	p := startBelfry(t, t.TempDir(), "--credentials", creds, "--rate-limits", "aws")
-	if !strings.Contains(p.stdout.String(), "SigV4 signatures verified (1 keys: 1 admin, 0 app-instance, 0 user); rate limits aws") {
-		t.Fatalf("start-up lines: %s", p.stdout)
-	}
+	// The line follows the endpoint line startBelfry waited for: it may not be written yet.
+	eventually(t, patience, func() error {
+		if !strings.Contains(p.stdout.String(), "SigV4 signatures verified (1 keys: 1 admin, 0 app-instance, 0 user); rate limits aws") {
+			return fmt.Errorf("start-up lines: %s", p.stdout)
+		}
+		return nil
+	})
 	id, msg := p.clientsWith("AKIAADMINBOTO3", "admin-secret")
 	out, err := id.CreateAppInstance(ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("boto3"), ClientRequestToken: aws.String(token())})
 	noErr(t, err)
