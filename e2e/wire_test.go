@@ -16,6 +16,7 @@ import (
 	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/belfry/belfry/internal/service"
@@ -301,6 +302,15 @@ func TestWireValidationNamesField(t *testing.T) {
 	_, err = w.Msg.BatchCreateChannelMembership(w.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(w.ch), MemberArns: many,
 		ChimeBearer: aws.String(w.erin)})
 	wantErr(t, err, "BadRequestException")
+	// The SDK checks no pattern either: an ARN whose resource is over 1,024 characters reaches the server.
+	_, err = w.Msg.CreateChannelMembership(w.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(w.ch),
+		MemberArn: aws.String("arn:aws:chime:us-east-1:123456789012:" + strings.Repeat("r", 1025)), Type: types.ChannelMembershipTypeDefault,
+		ChimeBearer: aws.String(w.erin)})
+	wantErr(t, err, "BadRequestException")
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), "MemberArn") {
+		t.Errorf("the SDK's error %v does not name MemberArn", err)
+	}
 }
 
 // TestWireMissingBearerIs401_D5: a missing, malformed, unknown or foreign

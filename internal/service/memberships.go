@@ -46,15 +46,18 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	}
 	// The channel is locked by the transaction, and the caller locked u
 	// before reading it (lockMembers), as the per-user quota needs.
-	// Existing membership (a moderator's: in that subchannel), ban and both counts, in one statement.
 	if ch.Elastic == nil {
 		// Most adds pass every check below: one statement checks and inserts.
 		m := chime.Membership{ChannelArn: ch.Arn, Member: identityOf(u), Type: typ, InvitedBy: by, Created: now, Updated: now}
 		inserted, err := tx.InsertMembershipIfAllowed(m, s.quotas.MembershipsPerChannel, s.quotas.MembershipsPerUser)
-		if err != nil || inserted {
-			return &added{m: m}, err
+		switch {
+		case err != nil:
+			return nil, err
+		case inserted:
+			return &added{m: m}, nil
 		}
 	}
+	// Existing membership (a moderator's: in that subchannel), ban and both counts, in one statement.
 	var in string
 	if moderator {
 		in = sub
