@@ -78,7 +78,7 @@ func Store(reg prometheus.Registerer, stats func() store.Stats) {
 	reg.MustRegister(
 		counter("belfry_store_commits_total", "Durable commits: SQLite group commits (one fsync each, shared by the write transactions gathered), PostgreSQL write transactions.",
 			func(s store.Stats) float64 { return float64(s.Commits) }),
-		counter("belfry_store_write_transactions_total", "Write transactions run (on SQLite, each in a savepoint of a group commit).",
+		counter("belfry_store_write_transactions_total", "Write transactions run (on SQLite, in groups that share one commit).",
 			func(s store.Stats) float64 { return float64(s.WriteTxs) }),
 		counter("belfry_store_write_transactions_failed_total", "Write transactions rolled back (a refused change, a conflict or a store failure).",
 			func(s store.Stats) float64 { return float64(s.FailedTxs) }),

@@ -682,14 +682,14 @@ func TestRoleCache(t *testing.T) {
 						return err
 					}
 					if fail {
-						return errRolledBack
+						return errRollBackOnPurpose
 					}
 					return nil
 				})
 			}()
 		}
 		for range 4 {
-			if err := <-errs; err != nil && !errors.Is(err, errRolledBack) {
+			if err := <-errs; err != nil && !errors.Is(err, errRollBackOnPurpose) {
 				t.Fatal(err)
 			}
 		}
@@ -699,7 +699,7 @@ func TestRoleCache(t *testing.T) {
 	}
 }
 
-var errRolledBack = errors.New("rolled back on purpose")
+var errRollBackOnPurpose = errors.New("rolled back on purpose")
 
 // TestCachedKeysAgreeWithArnLookups: the writer's statements that take the
 // channel's and members' keys from its cache (InsertMembership,

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// inOneGroup runs fns as write transactions that the SQLite writer takes
+// as one group, in order: a first transaction holds the writer until all of
+// them are queued. It returns each one's result and checks that they shared a commit.
+func inOneGroup(t *testing.T, st *Store, fns ...func(*Tx) error) []error {
+	t.Helper()
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go st.Write(ctx, func(*Tx) error { close(held); <-hold; return nil })
+	<-held
+	before := st.Stats().Commits
+	errs := make([]chan error, len(fns))
+	for i, fn := range fns { // queued in order
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- st.Write(ctx, fn) }()
+		for deadline := time.Now().Add(10 * time.Second); len(st.writes) <= i; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d transactions queued", len(st.writes), len(fns))
+			}
+		}
+	}
+	close(hold)
+	out := make([]error, len(fns))
+	for i := range errs {
+		out[i] = <-errs[i]
+	}
+	// The holder's commit and the group's (a group that failed whole has none).
+	if n := st.Stats().Commits - before; n > 2 {
+		t.Fatalf("%d commits: the transactions did not share one", n)
+	}
+	return out
+}
+
+func keysOf(t *testing.T, st *Store) string {
+	t.Helper()
+	var keys []string
+	if err := st.Read(context.Background(), func(tx *Tx) error {
+		rows, err := tx.query(`SELECT k FROM t_group`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			keys = append(keys, k)
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+func insertKey(k string) func(*Tx) error {
+	return func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO t_group (k) VALUES (?)`, k)
+		return err
+	}
+}
+
+// TestGroupCommitFailedTransactionsLeaveNoChange: in a group commit, a
+// transaction that fails, before or after it wrote, by an error of its own,
+// a failed statement or a panic, leaves no change, and every other one of
+// the group keeps all of its changes (issue 6: no half-applied change; the
+// writer runs transactions without savepoints until one fails after it
+// wrote, then runs the group again with them).
+func TestGroupCommitFailedTransactionsLeaveNoChange(t *testing.T) {
+	st := openTemp(t)
+	if err := st.Write(context.Background(), func(tx *Tx) error {
+		if _, err := tx.exec(`CREATE TABLE t_group (k TEXT PRIMARY KEY)`); err != nil {
+			return err
+		}
+		return insertKey("z")(tx)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errOwn := errors.New("fails on purpose")
+	runs := 0
+	cases := []struct {
+		name    string
+		fn      func(*Tx) error
+		wantErr bool
+	}{
+		{"one insert", func(tx *Tx) error { runs++; return insertKey("a")(tx) }, false},
+		{"fails before it writes", func(tx *Tx) error {
+			var n int
+			if err := tx.queryRow(`SELECT COUNT(*) FROM t_group`).Scan(&n); err != nil {
+				return err
+			}
+			return errOwn
+		}, true},
+		{"two inserts", func(tx *Tx) error {
+			if err := insertKey("c")(tx); err != nil {
+				return err
+			}
+			return insertKey("d")(tx)
+		}, false},
+		{"fails after it wrote", func(tx *Tx) error {
+			if err := insertKey("b")(tx); err != nil {
+				return err
+			}
+			return errOwn
+		}, true},
+		{"a failed statement after a write", func(tx *Tx) error {
+			if err := insertKey("y")(tx); err != nil {
+				return err
+			}
+			return insertKey("z")(tx) // exists
+		}, true},
+		{"panics after it wrote", func(tx *Tx) error {
+			if err := insertKey("e")(tx); err != nil {
+				return err
+			}
+			panic("on purpose")
+		}, true},
+		{"another insert", insertKey("f"), false},
+	}
+	fns := make([]func(*Tx) error, len(cases))
+	for i, c := range cases {
+		fns[i] = c.fn
+	}
+	errs := inOneGroup(t, st, fns...)
+	for i, c := range cases {
+		if (errs[i] != nil) != c.wantErr {
+			t.Errorf("%s: error %v, want an error: %v", c.name, errs[i], c.wantErr)
+		}
+	}
+	if got, want := keysOf(t, st), "a,c,d,f,z"; got != want {
+		t.Fatalf("rows %s, want %s", got, want)
+	}
+	if runs != 2 {
+		t.Errorf("the first transaction ran %d times; the group was to run again after a failure past a write", runs)
+	}
+
+	// A group whose failures all come before any write runs once.
+	runs = 0
+	errs = inOneGroup(t, st,
+		func(tx *Tx) error { runs++; return insertKey("g")(tx) },
+		func(tx *Tx) error { return errOwn },
+		insertKey("h"))
+	if errs[0] != nil || errs[1] != errOwn || errs[2] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if got, want := keysOf(t, st), "a,c,d,f,g,h,z"; got != want || runs != 1 {
+		t.Fatalf("rows %s, want %s; first transaction ran %d times, want 1", got, want, runs)
+	}
+}
+
+// TestGroupCommitStopsWhenTheDatabaseRollsBack: when SQLite ends the
+// writer's transaction of its own accord (as an I/O error or a full disk
+// may; here a trigger's RAISE(ROLLBACK)), no statement runs after it, where
+// it would commit on its own, and the whole group fails with a 503: none of
+// its changes stays, even from a transaction that ignored the error.
+func TestGroupCommitStopsWhenTheDatabaseRollsBack(t *testing.T) {
+	st := openTemp(t)
+	if err := st.Write(context.Background(), func(tx *Tx) error {
+		for _, q := range []string{
+			`CREATE TABLE t_group (k TEXT PRIMARY KEY)`,
+			`CREATE TABLE t_boom (x)`,
+			`CREATE TRIGGER t_boom_rollback BEFORE INSERT ON t_boom BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`,
+		} {
+			if _, err := tx.exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var afterErr error
+	errs := inOneGroup(t, st,
+		insertKey("a"),
+		func(tx *Tx) error {
+			tx.exec(`INSERT INTO t_boom VALUES (1)`) // rolls the transaction back; ignored
+			afterErr = insertKey("marker")(tx)
+			return nil
+		},
+		insertKey("b"))
+	for i, err := range errs {
+		if !strings.Contains(errorText(err), "rolled the write transaction back") {
+			t.Errorf("transaction %d: %v, want a 503 saying the database rolled back", i, err)
+		}
+	}
+	if afterErr == nil {
+		t.Error("a statement ran after the rollback")
+	}
+	if got := keysOf(t, st); got != "" {
+		t.Fatalf("rows %q stayed", got)
+	}
+	// The writer goes on.
+	if err := st.Write(context.Background(), insertKey("c")); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(t, st); got != "c" {
+		t.Fatalf("rows %q, want c", got)
+	}
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
