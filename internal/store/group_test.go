@@ -146,13 +146,20 @@ func TestGroupCommitFailedTransactionsLeaveNoChange(t *testing.T) {
 		t.Errorf("the first transaction ran %d times; the group was to run again after a failure past a write", runs)
 	}
 
-	// A group whose failures all come before any write runs once.
+	// A group whose failures all come before any change runs once: a
+	// statement that changed no row changed nothing.
 	runs = 0
 	errs = inOneGroup(t, st,
 		func(tx *Tx) error { runs++; return insertKey("g")(tx) },
 		func(tx *Tx) error { return errOwn },
+		func(tx *Tx) error {
+			if _, err := tx.exec(`INSERT INTO t_group (k) VALUES ('z') ON CONFLICT DO NOTHING`); err != nil {
+				return err
+			}
+			return errOwn
+		},
 		insertKey("h"))
-	if errs[0] != nil || errs[1] != errOwn || errs[2] != nil {
+	if errs[0] != nil || errs[1] != errOwn || errs[2] != errOwn || errs[3] != nil {
 		t.Fatalf("errors %v", errs)
 	}
 	if got, want := keysOf(t, st), "a,c,d,f,g,h,z"; got != want || runs != 1 {
