@@ -24,8 +24,8 @@ const bearerMember = "ChimeBearer"
 // the validated values keyed by the model's member names. authorize,
 // ownAccount and limitsFor read the bearer and the ARNs from them: strings
 // and []any of strings, each what its JSON decodes to. The typed handlers
-// get the values encoded as JSON (integers are int64 here and timestamps
-// time.Time, for json.Marshal).
+// get the values as a JSON round trip into their input struct gives them
+// (input.go; integers are int64 here and timestamps time.Time).
 func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []byte) (map[string]any, error) {
 	in := map[string]any{}
 	if op.input == nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -24,9 +25,12 @@ import (
 // batch of 1600-character ARNs) is far smaller.
 const MaxBodyBytes = 1 << 20
 
-// opFunc runs one operation on its validated input and returns the value to
-// encode as the response body (nil for none).
-type opFunc func(ctx context.Context, c chime.Caller, in json.RawMessage) (any, error)
+// opFunc runs one operation on its validated input (as decodeInput returns
+// it) and returns the value to encode as the response body (nil for none).
+type opFunc struct {
+	input *inputDecoder // the handler's input type and how to fill it
+	run   func(ctx context.Context, c chime.Caller, in map[string]any) (any, error)
+}
 
 // Server is the HTTP handler for both APIs.
 type Server struct {
@@ -73,15 +77,17 @@ func (s *Server) Operations() map[string]bool {
 	return out
 }
 
-// op adapts a typed handler to an opFunc: the validated input is decoded into In.
+// op adapts a typed handler to an opFunc: the validated input is decoded
+// into In as a JSON round trip would (input.go), its fields read once here.
 func op[In any](f func(ctx context.Context, c chime.Caller, in *In) (any, error)) opFunc {
-	return func(ctx context.Context, c chime.Caller, raw json.RawMessage) (any, error) {
+	dec := newInputDecoder(reflect.TypeFor[In]())
+	return opFunc{input: dec, run: func(ctx context.Context, c chime.Caller, m map[string]any) (any, error) {
 		in := new(In)
-		if err := json.Unmarshal(raw, in); err != nil {
-			return nil, fmt.Errorf("decode validated input: %w", err)
+		if err := dec.decode(m, in); err != nil {
+			return nil, err
 		}
 		return f(ctx, c, in)
-	}
+	}}
 }
 
 func newRequestID() string {
@@ -193,13 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	raw, err := json.Marshal(in)
-	if err != nil {
-		writeError(w, s.log, requestID, fmt.Errorf("encode validated input: %w", err))
-		return
-	}
 	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
-	out, err := impl(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, raw)
+	out, err := impl.run(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, in)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
