@@ -78,7 +78,21 @@ func (s *Server) createChannelMembership(ctx context.Context, c chime.Caller, in
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ChannelArn": m.ChannelArn, "Member": identityOut(m.Member), "SubChannelId": str(m.SubChannelID)}, nil
+	return createChannelMembershipOutput(m), nil
+}
+
+// createChannelMembershipOut is CreateChannelMembership's response, a
+// struct so that json.Marshal need not sort map keys: its fields in key
+// order and written as null when empty, byte for byte what the map it
+// replaced gave (TestCreateChannelMembershipOutput).
+type createChannelMembershipOut struct {
+	ChannelArn   string    `json:"ChannelArn"`
+	Member       *identity `json:"Member"`
+	SubChannelId *string   `json:"SubChannelId"`
+}
+
+func createChannelMembershipOutput(m chime.Membership) createChannelMembershipOut {
+	return createChannelMembershipOut{ChannelArn: m.ChannelArn, Member: identityOut(m.Member), SubChannelId: str(m.SubChannelID)}
 }
 
 type batchCreateChannelMembershipIn struct {
