@@ -19,14 +19,14 @@ import (
 // bearer is a 401 (rule D5), not a validation error.
 const bearerMember = "ChimeBearer"
 
-// decodeInput gathers an operation's input from the path labels, query,
-// headers and JSON body, checks every constraint of the model, and returns
+// decodeInput gathers an operation's input from the path labels, the query
+// (r.URL.Query(), parsed once by route), r's headers and the JSON body, checks every constraint of the model, and returns
 // the validated values keyed by the model's member names. authorize,
 // ownAccount and limitsFor read the bearer and the ARNs from them: strings
 // and []any of strings, each what its JSON decodes to. The typed handlers
 // get the values as a JSON round trip into their input struct gives them
 // (input.go; integers are int64 here and timestamps time.Time).
-func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []byte) (map[string]any, error) {
+func decodeInput(op *opSpec, labels map[string]string, query url.Values, r *http.Request, body []byte) (map[string]any, error) {
 	in := map[string]any{}
 	if op.input == nil {
 		return in, nil
@@ -46,7 +46,6 @@ func decodeInput(op *opSpec, labels map[string]string, r *http.Request, body []b
 		bodyVals = obj
 	}
 	v := &validator{shapes: op.shapes}
-	query := r.URL.Query()
 	for _, name := range op.input.names {
 		m := op.input.Members[name]
 		s := op.shapes[m.Shape]

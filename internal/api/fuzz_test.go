@@ -315,7 +315,7 @@ func FuzzDecodeInput(f *testing.F) {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.URL.RawQuery = query
 		r.Header.Set("x-amz-chime-bearer", label)
-		in, err := decodeInput(op, labels, r, []byte(body))
+		in, err := decodeInput(op, labels, r.URL.Query(), r, []byte(body))
 		if err != nil {
 			if k := chime.KindOf(err); k != chime.KindBadRequest {
 				t.Fatalf("%s: error of kind %d: %v", op.name, k, err)

@@ -196,7 +196,7 @@ func TestInputDecoderFromRequests(t *testing.T) {
 		for _, body := range []string{every, "", "{}"} {
 			req := httptest.NewRequest("POST", "/?"+query, nil)
 			req.Header.Set("x-amz-chime-bearer", fzU1)
-			in, err := decodeInput(op, labels, req, []byte(body))
+			in, err := decodeInput(op, labels, req.URL.Query(), req, []byte(body))
 			if err != nil {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -40,6 +41,10 @@ type Server struct {
 	log  *slog.Logger
 	ops  []*opSpec
 	impl map[string]opFunc
+	// byShape holds s.ops by method and number of path segments, the only
+	// operations a request of that shape can match, each list in s.ops's
+	// order (which decides between several).
+	byShape map[routeShape][]*opSpec
 
 	sessionEndpoint func(requestHost string) string
 	writeHealth     func() error // when it fails, changes are refused with a 503
@@ -60,7 +65,7 @@ func New(svc *service.Service, auth Authenticator, log *slog.Logger, opts ...Opt
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{svc: svc, auth: auth, log: log, ops: ops}
+	s := &Server{svc: svc, auth: auth, log: log, ops: ops, byShape: byShape(ops)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -151,7 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	spec, labels, err := s.route(r)
+	spec, labels, query, err := s.route(r)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -182,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, requestID, chime.Errorf(chime.KindNotImplemented, "Belfry does not implement %s yet.", spec.name))
 		return
 	}
-	in, err := decodeInput(spec, labels, r, body)
+	in, err := decodeInput(spec, labels, query, r, body)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -257,22 +262,38 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 // route finds the operation for a request by method, escaped path and the
-// operation=/scope= query values. ARNs arrive percent-encoded in one path
-// segment, so the escaped path is split before anything is unescaped.
-func (s *Server) route(r *http.Request) (*opSpec, map[string]string, error) {
+// operation=/scope= query values, and returns its path labels and the
+// parsed query. ARNs arrive percent-encoded in one path segment, so the
+// escaped path is split before anything is unescaped.
+func (s *Server) route(r *http.Request) (*opSpec, map[string]string, url.Values, error) {
 	segs := splitPath(r.URL.EscapedPath())
 	query := r.URL.Query()
-	pathKnown := false
-	for _, op := range s.ops {
+	for _, op := range s.byShape[routeShape{r.Method, len(segs)}] {
 		if labels, ok := op.match(r.Method, segs, query); ok {
-			return op, labels, nil
+			return op, labels, query, nil
 		}
-		pathKnown = pathKnown || op.pathMatches(segs)
 	}
-	if pathKnown {
-		return nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation accepts %s on %s.", r.Method, r.URL.EscapedPath())
+	for _, op := range s.ops {
+		if op.pathMatches(segs) {
+			return nil, nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation accepts %s on %s.", r.Method, r.URL.EscapedPath())
+		}
 	}
-	return nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
+	return nil, nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
+}
+
+// routeShape is what a request shares with every operation it can match.
+type routeShape struct {
+	method string
+	segs   int
+}
+
+func byShape(ops []*opSpec) map[routeShape][]*opSpec {
+	m := map[routeShape][]*opSpec{}
+	for _, op := range ops {
+		k := routeShape{op.method, len(op.segs)}
+		m[k] = append(m[k], op)
+	}
+	return m
 }
 
 // Authenticator decides who made a request. It is the one seam where SigV4
