@@ -454,9 +454,12 @@ func (v *Verifier) checkMustSign(r *http.Request, signed []string) error {
 // way verifies.
 func matches(key Key, c Credential, amzDate string, r *http.Request, skip, headers string, signed []string, body []byte, got string) bool {
 	uri := CanonicalURI(rawPath(r))
+	var payload [2 * sha256.Size]byte
 	sum := sha256.Sum256(body)
-	payload := hex.EncodeToString(sum[:])
+	hex.Encode(payload[:], sum[:])
 	signingKey := signingKeys.get(key.SecretAccessKey, c.Date, c.Region, c.Service)
+	scope := c.Scope()
+	var creqBuf [1024]byte
 	ok := false
 	var tried []string
 	for _, esc := range []func(string) string{EscapeStrict, EscapeURIComponent} {
@@ -468,9 +471,9 @@ func matches(key Key, c Credential, amzDate string, r *http.Request, skip, heade
 			continue
 		}
 		tried = append(tried, query)
-		creq := CanonicalRequest(r.Method, uri, query, headers, signed, payload)
-		want := Signature(signingKey, StringToSign(amzDate, c.Scope(), creq))
-		if hmac.Equal([]byte(want), []byte(got)) {
+		creq := append(appendCanonicalRequest(creqBuf[:0], r.Method, uri, query, headers, signed), payload[:]...)
+		want := signCanonical(signingKey, amzDate, scope, creq)
+		if hmac.Equal(want[:], []byte(got)) {
 			ok = true
 		}
 	}
@@ -641,10 +644,48 @@ func CanonicalRequest(method, uri, query, headers string, signed []string, paylo
 	return method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + strings.Join(signed, ";") + "\n" + payloadHash
 }
 
+// appendCanonicalRequest appends CanonicalRequest's result to b, but for
+// its last part, the payload hash.
+func appendCanonicalRequest(b []byte, method, uri, query, headers string, signed []string) []byte {
+	b = append(append(b, method...), '\n')
+	b = append(append(b, uri...), '\n')
+	b = append(append(b, query...), '\n')
+	b = append(append(b, headers...), '\n')
+	for i, h := range signed {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, h...)
+	}
+	return append(b, '\n')
+}
+
 // StringToSign returns the string to sign for a canonical request.
 func StringToSign(amzDate, scope, canonicalRequest string) string {
 	sum := sha256.Sum256([]byte(canonicalRequest))
-	return Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return Algorithm + "\n" + amzDate + "\n" + scope + "\n" + string(h[:])
+}
+
+// appendStringToSign appends StringToSign's result to b for a canonical
+// request of hash sum.
+func appendStringToSign(b []byte, amzDate, scope string, sum *[sha256.Size]byte) []byte {
+	b = append(append(b, Algorithm...), '\n')
+	b = append(append(b, amzDate...), '\n')
+	b = append(append(b, scope...), '\n')
+	return hex.AppendEncode(b, sum[:])
+}
+
+// signCanonical is Signature(signingKey, StringToSign(amzDate, scope,
+// string(creq))), in hex, without the strings between.
+func signCanonical(signingKey []byte, amzDate, scope string, creq []byte) (sig [2 * sha256.Size]byte) {
+	sum := sha256.Sum256(creq)
+	sts := appendStringToSign(make([]byte, 0, len(Algorithm)+len(amzDate)+len(scope)+3+len(sig)), amzDate, scope, &sum)
+	m := hmac.New(sha256.New, signingKey)
+	m.Write(sts)
+	hex.Encode(sig[:], m.Sum(sts[:0])) // the MAC reuses sts's array, written already
+	return sig
 }
 
 // SigningKey derives the signing key of a secret for one day, region and service.
@@ -659,16 +700,19 @@ func SigningKey(secret, date, region, service string) []byte {
 // request otherwise, for a key that changes once a day.
 type keyCache struct {
 	mu   sync.Mutex
-	keys map[string][]byte
+	keys map[keyScope][]byte
 }
 
-var signingKeys = &keyCache{keys: map[string][]byte{}}
+// keyScope is what a signing key is derived from.
+type keyScope struct{ secret, date, region, service string }
+
+var signingKeys = &keyCache{keys: map[keyScope][]byte{}}
 
 // maxSigningKeys bounds the cache; past it, the cache starts over.
 const maxSigningKeys = 4096
 
 func (c *keyCache) get(secret, date, region, service string) []byte {
-	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	id := keyScope{secret, date, region, service}
 	c.mu.Lock()
 	k, ok := c.keys[id]
 	c.mu.Unlock()
@@ -687,7 +731,9 @@ func (c *keyCache) get(secret, date, region, service string) []byte {
 
 // Signature is the hex HMAC of the string to sign.
 func Signature(signingKey []byte, stringToSign string) string {
-	return hex.EncodeToString(hmacSHA256(signingKey, stringToSign))
+	var sig [2 * sha256.Size]byte
+	hex.Encode(sig[:], hmacSHA256(signingKey, stringToSign))
+	return string(sig[:])
 }
 
 func hmacSHA256(key []byte, data string) []byte {

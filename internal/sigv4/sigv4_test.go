@@ -38,7 +38,7 @@ func verifier(now time.Time, keys ...Key) *Verifier {
 
 // serverRequest turns a client request into what a Go HTTP server's handler
 // receives: RequestURI as sent, Host, body.
-func serverRequest(t *testing.T, req *http.Request, body []byte) *http.Request {
+func serverRequest(t testing.TB, req *http.Request, body []byte) *http.Request {
 	t.Helper()
 	var raw bytes.Buffer
 	if err := req.Write(&raw); err != nil {
@@ -56,7 +56,7 @@ func serverRequest(t *testing.T, req *http.Request, body []byte) *http.Request {
 }
 
 // sdkSigned signs a request with aws-sdk-go-v2's signer, as the Chime clients do.
-func sdkSigned(t *testing.T, key Key, method, target string, body []byte, at time.Time) *http.Request {
+func sdkSigned(t testing.TB, key Key, method, target string, body []byte, at time.Time) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://127.0.0.1:8080"+target, bytes.NewReader(body))
 	if err != nil {
@@ -418,7 +418,7 @@ func TestVerifyPresigned(t *testing.T) {
 // TestSigningKeyCache: the verifier's cached keys are the derived ones, per
 // secret, day, region and service.
 func TestSigningKeyCache(t *testing.T) {
-	c := &keyCache{keys: map[string][]byte{}}
+	c := &keyCache{keys: map[keyScope][]byte{}}
 	for range 2 {
 		for _, in := range [][4]string{{"s1", "20260101", "us-east-1", "chime"}, {"s2", "20260101", "us-east-1", "chime"},
 			{"s1", "20260102", "us-east-1", "chime"}, {"s1", "20260101", "eu-west-1", "chime"}} {
