@@ -345,7 +345,7 @@ func (t *Tx) AddStateOf(channel, member, sub string) (AddState, error) {
 		(SELECT COUNT(*) FROM bans WHERE channel_arn = ? AND member_arn = ?),
 		(SELECT member_count FROM channels WHERE arn = ?),
 		`+userCount, args...).Scan(&isMember, &banned, &chCount, &st.UserMemberships)
-	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)
+	st.Member, st.Banned, st.ChannelMembers = isMember > 0, banned > 0, int(chCount.Int64)+t.pendingMemberCount(channel)
 	if err == nil && t.inWriterGroup() {
 		var counts map[string]int
 		counts, err = t.CountUserMembershipsOf([]string{member})

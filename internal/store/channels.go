@@ -244,7 +244,7 @@ func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 func (t *Tx) InsertMembershipIfAllowed(m chime.Membership, maxChannel, maxUser int) (bool, error) {
 	ck, ca := t.channelKeyArg(m.ChannelArn)
 	mk, ma := t.memberKeyArg(m.Member.Arn)
-	args := []any{ca, ma, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated), m.ChannelArn, m.Member.Arn, ca, maxChannel}
+	args := []any{ca, ma, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated), m.ChannelArn, m.Member.Arn, ca, maxChannel - t.pendingMemberCount(m.ChannelArn)}
 	// The member's count across channels: the SQLite writer keeps it (see AddStateOf).
 	userCheck := ``
 	if t.inWriterGroup() {
@@ -278,7 +278,45 @@ func (t *Tx) insertedMembership(m chime.Membership, res sql.Result, err error) (
 	return true, t.addMemberCount(m.ChannelArn, int(n))
 }
 
+// addMemberCount changes a channel's member count: at once, or in the
+// SQLite writer's group at its commit (pendingMemberCount).
 func (t *Tx) addMemberCount(channel string, delta int) error {
+	if t.inWriterGroup() {
+		t.delta.addMemberCount(channel, delta)
+		return nil
+	}
+	return t.writeMemberCount(channel, delta)
+}
+
+// pendingMemberCount is the change of a channel's member count that the
+// writer's group has not written yet: what a read of member_count in the
+// group must add.
+func (t *Tx) pendingMemberCount(channel string) int {
+	if !t.inWriterGroup() {
+		return 0
+	}
+	return t.group.memberCounts[channel] + t.delta.memberCounts[channel]
+}
+
+// flushMemberCounts writes the member counts the writer's group changed,
+// one statement a channel, before its commit.
+func (t *Tx) flushMemberCounts() error {
+	counts := t.group.memberCounts
+	t.group.memberCounts = nil
+	t.delta = &memberDelta{}
+	for ch, n := range counts {
+		if n == 0 {
+			continue
+		}
+		if err := t.writeMemberCount(ch, n); err != nil {
+			return err
+		}
+	}
+	t.group.merge(t.delta)
+	return nil
+}
+
+func (t *Tx) writeMemberCount(channel string, delta int) error {
 	q, arg := `UPDATE channels SET member_count = member_count + ? WHERE arn = ?`, any(channel)
 	if k, ok := cachedKey(t.channelKeyArg(channel)); ok {
 		q, arg = `UPDATE channels SET member_count = member_count + ? WHERE seq = ?`, k
@@ -321,7 +359,7 @@ func (t *Tx) CountMemberships(channel string) (int, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return n, err
+	return n + t.pendingMemberCount(channel), err
 }
 
 // CountUserMemberships counts a user's memberships across channels.

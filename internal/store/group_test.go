@@ -3,10 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/internal/chime"
 )
 
 // inOneGroup runs fns as write transactions that the SQLite writer takes
@@ -222,4 +226,87 @@ func errorText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestGroupMemberCountsAndQuota: a group's adds write their channels'
+// member counts once, at its commit; until then every read of the count in
+// the group (the quota of InsertMembershipIfAllowed, CountMemberships,
+// AddStateOf) adds what the group has added, and a failed transaction's adds
+// count for nothing. SEMANTICS.md quotas: memberships per channel.
+func TestGroupMemberCountsAndQuota(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch := ai + "/channel/c"
+	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
+	now := time.Now()
+	member := func(i int) chime.Membership {
+		return chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: user(i)}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}
+	}
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		if err := tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for i := 0; i < 20; i++ {
+			if err := insertUser(tx, ai, user(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const quota = 5
+	errOwn := errors.New("fails on purpose")
+	var mu sync.Mutex
+	var seen []int // CountMemberships after each successful add, in the group
+	add := func(i int, fail bool) func(*Tx) error {
+		return func(tx *Tx) error {
+			ok, err := tx.InsertMembershipIfAllowed(member(i), quota, 1000)
+			if err != nil || !ok {
+				return fmt.Errorf("member %d not added (%v)", i, err)
+			}
+			if fail {
+				return errOwn
+			}
+			n, err := tx.CountMemberships(ch)
+			if err != nil {
+				return err
+			}
+			as, err := tx.AddStateOf(ch, user(19), "")
+			if err == nil && as.ChannelMembers != n {
+				err = fmt.Errorf("AddStateOf counts %d members, CountMemberships %d", as.ChannelMembers, n)
+			}
+			mu.Lock()
+			seen = append(seen, n)
+			mu.Unlock()
+			return err
+		}
+	}
+	// Member 2's add fails after it wrote (the group runs again, in
+	// savepoints); members 1, 3, 4, 5 and 6 fill the quota; 7 and 8 find it full.
+	errs := inOneGroup(t, st, add(1, false), add(2, true), add(3, false), add(4, false), add(5, false), add(6, false), add(7, false), add(8, false))
+	for i, want := range []bool{true, false, true, true, true, true, false, false} {
+		if (errs[i] == nil) != want {
+			t.Errorf("member %d: %v", i+1, errs[i])
+		}
+	}
+	if got := fmt.Sprint(seen[len(seen)-5:]); got != "[1 2 3 4 5]" {
+		t.Errorf("counts read in the group %v, want [1 2 3 4 5] last", seen)
+	}
+	var kept, counted int
+	if err := st.Read(ctx, func(tx *Tx) error {
+		if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
+			return err
+		}
+		return tx.queryRow(`SELECT COUNT(*) FROM memberships`).Scan(&counted)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if kept != quota || counted != quota {
+		t.Fatalf("member_count %d, memberships %d, want %d", kept, counted, quota)
+	}
 }

@@ -248,6 +248,10 @@ type memberDelta struct {
 	channels   bool                // a channel was inserted, changed (but for its member count) or deleted
 	userAdds   map[string]int      // user → memberships inserted (InsertMembership, InsertMemberships)
 	roles      bool                // admins, moderators, bans or a membership's columns changed
+	// Channel → change of its member count not written yet: the writer
+	// writes a group's once, before its commit (flushMemberCounts), where
+	// each add rewrote the channel's row.
+	memberCounts map[string]int
 }
 
 func (d *memberDelta) empty() bool {
@@ -319,6 +323,16 @@ func (d *memberDelta) merge(e *memberDelta) {
 		}
 		d.userAdds[u] += n
 	}
+	for ch, n := range e.memberCounts {
+		d.addMemberCount(ch, n)
+	}
+}
+
+func (d *memberDelta) addMemberCount(channel string, n int) {
+	if d.memberCounts == nil {
+		d.memberCounts = map[string]int{}
+	}
+	d.memberCounts[channel] += n
 }
 
 // touches reports whether d changed channel: false, nil when not; true and

@@ -604,6 +604,11 @@ func (s *Store) commitGroup(first *writeReq) {
 		case <-s.syncRound: // look again
 		}
 	}
+	if err := tx.flushMemberCounts(); err != nil {
+		rollback()
+		fail(unavailable(err))
+		return
+	}
 	t0 := time.Now()
 	if err := exec(`COMMIT`); err != nil {
 		rollback()
