@@ -85,6 +85,8 @@ func TestAdminMetrics(t *testing.T) {
 		"belfry_store_commits_total ",
 		"belfry_store_write_transactions_total ",
 		"belfry_store_read_transactions_total ",
+		"belfry_store_group_reruns_total 0",
+		"belfry_store_queued_writes 0",
 		"belfry_sessions 0",
 		"belfry_session_frames_queued_total 0",
 		"belfry_bus_events_published_total 0",

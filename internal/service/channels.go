@@ -35,7 +35,12 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		in.Privacy = chime.PrivacyPublic
 	}
 	var arn string
+	req := in
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		// Each run starts from the request as sent: checkElastic sets its
+		// Mode, and a run again (store.Write) would otherwise fingerprint
+		// the changed request for its ClientRequestToken.
+		in := req
 		b, err := s.bearer(tx, c, "")
 		if err != nil {
 			return err

@@ -80,6 +80,7 @@ type Store struct {
 type storeStats struct {
 	commits, writeTxs, failedTxs, reads atomic.Int64
 	commitNanos                         atomic.Int64
+	reruns                              atomic.Int64
 }
 
 // Stats are the store's running totals since it opened, for metrics.
@@ -91,12 +92,17 @@ type Stats struct {
 	CommitTime   time.Duration // time spent committing groups (the fsync)
 	CachedLists  int           // channels whose member list is held in memory
 	CachedMember int           // member ARNs held in those lists
+	Queued       int           // SQLite: write transactions waiting for the writer
+	Reruns       int64         // SQLite: groups run again, with savepoints, after a failure past a write
 }
 
 // Stats returns the store's running totals.
 func (s *Store) Stats() Stats {
 	st := Stats{Commits: s.stats.commits.Load(), WriteTxs: s.stats.writeTxs.Load(), FailedTxs: s.stats.failedTxs.Load(),
-		Reads: s.stats.reads.Load(), CommitTime: time.Duration(s.stats.commitNanos.Load())}
+		Reads: s.stats.reads.Load(), CommitTime: time.Duration(s.stats.commitNanos.Load()), Reruns: s.stats.reruns.Load()}
+	if s.writes != nil {
+		st.Queued = len(s.writes)
+	}
 	if s.members != nil {
 		st.CachedLists, st.CachedMember = s.members.size()
 	}
@@ -557,6 +563,7 @@ func (s *Store) commitGroup(first *writeReq) {
 						return false
 					}
 					results, tx.group, savepoints = results[:0], &memberDelta{}, true
+					s.stats.reruns.Add(1)
 					return run()
 				}
 				results = append(results, res)
