@@ -26,22 +26,29 @@ type elasticFixture struct {
 	users []string
 }
 
-func newElasticFixture(t *testing.T, cfg chime.ElasticConfig, n int) *elasticFixture {
+// newTestService is a service on a fresh embedded store.
+func newTestService(t *testing.T) (*Service, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
+	st, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := New(ctx, st, Options{})
+	svc, err := New(context.Background(), st, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc, st
+}
+
+func newElasticFixture(t *testing.T, cfg chime.ElasticConfig, n int) *elasticFixture {
+	t.Helper()
+	ctx := context.Background()
+	svc, st := newTestService(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/elastic"
 	f := &elasticFixture{t: t, ctx: ctx, svc: svc, st: st, mod: chime.Caller{Bearer: ai + "/user/mod"}, cfg: cfg}
-	err = st.Write(ctx, func(tx *store.Tx) error {
+	err := st.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "e", Created: t0, Updated: t0}); err != nil {
 			return err
 		}

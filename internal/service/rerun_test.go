@@ -18,15 +18,7 @@ import (
 // creates) instead of a ConflictException.
 func TestCreateChannelRunTwiceKeepsItsToken(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := New(ctx, st, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, st := newTestService(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/rerun"
 	caller := chime.Caller{Bearer: ai + "/user/u"}
