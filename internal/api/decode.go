@@ -20,12 +20,13 @@ import (
 const bearerMember = "ChimeBearer"
 
 // decodeInput gathers an operation's input from the path labels, the query
-// (r.URL.Query(), parsed once by route), r's headers and the JSON body, checks every constraint of the model, and returns
-// the validated values keyed by the model's member names. authorize,
-// ownAccount and limitsFor read the bearer and the ARNs from them: strings
-// and []any of strings, each what its JSON decodes to. The typed handlers
-// get the values as a JSON round trip into their input struct gives them
-// (input.go; integers are int64 here and timestamps time.Time).
+// (r.URL.Query(), parsed once by route), r's headers and the JSON body,
+// checks every constraint of the model, and returns the validated values
+// keyed by the model's member names. authorize, ownAccount and limitsFor
+// read the bearer and the ARNs from them: strings and []any of strings,
+// each what its JSON decodes to. The typed handlers get the values as a
+// JSON round trip into their input struct gives them (input.go; integers
+// are int64 here and timestamps time.Time).
 func decodeInput(op *opSpec, labels map[string]string, query url.Values, r *http.Request, body []byte) (map[string]any, error) {
 	in := map[string]any{}
 	if op.input == nil {

@@ -639,13 +639,9 @@ func collapseSpaces(s string) string {
 	return b.String()
 }
 
-// CanonicalRequest joins the parts of the canonical request.
-func CanonicalRequest(method, uri, query, headers string, signed []string, payloadHash string) string {
-	return method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + strings.Join(signed, ";") + "\n" + payloadHash
-}
-
-// appendCanonicalRequest appends CanonicalRequest's result to b, but for
-// its last part, the payload hash.
+// appendCanonicalRequest appends to b the canonical request but for its
+// last part, the payload hash: method, URI, query, headers and signed
+// headers, each ended by a newline.
 func appendCanonicalRequest(b []byte, method, uri, query, headers string, signed []string) []byte {
 	b = append(append(b, method...), '\n')
 	b = append(append(b, uri...), '\n')
@@ -660,16 +656,8 @@ func appendCanonicalRequest(b []byte, method, uri, query, headers string, signed
 	return append(b, '\n')
 }
 
-// StringToSign returns the string to sign for a canonical request.
-func StringToSign(amzDate, scope, canonicalRequest string) string {
-	sum := sha256.Sum256([]byte(canonicalRequest))
-	var h [2 * sha256.Size]byte
-	hex.Encode(h[:], sum[:])
-	return Algorithm + "\n" + amzDate + "\n" + scope + "\n" + string(h[:])
-}
-
-// appendStringToSign appends StringToSign's result to b for a canonical
-// request of hash sum.
+// appendStringToSign appends to b the string to sign for a canonical
+// request of hash sum: algorithm, date, scope and the hash in hex.
 func appendStringToSign(b []byte, amzDate, scope string, sum *[sha256.Size]byte) []byte {
 	b = append(append(b, Algorithm...), '\n')
 	b = append(append(b, amzDate...), '\n')
@@ -677,8 +665,9 @@ func appendStringToSign(b []byte, amzDate, scope string, sum *[sha256.Size]byte)
 	return hex.AppendEncode(b, sum[:])
 }
 
-// signCanonical is Signature(signingKey, StringToSign(amzDate, scope,
-// string(creq))), in hex, without the strings between.
+// signCanonical returns the signature of a canonical request: the hex
+// HMAC of its string to sign (sign_test.go holds it to the specification's
+// string-by-string form).
 func signCanonical(signingKey []byte, amzDate, scope string, creq []byte) (sig [2 * sha256.Size]byte) {
 	sum := sha256.Sum256(creq)
 	sts := appendStringToSign(make([]byte, 0, len(Algorithm)+len(amzDate)+len(scope)+3+len(sig)), amzDate, scope, &sum)
@@ -727,13 +716,6 @@ func (c *keyCache) get(secret, date, region, service string) []byte {
 	c.keys[id] = k
 	c.mu.Unlock()
 	return k
-}
-
-// Signature is the hex HMAC of the string to sign.
-func Signature(signingKey []byte, stringToSign string) string {
-	var sig [2 * sha256.Size]byte
-	hex.Encode(sig[:], hmacSHA256(signingKey, stringToSign))
-	return string(sig[:])
 }
 
 func hmacSHA256(key []byte, data string) []byte {

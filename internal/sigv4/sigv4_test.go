@@ -325,7 +325,7 @@ func jsPresigned(key Key, host string, at time.Time, params map[string]string) *
 	query := strings.Join(parts, "&")
 	empty := sha256.Sum256(nil)
 	creq := "GET\n/connect\n" + query + "\nhost:" + strings.ToLower(host) + "\n\nhost\n" + hex.EncodeToString(empty[:])
-	sig := Signature(SigningKey(key.SecretAccessKey, date[:8], "us-east-1", "chime"), StringToSign(date, scope, creq))
+	sig := refSignature(SigningKey(key.SecretAccessKey, date[:8], "us-east-1", "chime"), refStringToSign(date, scope, creq))
 	r := httptest.NewRequest("GET", "/connect?"+query+"&X-Amz-Signature="+sig, nil)
 	r.Host = host
 	return r

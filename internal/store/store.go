@@ -350,8 +350,8 @@ type Tx struct {
 	group        *memberDelta // those of earlier transactions in the same group
 	skipCatchAll bool
 
-	// The SQLite writer's: whether the current transaction ran a statement
-	// that may write, and whether the database rolled the group back of
+	// The SQLite writer's: whether the current transaction may have changed
+	// a row (exec, mayWrite), and whether the database rolled the group back of
 	// its own accord (an I/O error, a full disk): no statement may run
 	// after that, or it would run outside any transaction and stay.
 	wrote      bool
@@ -450,8 +450,8 @@ func (s *Store) checkpoints() {
 // group stays open and takes the transactions that arrive meanwhile. Each
 // fn sees the writes of those before it, exactly as if they had committed
 // one by one; a fn that fails leaves no change (commitGroup: a savepoint
-// each once one has failed after it wrote). The commit writes the WAL without waiting for the
-// disk; the syncer then makes it durable with one fdatasync while the
+// each once one has failed after it wrote). The commit writes the WAL
+// without waiting for the disk; the syncer then makes it durable with one fdatasync while the
 // writer runs the next group, and only then answers the group's callers, so
 // a 2xx still means durable. Readers may see a group before it is durable,
 // as in any database whose commits are pipelined; none of its events goes
@@ -528,11 +528,11 @@ func (s *Store) commitGroup(first *writeReq) {
 	// Each transaction runs in a savepoint of its own only once one of the
 	// group has failed after it wrote. Until then none needs one: a
 	// transaction that succeeds keeps its changes, one that fails before
-	// it changes anything (Tx.wrote) has none to undo (a savepoint costs two statements and a
-	// copy of each page it changes: 4% of the CPU of an add). One that
-	// fails after it wrote rolls the group back, and the group runs again
-	// from its first transaction with savepoints, so that it rolls back
-	// alone as before.
+	// it changes anything (Tx.wrote) has none to undo. A savepoint costs
+	// two statements and a copy of each page it changes: 4% of the CPU of
+	// an add. One that fails after it wrote rolls the group back, and the
+	// group runs again from its first transaction with savepoints, so that
+	// it rolls back alone as before.
 	savepoints := false
 	// run runs the transactions of batch from the first without a result;
 	// on an error that ends the group, it rolls back and fails all of batch.
@@ -814,10 +814,10 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 // txTimeout bounds one transaction, including waiting for a connection.
 const txTimeout = 30 * time.Second
 
-// unavailable marks storage failures (connection lost, disk full, I/O) as 503s.
 // errRolledBack: the database ended the writer's transaction of its own accord.
 var errRolledBack = errors.New("the database rolled the write transaction back")
 
+// unavailable marks storage failures (connection lost, disk full, I/O) as 503s.
 func unavailable(err error) error {
 	if ce := (*chime.Error)(nil); errors.As(err, &ce) {
 		return err
