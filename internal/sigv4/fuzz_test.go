@@ -8,7 +8,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +27,7 @@ import (
 // FuzzParseAuthorization: the Authorization header parser never panics,
 // refuses only with IncompleteSignature, and what it accepts is complete: a
 // 5-part credential, sorted lowercase signed headers including host, and a
-// signature.
+// signature. It gives what the reference parser gives (sign_test.go).
 func FuzzParseAuthorization(f *testing.F) {
 	for _, s := range []string{
 		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
@@ -38,11 +41,19 @@ func FuzzParseAuthorization(f *testing.F) {
 		"Bearer eyJhbGciOi",
 		"",
 		"AWS4-HMAC-SHA256 Credential=a/20241301/r/s/aws4_request, SignedHeaders=host, Signature=x",
+		"AKIDEXAMPLE/20240229/us-east-1/chime/aws4_request",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
 		a, err := ParseAuthorization(h)
+		if ra, rerr := refParseAuthorization(h); !reflect.DeepEqual(a, ra) || !reflect.DeepEqual(err, rerr) {
+			t.Fatalf("%q: %+v, %v; the reference: %+v, %v", h, a, err, ra, rerr)
+		}
+		c, cerr := ParseCredential(h)
+		if rc, rerr := refParseCredential(h); c != rc || !reflect.DeepEqual(cerr, rerr) {
+			t.Fatalf("credential %q: %+v, %v; the reference: %+v, %v", h, c, cerr, rc, rerr)
+		}
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || e.Code != IncompleteSignature || e.Message == "" {
@@ -62,6 +73,81 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		if !host {
 			t.Fatalf("%q: host not signed but accepted", h)
+		}
+	})
+}
+
+// FuzzDates: the credential date and X-Amz-Date readers accept what
+// time.Parse accepts, with the same time.
+func FuzzDates(f *testing.F) {
+	for _, s := range []string{"20240305", "20240229", "20230229", "20241301", "00000101", "2024030", "+2024030",
+		"20240305T102030Z", "20240305T240000Z", "20240305T102060Z", "20240305T102030.5Z", "20240305T102030,123456789Z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkShortDate(t, s)
+		checkAmzDate(t, s)
+	})
+}
+
+// FuzzCanonicalQuery: the canonical query and the escapes are the
+// reference's (sign_test.go), and matches tries the second form of a query
+// whenever it differs.
+func FuzzCanonicalQuery(f *testing.F) {
+	f.Add("operation=batch-create", "")
+	f.Add("b=2&a=(1)&a=%281%29&X-Amz-Signature=00&c", "X-Amz-Signature")
+	f.Add("app-instance-user-arn=arn%3Aaws%3Achime%3Aus-east-1%3A1%3Aapp-instance%2Fa%2Fuser%2Ferin&max-results=5", "")
+	f.Add("a=%zz&k=!'()*+~", "a")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, raw, skip string) {
+		for _, esc := range []func(string) string{EscapeStrict, EscapeURIComponent} {
+			got, err := CanonicalQuery(raw, esc, skip)
+			want, werr := refCanonicalQuery(raw, esc, skip)
+			if got != want || !reflect.DeepEqual(err, werr) {
+				t.Fatalf("CanonicalQuery(%q, skip %q) = %q, %v; want %q, %v", raw, skip, got, err, want, werr)
+			}
+		}
+		if params, err := decodeQuery(nil, raw, skip); err == nil {
+			strict, _ := CanonicalQuery(raw, EscapeStrict, skip)
+			js, _ := CanonicalQuery(raw, EscapeURIComponent, skip)
+			if strict != js && !slices.ContainsFunc(params, escapesDiffer) {
+				t.Fatalf("%q: forms %q and %q differ, escapesDiffer says no", raw, strict, js)
+			}
+		}
+		if got, want := EscapeStrict(raw), refEscape(raw, unreserved); got != want {
+			t.Fatalf("EscapeStrict(%q) = %q, want %q", raw, got, want)
+		}
+		if got, want := EscapeURIComponent(raw), refEscape(raw, jsKeep); got != want {
+			t.Fatalf("EscapeURIComponent(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
+
+// FuzzCanonicalHeaders: the canonical headers are the reference's
+// (sign_test.go), and headerValues is Header.Values, for any name and value.
+func FuzzCanonicalHeaders(f *testing.F) {
+	f.Add("x-amz-chime-bearer", "  arn:aws:chime  x ", true)
+	f.Add("content-length", "12", false)
+	f.Add("X-Amz-Date", "20240305T102030Z", true)
+	f.Add("weird key", "v", false)
+	f.Add("", "", true)
+	f.Fuzz(func(t *testing.T, name, value string, canonical bool) {
+		r := &http.Request{Host: "127.0.0.1:8080", Header: http.Header{}, ContentLength: 7}
+		if canonical {
+			r.Header[textproto.CanonicalMIMEHeaderKey(name)] = []string{value, value + " 2"}
+		} else {
+			r.Header[name] = []string{value}
+		}
+		got, want := headerValues(r.Header, name), r.Header.Values(name)
+		if len(got) != len(want) || len(got) > 0 && &got[0] != &want[0] {
+			t.Fatalf("headerValues(%q) = %q, want %q", name, got, want)
+		}
+		for _, signed := range [][]string{{name}, {"host", name}, {"content-length", name}} {
+			got, err := CanonicalHeaders(r, signed)
+			want, werr := refCanonicalHeaders(r, signed)
+			if got != want || !reflect.DeepEqual(err, werr) {
+				t.Fatalf("CanonicalHeaders(%q) = %q, %v; want %q, %v", signed, got, err, want, werr)
+			}
 		}
 	})
 }

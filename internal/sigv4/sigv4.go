@@ -15,13 +15,15 @@
 package sigv4
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,7 +175,9 @@ func ParseAuthorization(h string) (Authorization, error) {
 	}
 	var cred, signed, sig string
 	var haveCred, haveSigned, haveSig bool
-	for _, part := range strings.Split(rest, ",") {
+	for more := true; more; { // each part strings.Split(rest, ",") gives
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			if strings.TrimSpace(part) == "" {
@@ -235,14 +239,70 @@ func (c Credential) Scope() string {
 
 // ParseCredential parses a credential. Errors: *Error with IncompleteSignature.
 func ParseCredential(s string) (Credential, error) {
-	f := strings.Split(s, "/")
-	if len(f) != 5 || f[0] == "" || f[2] == "" || f[3] == "" {
+	// Five fields: four '/' exactly.
+	id, rest, ok1 := strings.Cut(s, "/")
+	date, rest, ok2 := strings.Cut(rest, "/")
+	region, rest, ok3 := strings.Cut(rest, "/")
+	service, term, ok4 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || !ok3 || !ok4 || strings.Contains(term, "/") || id == "" || region == "" || service == "" {
 		return Credential{}, errorf(IncompleteSignature, "Credential must have the form <access key id>/<yyyymmdd>/<region>/<service>/aws4_request; got %q.", truncate(s, 200))
 	}
-	if _, err := time.Parse(ShortTimeFormat, f[1]); err != nil || len(f[1]) != 8 {
-		return Credential{}, errorf(IncompleteSignature, "Credential date %q is not yyyymmdd.", truncate(f[1], 20))
+	if _, _, _, ok := parseShortDate(date); !ok {
+		return Credential{}, errorf(IncompleteSignature, "Credential date %q is not yyyymmdd.", truncate(date, 20))
 	}
-	return Credential{AccessKeyID: f[0], Date: f[1], Region: f[2], Service: f[3], Terminator: f[4]}, nil
+	return Credential{AccessKeyID: id, Date: date, Region: region, Service: service, Terminator: term}, nil
+}
+
+// parseShortDate reads a yyyymmdd date: eight digits, a month from 01 to 12
+// and a day the month has, which is what time.Parse(ShortTimeFormat) accepts
+// in eight bytes.
+func parseShortDate(s string) (year, month, day int, ok bool) {
+	if len(s) != len(ShortTimeFormat) {
+		return 0, 0, 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, 0, 0, false
+		}
+	}
+	year = int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	month = int(s[4]-'0')*10 + int(s[5]-'0')
+	day = int(s[6]-'0')*10 + int(s[7]-'0')
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+		return 0, 0, 0, false
+	}
+	return year, month, day, true
+}
+
+// daysIn is the number of days of a month (1-12) of the Gregorian calendar.
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+}
+
+// parseAmzDate is time.Parse(TimeFormat, s), read directly when s is the
+// 16-byte yyyymmddTHHMMSSZ form of a valid time; any other string (a
+// fraction of a second, a refusal) is left to time.Parse.
+func parseAmzDate(s string) (time.Time, error) {
+	if len(s) == len(TimeFormat) && s[8] == 'T' && s[15] == 'Z' {
+		y, mo, d, ok := parseShortDate(s[:8])
+		h, okh := twoDigits(s[9:11])
+		mi, okm := twoDigits(s[11:13])
+		sec, oks := twoDigits(s[13:15])
+		if ok && okh && okm && oks && h < 24 && mi < 60 && sec < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), nil
+		}
+	}
+	return time.Parse(TimeFormat, s)
+}
+
+func twoDigits(s string) (int, bool) {
+	if s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' {
+		return 0, false
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0'), true
 }
 
 func parseSignedHeaders(s string) ([]string, error) {
@@ -251,7 +311,7 @@ func parseSignedHeaders(s string) ([]string, error) {
 	}
 	hs := strings.Split(s, ";")
 	for i, h := range hs {
-		if h == "" || h != strings.ToLower(h) || strings.ContainsAny(h, " \t:") {
+		if !signedHeaderName(h) {
 			return nil, errorf(IncompleteSignature, "SignedHeaders must be lowercase header names separated by ';'; got %q.", truncate(s, 200))
 		}
 		if i > 0 && hs[i-1] >= h {
@@ -264,6 +324,20 @@ func parseSignedHeaders(s string) ([]string, error) {
 		}
 	}
 	return nil, errorf(IncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+}
+
+// signedHeaderName reports whether h is not empty, lowercase and without
+// space, tab or ':'.
+func signedHeaderName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c >= 0x80:
+			return h == strings.ToLower(h) && !strings.ContainsAny(h, " \t:")
+		case 'A' <= c && c <= 'Z', c == ' ', c == '\t', c == ':':
+			return false
+		}
+	}
+	return h != ""
 }
 
 // Presigned is the parsed authentication of a presigned URL.
@@ -297,7 +371,7 @@ func ParsePresigned(q url.Values) (Presigned, error) {
 		return p, err
 	}
 	date := q.Get("X-Amz-Date")
-	if p.Date, err = time.Parse(TimeFormat, date); err != nil {
+	if p.Date, err = parseAmzDate(date); err != nil {
 		return p, errorf(IncompleteSignature, "X-Amz-Date %q is not a yyyymmddTHHMMSSZ timestamp.", truncate(date, 40))
 	}
 	exp := q.Get("X-Amz-Expires")
@@ -317,7 +391,7 @@ func ParsePresigned(q url.Values) (Presigned, error) {
 // requestDate reads X-Amz-Date, or else Date, of a header-signed request.
 func requestDate(r *http.Request) (time.Time, string, error) {
 	if d := r.Header.Get("X-Amz-Date"); d != "" {
-		t, err := time.Parse(TimeFormat, d)
+		t, err := parseAmzDate(d)
 		if err != nil {
 			return t, d, errorf(IncompleteSignature, "X-Amz-Date %q must be in ISO-8601 basic format (yyyymmddTHHMMSSZ).", truncate(d, 40))
 		}
@@ -384,11 +458,11 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, body []byte, now time
 	if err := v.checkMustSign(r, a.SignedHeaders); err != nil {
 		return Result{}, err
 	}
-	headers, err := CanonicalHeaders(r, a.SignedHeaders)
+	ok, err := matches(key, a.Credential, amzDate, r, "", a.SignedHeaders, body, a.Signature)
 	if err != nil {
 		return Result{}, err
 	}
-	if !matches(key, a.Credential, amzDate, r, "", headers, a.SignedHeaders, body, a.Signature) {
+	if !ok {
 		return Result{}, errorf(InvalidSignature, MsgBadSignature)
 	}
 	return Result{AccessKeyID: key.AccessKeyID, Region: a.Credential.Region, Date: date}, nil
@@ -420,11 +494,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, q url.Values, body []byte, n
 	if err := v.checkMustSign(r, p.SignedHeaders); err != nil {
 		return Result{}, err
 	}
-	headers, err := CanonicalHeaders(r, p.SignedHeaders)
+	ok, err := matches(key, p.Credential, amzDate, r, "X-Amz-Signature", p.SignedHeaders, body, p.Signature)
 	if err != nil {
 		return Result{}, err
 	}
-	if !matches(key, p.Credential, amzDate, r, "X-Amz-Signature", headers, p.SignedHeaders, body, p.Signature) {
+	if !ok {
 		return Result{}, errorf(InvalidSignature, MsgBadSignature)
 	}
 	return Result{AccessKeyID: key.AccessKeyID, Region: p.Credential.Region, Date: p.Date, Presigned: true}, nil
@@ -433,16 +507,10 @@ func (v *Verifier) verifyPresigned(r *http.Request, q url.Values, body []byte, n
 // checkMustSign refuses a request that carries one of v.MustSign without signing it.
 func (v *Verifier) checkMustSign(r *http.Request, signed []string) error {
 	for _, h := range v.MustSign {
-		if len(r.Header.Values(h)) == 0 {
+		if slices.Contains(signed, h) || len(headerValues(r.Header, h)) == 0 {
 			continue
 		}
-		found := false
-		for _, s := range signed {
-			found = found || s == h
-		}
-		if !found {
-			return errorf(IncompleteSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization when it is sent.", h)
-		}
+		return errorf(IncompleteSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization when it is sent.", h)
 	}
 	return nil
 }
@@ -451,42 +519,47 @@ func (v *Verifier) checkMustSign(r *http.Request, signed []string) error {
 // canonicalised strictly (RFC 3986, as every AWS SDK does) and, when that
 // differs, as amazon-chime-sdk-js does it (JavaScript's encodeURIComponent,
 // which leaves !'()* unescaped, SEMANTICS.md §10): a signature made either
-// way verifies.
-func matches(key Key, c Credential, amzDate string, r *http.Request, skip, headers string, signed []string, body []byte, got string) bool {
-	uri := CanonicalURI(rawPath(r))
+// way verifies. Errors: those of CanonicalHeaders.
+func matches(key Key, c Credential, amzDate string, r *http.Request, skip string, signed []string, body []byte, got string) (bool, error) {
+	var paramBuf [16]queryParam
+	params, queryErr := decodeQuery(paramBuf[:0], r.URL.RawQuery, skip)
 	var payload [2 * sha256.Size]byte
 	sum := sha256.Sum256(body)
 	hex.Encode(payload[:], sum[:])
-	signingKey := signingKeys.get(key.SecretAccessKey, c.Date, c.Region, c.Service)
-	scope := c.Scope()
 	var creqBuf [1024]byte
-	ok := false
-	var tried []string
-	for _, esc := range []func(string) string{EscapeStrict, EscapeURIComponent} {
-		query, err := CanonicalQuery(r.URL.RawQuery, esc, skip)
-		if err != nil {
-			return false
-		}
-		if contains(tried, query) {
-			continue
-		}
-		tried = append(tried, query)
-		creq := append(appendCanonicalRequest(creqBuf[:0], r.Method, uri, query, headers, signed), payload[:]...)
-		want := signCanonical(signingKey, amzDate, scope, creq)
-		if hmac.Equal(want[:], []byte(got)) {
+	creq, q0, q1, err := appendCanonicalRequest(creqBuf[:0], r, params, appendEscapeStrict, signed, payload[:])
+	if err != nil {
+		return false, err
+	}
+	if queryErr != nil {
+		// A query that does not decode signs nothing; a missing signed
+		// header is reported before it.
+		return false, nil
+	}
+	s := signingKeys.get(key.SecretAccessKey, c.Date, c.Region, c.Service)
+	want := s.signCanonical(amzDate, creq)
+	ok := equalSignature(&want, got)
+	if slices.ContainsFunc(params, escapesDiffer) {
+		// The same canonical request with the JavaScript form of the query.
+		js := make([]byte, 0, len(creq)+16)
+		js = appendQuery(append(js, creq[:q0]...), params, appendEscapeURIComponent)
+		js = append(js, creq[q1:]...)
+		want = s.signCanonical(amzDate, js)
+		if equalSignature(&want, got) {
 			ok = true
 		}
 	}
-	return ok
+	return ok, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// equalSignature is hmac.Equal(want[:], []byte(got)) without converting got.
+func equalSignature(want *[2 * sha256.Size]byte, got string) bool {
+	if len(got) != len(want) {
+		return false
 	}
-	return false
+	var g [2 * sha256.Size]byte
+	copy(g[:], got)
+	return hmac.Equal(want[:], g[:])
 }
 
 // rawPath is the path exactly as the client sent it, still percent-encoded.
@@ -502,43 +575,95 @@ func rawPath(r *http.Request) string {
 // service but S3: each byte but A-Za-z0-9-_.~ and '/' is percent-encoded,
 // so "%3A" becomes "%253A".
 func CanonicalURI(escapedPath string) string {
+	return string(appendCanonicalURI(nil, escapedPath))
+}
+
+// appendCanonicalURI appends CanonicalURI(escapedPath) to b.
+func appendCanonicalURI(b []byte, escapedPath string) []byte {
 	if escapedPath == "" {
-		return "/"
+		return append(b, '/')
 	}
-	return escape(escapedPath, func(c byte) bool { return unreserved(c) || c == '/' })
+	return appendEscape(b, escapedPath, &pathKeep)
 }
 
 func unreserved(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
+// The bytes each escape keeps as they are: the unreserved ones and extra.
+var (
+	strictKeep       = keepSet("")
+	uriComponentKeep = keepSet("!'()*")
+	pathKeep         = keepSet("/")
+)
+
+func keepSet(extra string) (keep [256]bool) {
+	for c := range keep {
+		keep[c] = unreserved(byte(c)) || strings.IndexByte(extra, byte(c)) >= 0
+	}
+	return keep
+}
+
 // EscapeStrict percent-encodes every byte outside A-Za-z0-9-_.~ (RFC 3986
 // unreserved), with uppercase hex: SigV4's URI encoding.
-func EscapeStrict(s string) string { return escape(s, unreserved) }
+func EscapeStrict(s string) string { return escape(s, &strictKeep) }
 
 // EscapeURIComponent is JavaScript's encodeURIComponent: like EscapeStrict
 // but it leaves !'()* unescaped.
-func EscapeURIComponent(s string) string {
-	return escape(s, func(c byte) bool {
-		return unreserved(c) || c == '!' || c == '\'' || c == '(' || c == ')' || c == '*'
-	})
+func EscapeURIComponent(s string) string { return escape(s, &uriComponentKeep) }
+
+func appendEscapeStrict(b []byte, s string) []byte { return appendEscape(b, s, &strictKeep) }
+
+func appendEscapeURIComponent(b []byte, s string) []byte {
+	return appendEscape(b, s, &uriComponentKeep)
 }
 
-func escape(s string, keep func(byte) bool) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/2)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if keep(c) {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+// escapesDiffer reports whether EscapeStrict and EscapeURIComponent encode
+// the name or the value of p differently.
+func escapesDiffer(p queryParam) bool {
+	for _, s := range [2]string{p.k, p.v} {
+		for i := 0; i < len(s); i++ {
+			if strictKeep[s[i]] != uriComponentKeep[s[i]] {
+				return true
+			}
 		}
 	}
-	return b.String()
+	return false
+}
+
+// escape returns s with the bytes keep does not hold percent-encoded; s
+// itself when there are none.
+func escape(s string, keep *[256]bool) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !keep[s[i]] {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	return string(appendEscape(make([]byte, 0, len(s)+2*n), s, keep))
+}
+
+// appendEscape appends s to b with the bytes keep does not hold
+// percent-encoded, in uppercase hex.
+func appendEscape(b []byte, s string, keep *[256]bool) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && keep[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		c := s[j]
+		b = append(b, '%', hex[c>>4], hex[c&15])
+		i = j + 1
+	}
+	return b
 }
 
 // CanonicalQuery decodes the raw query, drops the parameter named skip,
@@ -546,40 +671,79 @@ func escape(s string, keep func(byte) bool) string {
 // Errors: *Error with InvalidSignature for a query that is not correctly
 // percent-encoded.
 func CanonicalQuery(rawQuery string, esc func(string) string, skip string) (string, error) {
-	type kv struct{ k, v string }
-	var params []kv
-	for _, part := range strings.Split(rawQuery, "&") {
+	params, err := decodeQuery(nil, rawQuery, skip)
+	if err != nil {
+		return "", err
+	}
+	return string(appendQuery(nil, params, func(b []byte, s string) []byte { return append(b, esc(s)...) })), nil
+}
+
+// queryParam is a decoded name and value of a query.
+type queryParam struct{ k, v string }
+
+// decodeQuery appends to params the decoded parameters of rawQuery but
+// those named skip. Errors: as CanonicalQuery.
+func decodeQuery(params []queryParam, rawQuery, skip string) ([]queryParam, error) {
+	for rawQuery != "" {
+		var part string
+		part, rawQuery, _ = strings.Cut(rawQuery, "&")
 		if part == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
 		dk, err := url.QueryUnescape(k)
 		if err != nil {
-			return "", errorf(InvalidSignature, "The query string is not correctly percent-encoded.")
+			return nil, errorf(InvalidSignature, "The query string is not correctly percent-encoded.")
 		}
 		dv, err := url.QueryUnescape(v)
 		if err != nil {
-			return "", errorf(InvalidSignature, "The query string is not correctly percent-encoded.")
+			return nil, errorf(InvalidSignature, "The query string is not correctly percent-encoded.")
 		}
 		if skip != "" && dk == skip {
 			continue
 		}
-		params = append(params, kv{esc(dk), esc(dv)})
+		params = append(params, queryParam{dk, dv})
 	}
-	sort.Slice(params, func(i, j int) bool {
-		if params[i].k != params[j].k {
-			return params[i].k < params[j].k
+	return params, nil
+}
+
+// appendQuery appends to b the canonical query of params: name=value each,
+// encoded with esc, sorted by name, then value, joined by '&'.
+func appendQuery(b []byte, params []queryParam, esc func([]byte, string) []byte) []byte {
+	if len(params) == 0 {
+		return b
+	}
+	// Each encoded name and value is in enc: name enc[k:v], value enc[v:end].
+	type span struct{ k, v, end int }
+	n := 0
+	for _, p := range params {
+		n += len(p.k) + len(p.v)
+	}
+	enc := make([]byte, 0, 3*n)
+	var spanBuf [16]span
+	spans := spanBuf[:0]
+	for _, p := range params {
+		k := len(enc)
+		enc = esc(enc, p.k)
+		v := len(enc)
+		enc = esc(enc, p.v)
+		spans = append(spans, span{k, v, len(enc)})
+	}
+	slices.SortFunc(spans, func(x, y span) int {
+		if c := bytes.Compare(enc[x.k:x.v], enc[y.k:y.v]); c != 0 {
+			return c
 		}
-		return params[i].v < params[j].v
+		return bytes.Compare(enc[x.v:x.end], enc[y.v:y.end])
 	})
-	var b strings.Builder
-	for i, p := range params {
+	for i, s := range spans {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(p.k + "=" + p.v)
+		b = append(b, enc[s.k:s.v]...)
+		b = append(b, '=')
+		b = append(b, enc[s.v:s.end]...)
 	}
-	return b.String(), nil
+	return b
 }
 
 // CanonicalHeaders returns the canonical header block for the signed
@@ -588,72 +752,115 @@ func CanonicalQuery(rawQuery string, esc func(string) string, skip string) (stri
 // Host; content-length falls back to the request's length.
 // Errors: *Error with InvalidSignature when a signed header is absent.
 func CanonicalHeaders(r *http.Request, signed []string) (string, error) {
-	var b strings.Builder
+	b, err := appendCanonicalHeaders(nil, r, signed)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// appendCanonicalHeaders appends CanonicalHeaders(r, signed) to b.
+func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) ([]byte, error) {
 	for _, name := range signed {
-		var vals []string
+		b = append(b, name...)
+		b = append(b, ':')
 		switch name {
 		case "host":
-			vals = []string{r.Host}
+			b = appendCollapsed(b, r.Host)
 		case "content-length":
-			vals = r.Header.Values("Content-Length")
-			if len(vals) == 0 {
-				vals = []string{strconv.FormatInt(r.ContentLength, 10)}
+			if vals := r.Header.Values("Content-Length"); len(vals) > 0 {
+				b = appendValues(b, vals)
+			} else {
+				b = strconv.AppendInt(b, r.ContentLength, 10)
 			}
 		default:
-			vals = r.Header.Values(name)
-		}
-		if len(vals) == 0 {
-			return "", errorf(InvalidSignature, "The signed header '%s' is not in the request. %s", truncate(name, 100), MsgBadSignature)
-		}
-		b.WriteString(name)
-		b.WriteByte(':')
-		for i, v := range vals {
-			if i > 0 {
-				b.WriteByte(',')
+			vals := headerValues(r.Header, name)
+			if len(vals) == 0 {
+				return b, errorf(InvalidSignature, "The signed header '%s' is not in the request. %s", truncate(name, 100), MsgBadSignature)
 			}
-			b.WriteString(collapseSpaces(v))
+			b = appendValues(b, vals)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String(), nil
+	return b, nil
 }
 
-func collapseSpaces(s string) string {
+// headerValues is h.Values(name), without making the canonical key in a new
+// string when name is lowercase letters, digits and '-', as signed header
+// names are.
+func headerValues(h http.Header, name string) []string {
+	var key [64]byte
+	if len(name) > len(key) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case '0' <= c && c <= '9' || c == '-':
+		default:
+			return h.Values(name)
+		}
+		key[i] = c
+		upper = c == '-'
+	}
+	return h[string(key[:len(name)])]
+}
+
+// appendValues appends the values of a header, each trimmed with inner runs
+// of spaces collapsed, joined by ','.
+func appendValues(b []byte, vals []string) []byte {
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCollapsed(b, v)
+	}
+	return b
+}
+
+// appendCollapsed appends s without its leading and trailing spaces and
+// with each inner run of spaces made one.
+func appendCollapsed(b []byte, s string) []byte {
 	s = strings.Trim(s, " ")
-	if !strings.Contains(s, "  ") {
-		return s
-	}
-	var b strings.Builder
-	space := false
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			if space {
-				continue
-			}
-			space = true
-		} else {
-			space = false
+	for {
+		i := strings.Index(s, "  ")
+		if i < 0 {
+			return append(b, s...)
 		}
-		b.WriteByte(s[i])
+		b = append(b, s[:i+1]...)
+		s = strings.TrimLeft(s[i+1:], " ")
 	}
-	return b.String()
 }
 
-// appendCanonicalRequest appends to b the canonical request but for its
-// last part, the payload hash: method, URI, query, headers and signed
-// headers, each ended by a newline.
-func appendCanonicalRequest(b []byte, method, uri, query, headers string, signed []string) []byte {
-	b = append(append(b, method...), '\n')
-	b = append(append(b, uri...), '\n')
-	b = append(append(b, query...), '\n')
-	b = append(append(b, headers...), '\n')
+// appendCanonicalRequest appends to b the canonical request of r, its
+// query params encoded with esc and its payload hash payloadHash: method,
+// URI, query, headers and signed headers, each ended by a newline, and the
+// payload hash. The query is creq[q0:q1].
+// Errors: those of CanonicalHeaders.
+func appendCanonicalRequest(b []byte, r *http.Request, params []queryParam, esc func([]byte, string) []byte, signed []string, payloadHash []byte) (creq []byte, q0, q1 int, err error) {
+	b = append(append(b, r.Method...), '\n')
+	b = append(appendCanonicalURI(b, rawPath(r)), '\n')
+	q0 = len(b)
+	b = appendQuery(b, params, esc)
+	q1 = len(b)
+	b = append(b, '\n')
+	if b, err = appendCanonicalHeaders(b, r, signed); err != nil {
+		return nil, 0, 0, err
+	}
+	b = append(b, '\n')
 	for i, h := range signed {
 		if i > 0 {
 			b = append(b, ';')
 		}
 		b = append(b, h...)
 	}
-	return append(b, '\n')
+	b = append(b, '\n')
+	return append(b, payloadHash...), q0, q1, nil
 }
 
 // appendStringToSign appends to b the string to sign for a canonical
@@ -665,15 +872,51 @@ func appendStringToSign(b []byte, amzDate, scope string, sum *[sha256.Size]byte)
 	return hex.AppendEncode(b, sum[:])
 }
 
+// signer signs for one signing key and credential scope. Its HMACs are
+// keyed once and reused: crypto/hmac keeps its hash state after the keyed
+// pads and restores it on Reset, instead of hashing the pads each time.
+type signer struct {
+	key   []byte
+	scope string
+	macs  sync.Pool // of *mac, each used by one goroutine at a time
+}
+
+type mac struct {
+	h   hash.Hash // HMAC-SHA256 with the signer's key
+	buf []byte    // room for the string to sign
+}
+
+func newSigner(key []byte, scope string) *signer {
+	s := &signer{key: key, scope: scope}
+	// keyed is only cloned, never written: a new mac copies its state
+	// rather than hashing the pads again.
+	keyed := hmac.New(sha256.New, key)
+	keyed.Reset()
+	s.macs.New = func() any {
+		m := &mac{buf: make([]byte, 0, 128+len(scope))}
+		if c, ok := keyed.(hash.Cloner); ok {
+			if h, err := c.Clone(); err == nil {
+				m.h = h
+				return m
+			}
+		}
+		m.h = hmac.New(sha256.New, key)
+		return m
+	}
+	return s
+}
+
 // signCanonical returns the signature of a canonical request: the hex
 // HMAC of its string to sign (sign_test.go holds it to the specification's
 // string-by-string form).
-func signCanonical(signingKey []byte, amzDate, scope string, creq []byte) (sig [2 * sha256.Size]byte) {
+func (s *signer) signCanonical(amzDate string, creq []byte) (sig [2 * sha256.Size]byte) {
 	sum := sha256.Sum256(creq)
-	sts := appendStringToSign(make([]byte, 0, len(Algorithm)+len(amzDate)+len(scope)+3+len(sig)), amzDate, scope, &sum)
-	m := hmac.New(sha256.New, signingKey)
-	m.Write(sts)
-	hex.Encode(sig[:], m.Sum(sts[:0])) // the MAC reuses sts's array, written already
+	m := s.macs.Get().(*mac)
+	sts := appendStringToSign(m.buf[:0], amzDate, s.scope, &sum)
+	m.h.Reset()
+	m.h.Write(sts)
+	hex.Encode(sig[:], m.h.Sum(sts[:0])) // the MAC reuses sts's array, written already
+	s.macs.Put(m)
 	return sig
 }
 
@@ -685,37 +928,43 @@ func SigningKey(secret, date, region, service string) []byte {
 	return hmacSHA256(k, "aws4_request")
 }
 
-// keyCache keeps the signing keys the verifier derived: four HMACs a
-// request otherwise, for a key that changes once a day.
+// keyCache keeps a signer for each signing key the verifier derived: four
+// HMACs a request otherwise, for a key that changes once a day.
 type keyCache struct {
-	mu   sync.Mutex
-	keys map[keyScope][]byte
+	mu   sync.RWMutex
+	keys map[keyScope]*signer
 }
 
 // keyScope is what a signing key is derived from.
 type keyScope struct{ secret, date, region, service string }
 
-var signingKeys = &keyCache{keys: map[keyScope][]byte{}}
+var signingKeys = &keyCache{keys: map[keyScope]*signer{}}
 
 // maxSigningKeys bounds the cache; past it, the cache starts over.
 const maxSigningKeys = 4096
 
-func (c *keyCache) get(secret, date, region, service string) []byte {
+// get returns the signer of the key and scope of secret, date, region and
+// service, with the terminator checkScope requires.
+func (c *keyCache) get(secret, date, region, service string) *signer {
 	id := keyScope{secret, date, region, service}
-	c.mu.Lock()
-	k, ok := c.keys[id]
-	c.mu.Unlock()
+	c.mu.RLock()
+	s, ok := c.keys[id]
+	c.mu.RUnlock()
 	if ok {
-		return k
+		return s
 	}
-	k = SigningKey(secret, date, region, service)
+	s = newSigner(SigningKey(secret, date, region, service),
+		Credential{Date: date, Region: region, Service: service, Terminator: "aws4_request"}.Scope())
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.keys[id]; ok {
+		return old
+	}
 	if len(c.keys) >= maxSigningKeys {
 		clear(c.keys)
 	}
-	c.keys[id] = k
-	c.mu.Unlock()
-	return k
+	c.keys[id] = s
+	return s
 }
 
 func hmacSHA256(key []byte, data string) []byte {

@@ -416,15 +416,24 @@ func TestVerifyPresigned(t *testing.T) {
 }
 
 // TestSigningKeyCache: the verifier's cached keys are the derived ones, per
-// secret, day, region and service.
+// secret, day, region and service, each with its credential scope.
 func TestSigningKeyCache(t *testing.T) {
-	c := &keyCache{keys: map[keyScope][]byte{}}
+	c := &keyCache{keys: map[keyScope]*signer{}}
+	first := map[[4]string]*signer{}
 	for range 2 {
 		for _, in := range [][4]string{{"s1", "20260101", "us-east-1", "chime"}, {"s2", "20260101", "us-east-1", "chime"},
 			{"s1", "20260102", "us-east-1", "chime"}, {"s1", "20260101", "eu-west-1", "chime"}} {
 			got, want := c.get(in[0], in[1], in[2], in[3]), SigningKey(in[0], in[1], in[2], in[3])
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%v: cached key %x, derived %x", in, got, want)
+			if !bytes.Equal(got.key, want) {
+				t.Fatalf("%v: cached key %x, derived %x", in, got.key, want)
+			}
+			if scope := in[1] + "/" + in[2] + "/" + in[3] + "/aws4_request"; got.scope != scope {
+				t.Fatalf("%v: scope %q, want %q", in, got.scope, scope)
+			}
+			if first[in] == nil {
+				first[in] = got
+			} else if first[in] != got {
+				t.Fatalf("%v: a second signer", in)
 			}
 		}
 	}
