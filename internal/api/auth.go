@@ -183,7 +183,7 @@ func (a *SigV4Auth) Authenticate(r *http.Request, body []byte) (chime.Principal,
 	}
 	key := (*a.keys.Load())[res.AccessKeyID]
 	p := chime.Principal{AccessKeyID: res.AccessKeyID, Region: "us-east-1", Scope: key.Scope}
-	if regionRE.MatchString(res.Region) {
+	if isRegion(res.Region) {
 		p.Region = res.Region
 	}
 	p.Account = accountFor(a.account, p.AccessKeyID)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -185,4 +186,59 @@ func TestOwnAccount(t *testing.T) {
 	if err := AuthorizeConnect(admin, home); err != nil {
 		t.Errorf("connect as a user of its own: %v", err)
 	}
+}
+
+// TestIsRegion: isRegion accepts what the regexp it replaced matches.
+func TestIsRegion(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+	cases := []string{"", "us-east-1", "eu-central-1", "US-EAST-1", "us_east_1", "us-east-1\n", "\nus-east-1", "é", "-", "0",
+		strings.Repeat("a", 62), strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("é", 20)}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), "us-"+string([]byte{byte(c)})+"-1")
+	}
+	for _, s := range cases {
+		if got, want := isRegion(s), re.MatchString(s); got != want {
+			t.Errorf("isRegion(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// elsewhereRef is elsewhere as it was: ParseARN for every ARN.
+func elsewhereRef(p chime.Principal, arn string) bool {
+	a, ok := chime.ParseARN(arn)
+	return ok && (a.Account != p.Account || a.Region != p.Region)
+}
+
+// elsewhereARNs are ARNs of p's account and region or not, valid or not.
+var elsewhereARNs = []string{"", "arn", "arn:aws:chime:us-east-1:123456789012", "arn:aws:chime:us-east-1:123456789012:",
+	"arn:aws:chime:us-east-1:123456789012:app-instance/a", "arn:aws:chime:us-east-1:123456789012:app-instance/a/user/u",
+	"arn:aws:chime:us-east-1:210987654321:app-instance/a/channel/c", "arn:aws:chime:eu-central-1:123456789012:app-instance/a/bot/b",
+	"arn:aws:chime:eu-central-1:123456789012:app-instance/a/nope/b", "arn:aws:chime:eu-central-1:123456789012:app-instance//user/u",
+	"arn::chime:eu-central-1:123456789012:app-instance/a", "arn:aws:chime::123456789012:app-instance/a", "arn:aws:chime:us-east-1::app-instance/a",
+	"arn:aws:s3:eu-central-1:123456789012:app-instance/a", "xarn:aws:chime:eu-central-1:1:app-instance/a", "arn:aws:chime:us-east-1:1:app-instance/a:b/user/u",
+	"arn:aws:chime:eu-central-1:123456789012:app-instance/a/channel-flow/f", "arn:aws:chime:eu-central-1:123456789012:app-instance/a/user/u/x",
+	"arn:aws:chime:us-east-1:123456789012:app-instance/a/user/", "arn:aws:chime:us:east:1:123456789012:app-instance/a"}
+
+// TestElsewhere: elsewhere answers as ParseARN's answer for every ARN did.
+func TestElsewhere(t *testing.T) {
+	for _, p := range []chime.Principal{{Account: "123456789012", Region: "us-east-1"}, {Account: "123456789012", Region: "eu-central-1"},
+		{Account: "210987654321", Region: "us-east-1"}, {Account: "", Region: ""}, {Account: "1", Region: "us-east-1"}, {Account: "east", Region: "us"}} {
+		for _, arn := range elsewhereARNs {
+			if got, want := elsewhere(p, arn), elsewhereRef(p, arn); got != want {
+				t.Errorf("%+v, %q: %v, want %v", p, arn, got, want)
+			}
+		}
+	}
+}
+
+func FuzzElsewhere(f *testing.F) {
+	for _, arn := range elsewhereARNs {
+		f.Add("123456789012", "us-east-1", arn)
+	}
+	f.Fuzz(func(t *testing.T, account, region, arn string) {
+		p := chime.Principal{Account: account, Region: region}
+		if got, want := elsewhere(p, arn), elsewhereRef(p, arn); got != want {
+			t.Fatalf("%+v, %q: %v, want %v", p, arn, got, want)
+		}
+	})
 }

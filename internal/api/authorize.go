@@ -225,6 +225,27 @@ func resourceMembers(spec *opSpec) []resourceMember {
 
 // elsewhere tells whether arn is a Chime ARN of another account or region than p's.
 func elsewhere(p chime.Principal, arn string) bool {
+	// ParseARN reads the region and account as the 4th and 5th of 6 or
+	// more fields split at ':'. Without them, or when they are p's, the
+	// answer is no whatever it makes of the rest (and costs no parse).
+	var region, account string
+	rest := arn
+	for i := range 5 {
+		j := strings.IndexByte(rest, ':')
+		if j < 0 {
+			return false
+		}
+		switch i {
+		case 3:
+			region = rest[:j]
+		case 4:
+			account = rest[:j]
+		}
+		rest = rest[j+1:]
+	}
+	if region == p.Region && account == p.Account {
+		return false
+	}
 	a, ok := chime.ParseARN(arn)
 	return ok && (a.Account != p.Account || a.Region != p.Region)
 }

@@ -25,6 +25,13 @@ func TestReadBody(t *testing.T) {
 			return io.MultiReader(strings.NewReader(s), iotest.ErrReader(io.ErrUnexpectedEOF))
 		},
 	}
+	for _, announced := range []int64{-1, 0} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.ContentLength, r.Body = announced, http.NoBody
+		if got, err := readBody(httptest.NewRecorder(), r); got == nil || len(got) != 0 || err != nil {
+			t.Errorf("no body, Content-Length %d: %q (nil: %v), %v; want an empty body", announced, got, got == nil, err)
+		}
+	}
 	big := strings.Repeat("x", MaxBodyBytes)
 	for _, body := range []string{"", "{}", `{"MemberArn":"` + fzErin + `","Type":"DEFAULT"}`, strings.Repeat("é", 3000), big, big + "y"} {
 		for _, announced := range []int64{-1, 0, 1, int64(len(body)) - 1, int64(len(body)), int64(len(body)) + 1, MaxBodyBytes, MaxBodyBytes + 1} {

@@ -81,19 +81,34 @@ func (s *Server) createChannelMembership(ctx context.Context, c chime.Caller, in
 	return createChannelMembershipOutput(m), nil
 }
 
-// createChannelMembershipOut is CreateChannelMembership's response, a
-// struct so that json.Marshal need not sort map keys: its fields in key
-// order and written as null when empty, byte for byte what the map it
-// replaced gave (TestCreateChannelMembershipOutput).
+// createChannelMembershipOut is CreateChannelMembership's response. It
+// writes its own JSON (appendJSON, and MarshalJSON with it), byte for byte
+// what the map it replaced gave (TestCreateChannelMembershipOutput): the
+// keys in order, Member and SubChannelId null when empty, Member's Name
+// left out when empty.
 type createChannelMembershipOut struct {
-	ChannelArn   string    `json:"ChannelArn"`
-	Member       *identity `json:"Member"`
-	SubChannelId *string   `json:"SubChannelId"`
+	channelArn, memberArn, memberName, subChannelID string
 }
 
 func createChannelMembershipOutput(m chime.Membership) createChannelMembershipOut {
-	return createChannelMembershipOut{ChannelArn: m.ChannelArn, Member: identityOut(m.Member), SubChannelId: str(m.SubChannelID)}
+	return createChannelMembershipOut{channelArn: m.ChannelArn, memberArn: m.Member.Arn, memberName: m.Member.Name, subChannelID: m.SubChannelID}
 }
+
+func (o createChannelMembershipOut) appendJSON(b []byte) []byte {
+	b = append(b, `{"ChannelArn":`...)
+	b = appendJSONString(b, o.channelArn)
+	b = append(b, `,"Member":`...)
+	b = appendIdentityJSON(b, chime.Identity{Arn: o.memberArn, Name: o.memberName})
+	b = append(b, `,"SubChannelId":`...)
+	if o.subChannelID == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, o.subChannelID)
+	}
+	return append(b, '}')
+}
+
+func (o createChannelMembershipOut) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
 
 type batchCreateChannelMembershipIn struct {
 	ChannelArn, Type, SubChannelId string

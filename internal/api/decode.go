@@ -19,77 +19,78 @@ import (
 // bearer is a 401 (rule D5), not a validation error.
 const bearerMember = "ChimeBearer"
 
-// decodeInput gathers an operation's input from the path labels, the query
-// (r.URL.Query(), parsed once by route), r's headers and the JSON body,
+// decodeInput gathers an operation's input from the path labels (the
+// segments of path, as route split it), the query (r.URL.Query(), parsed
+// once by route; nil when there is none), r's headers and the JSON body,
 // checks every constraint of the model, and returns the validated values
 // keyed by the model's member names. authorize, ownAccount and limitsFor
 // read the bearer and the ARNs from them: strings and []any of strings,
 // each what its JSON decodes to. The typed handlers get the values as a
 // JSON round trip into their input struct gives them (input.go; integers
 // are int64 here and timestamps time.Time).
-func decodeInput(op *opSpec, labels map[string]string, query url.Values, r *http.Request, body []byte) (map[string]any, error) {
+func decodeInput(op *opSpec, path requestPath, query url.Values, r *http.Request, body []byte) (map[string]any, error) {
 	in := map[string]any{}
 	if op.input == nil {
 		return in, nil
 	}
-	var bodyVals map[string]any
+	// The body's values of op.bodyNames, nil when there is no body.
+	var bodyVals []any
+	var bodyBuf [16]any
 	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil || dec.More() {
-			return nil, chime.Errorf(chime.KindBadRequest, "The request body is not valid JSON.")
+		if n := len(op.bodyNames); n <= len(bodyBuf) {
+			bodyVals = bodyBuf[:n]
+		} else {
+			bodyVals = make([]any, n)
 		}
-		obj, ok := v.(map[string]any)
-		if !ok {
+		switch readBodyObject(body, op.bodyNames, bodyVals) {
+		case bodyNotJSON:
+			return nil, chime.Errorf(chime.KindBadRequest, "The request body is not valid JSON.")
+		case bodyNotObject:
 			return nil, chime.Errorf(chime.KindBadRequest, "The request body must be a JSON object.")
 		}
-		bodyVals = obj
 	}
 	v := &validator{shapes: op.shapes}
-	for _, name := range op.input.names {
-		m := op.input.Members[name]
-		s := op.shapes[m.Shape]
+	for i := range op.members {
+		m := &op.members[i]
 		var val any
-		var present bool
-		switch m.Location {
+		switch m.location {
 		case "uri":
-			raw, ok := labels[m.LocationName]
-			if ok {
-				un, err := url.PathUnescape(raw)
+			if m.seg >= 0 && path.plain != nil {
+				val = path.plain[m.seg]
+			} else if m.seg >= 0 {
+				un, err := url.PathUnescape(path.segs[m.seg])
 				if err != nil {
-					v.fail(name, "must be a correctly percent-encoded path segment")
+					v.fail(m.name, "must be a correctly percent-encoded path segment")
 					continue
 				}
-				val, present = un, true
+				val = un
 			}
 		case "querystring":
-			vals, ok := query[m.LocationName]
-			if ok && len(vals) > 0 {
-				val, present = v.fromText(name, s, vals), true
+			if vals := query[m.key]; len(vals) > 0 {
+				val = v.fromText(m.shape, vals)
 			}
 		case "header":
-			if h := r.Header.Get(m.LocationName); h != "" {
-				val, present = v.fromText(name, s, []string{h}), true
+			// As r.Header.Get(m.key) reads it (m.key is canonical).
+			if h := r.Header[m.key]; len(h) > 0 && h[0] != "" {
+				val = v.fromText1(m.shape, h[0])
 			}
 		case "":
-			val, present = bodyVals[name]
-			if present && val == nil {
-				present = false
+			if bodyVals != nil {
+				val = bodyVals[m.body]
 			}
 		}
-		if !present || val == nil {
+		if val == nil {
 			continue
 		}
-		if name == bearerMember {
-			if str, ok := val.(string); ok {
+		if m.name == bearerMember {
+			if str, ok := val.(string); ok && !utf8.ValidString(str) {
 				val = asJSONString(str)
 			}
-			in[name] = val
+			in[m.name] = val
 			continue
 		}
-		if out, ok := v.check(name, s, val); ok {
-			in[name] = out
+		if out, ok := v.check(m.name, m.shape, val); ok {
+			in[m.name] = out
 		}
 	}
 	for _, req := range op.input.Required {
@@ -145,32 +146,40 @@ func (v *validator) err() error {
 }
 
 // fromText converts query or header text to the JSON value the shape expects.
-func (v *validator) fromText(field string, s *shape, vals []string) any {
-	switch s.Type {
-	case "list":
+func (v *validator) fromText(s *shape, vals []string) any {
+	if s.Type == "list" {
 		out := make([]any, 0, len(vals))
 		for _, x := range vals {
-			out = append(out, v.fromText(field, v.shapes[s.Member.Shape], []string{x}))
+			out = append(out, v.fromText1(v.shapes[s.Member.Shape], x))
 		}
 		return out
+	}
+	return v.fromText1(s, vals[0])
+}
+
+// fromText1 is fromText of one value.
+func (v *validator) fromText1(s *shape, text string) any {
+	switch s.Type {
+	case "list":
+		return []any{v.fromText1(v.shapes[s.Member.Shape], text)}
 	case "integer", "long":
-		n, err := strconv.ParseInt(vals[0], 10, 64)
+		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
-			return vals[0] // check reports the type error
+			return text // check reports the type error
 		}
 		return json.Number(strconv.FormatInt(n, 10))
 	case "boolean":
-		switch vals[0] {
+		switch text {
 		case "true":
 			return true
 		case "false":
 			return false
 		}
-		return vals[0]
+		return text
 	case "timestamp":
-		return timestampText(vals[0])
+		return timestampText(text)
 	}
-	return vals[0]
+	return text
 }
 
 type timestampText string
@@ -204,12 +213,17 @@ func (v *validator) check(field string, s *shape, val any) (any, bool) {
 			v.fail(field, "must be valid UTF-8")
 			return nil, false
 		}
-		n := utf8.RuneCountInString(str)
-		if s.Min != nil && float64(n) < *s.Min {
+		// The length in characters, n, is between len(str)/4 and len(str):
+		// counted only when those do not settle both bounds.
+		n := -1
+		if s.Min != nil && float64((len(str)+3)/4) < *s.Min || s.Max != nil && float64(len(str)) > *s.Max {
+			n = utf8.RuneCountInString(str)
+		}
+		if s.Min != nil && n >= 0 && float64(n) < *s.Min {
 			v.fail(field, "must have length greater than or equal to %d", int(*s.Min))
 			return nil, false
 		}
-		if s.Max != nil && float64(n) > *s.Max {
+		if s.Max != nil && n >= 0 && float64(n) > *s.Max {
 			v.fail(field, "must have length less than or equal to %d", int(*s.Max))
 			return nil, false
 		}
@@ -221,7 +235,7 @@ func (v *validator) check(field string, s *shape, val any) (any, bool) {
 			v.fail(field, "must satisfy enum value set: [%s]", strings.Join(s.Enum, ", "))
 			return nil, false
 		}
-		return str, true
+		return val, true // str as it came, not boxed again
 	case "integer", "long":
 		num, ok := val.(json.Number)
 		if !ok {

@@ -1,10 +1,10 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 
 	"github.com/belfry/belfry/internal/chime"
 )
@@ -52,11 +52,38 @@ func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err e
 		msg = ce.Message
 	}
 	we := wireErrors[kind]
-	w.Header().Set("x-amzn-ErrorType", we.typ)
-	w.Header().Set("Content-Type", "application/json")
+	// As Header.Set("x-amzn-ErrorType", we.typ) and Set("Content-Type", ...).
+	typ := errorTypeValues[we.typ]
+	if typ == nil {
+		typ = []string{we.typ}
+	}
+	h := w.Header()
+	h[errorTypeKey] = typ
+	h["Content-Type"] = contentTypeJSON
 	w.WriteHeader(we.status)
-	json.NewEncoder(w).Encode(struct {
-		Code    string `json:"Code"`
-		Message string `json:"Message"`
-	}{we.code, msg})
+	// What json.NewEncoder(w).Encode writes of struct{Code, Message string}.
+	bp := outputBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"Code":`...)
+	b = appendJSONString(b, we.code)
+	b = append(b, `,"Message":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, "}\n"...)
+	w.Write(b)
+	if cap(b) <= maxPooledOutput {
+		*bp = b
+		outputBuffers.Put(bp)
+	}
 }
+
+// errorTypeKey is x-amzn-ErrorType in canonical form, as Header.Set keys it.
+var errorTypeKey = textproto.CanonicalMIMEHeaderKey("x-amzn-ErrorType")
+
+// errorTypeValues holds the x-amzn-ErrorType header's values of each
+// wireError's type, shared (net/http never changes them).
+var errorTypeValues = func() map[string][]string {
+	m := map[string][]string{}
+	for _, we := range wireErrors {
+		m[we.typ] = []string{we.typ}
+	}
+	return m
+}()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,7 +77,7 @@ func (l *errLog) take() []string {
 // UNRESTRICTED channel "pub" and a PRIVATE RESTRICTED channel "priv" with
 // members and a moderator; it returns the handler and the function that
 // fills in the placeholders.
-func fuzzServer(f *testing.F) (*Server, *errLog, func(string) string) {
+func fuzzServer(f testing.TB) (*Server, *errLog, func(string) string) {
 	f.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, f.TempDir())
@@ -274,8 +275,9 @@ func FuzzServeHTTP(f *testing.F) {
 
 // FuzzDecodeInput drives the model-driven decoder of every operation of both
 // models, built or not (ServeHTTP answers 501 before decoding an operation not
-// built yet): a request either decodes to values that encode as JSON, or
-// fails with an error the client sees, never an internal one (a 500).
+// built yet): a request decodes to what decodeInputRef (encoding/json into a
+// map) gives, error and values, and either decodes to values that encode as
+// JSON, or fails with an error the client sees, never an internal one (a 500).
 // authorize, ownAccount and limitsFor read the decoded values; they make of
 // them what they make of their JSON decoded again, as they once read it.
 func FuzzDecodeInput(f *testing.F) {
@@ -306,16 +308,19 @@ func FuzzDecodeInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, i uint16, label, query, body string) {
 		op := ops[int(i)%len(ops)]
-		labels := map[string]string{}
-		for _, seg := range op.segs {
-			if strings.HasPrefix(seg, "{") {
-				labels[strings.Trim(seg, "{}+")] = url.QueryEscape(label)
-			}
-		}
+		segs := pathOf(op, url.QueryEscape(label))
 		r := httptest.NewRequest("POST", "/", nil)
 		r.URL.RawQuery = query
 		r.Header.Set("x-amz-chime-bearer", label)
-		in, err := decodeInput(op, labels, r.URL.Query(), r, []byte(body))
+		var q url.Values // as route gives it
+		if query != "" {
+			q = r.URL.Query()
+		}
+		in, err := decodeInput(op, requestPath{segs: segs}, q, r, []byte(body))
+		ref, rerr := decodeInputRef(op, labelsOf(op, segs), r.URL.Query(), r, []byte(body))
+		if fmt.Sprint(err) != fmt.Sprint(rerr) || !reflect.DeepEqual(in, ref) {
+			t.Fatalf("%s: decodeInput gives %#v, %v; decodeInputRef %#v, %v", op.name, in, err, ref, rerr)
+		}
 		if err != nil {
 			if k := chime.KindOf(err); k != chime.KindBadRequest {
 				t.Fatalf("%s: error of kind %d: %v", op.name, k, err)

@@ -180,7 +180,7 @@ func (d *inputDecoder) direct(in map[string]any, v reflect.Value) bool {
 			if !isASCII(k) {
 				return false // a non-ASCII key may fold onto a field
 			}
-			f = d.byFold[strings.ToUpper(k)]
+			f = d.foldedField(k)
 		}
 		if f == nil {
 			// Unmatched, so only its encoding matters: it must not fail.
@@ -270,6 +270,23 @@ func encodes(x any) bool {
 	}
 	_, err := json.Marshal(x)
 	return err == nil
+}
+
+// foldedField returns d.byFold[strings.ToUpper(k)] of an ASCII k, without
+// an allocation when k is short.
+func (d *inputDecoder) foldedField(k string) *inputField {
+	var buf [64]byte
+	if len(k) > len(buf) {
+		return d.byFold[strings.ToUpper(k)]
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return d.byFold[string(buf[:len(k)])]
 }
 
 func isASCII(s string) bool {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand"
 	"net/http/httptest"
@@ -187,16 +188,15 @@ func TestInputDecoderFromRequests(t *testing.T) {
 		"&app-instance-arn=" + url.QueryEscape(fzInstance) + "&app-instance-user-arn=" + url.QueryEscape(fzU1) + "&privacy=PUBLIC&network-type=IPV4_ONLY"
 	checked := 0
 	for _, op := range ops {
-		labels := map[string]string{}
-		for _, seg := range op.segs {
-			if strings.HasPrefix(seg, "{") {
-				labels[strings.Trim(seg, "{}+")] = url.PathEscape(fzPub)
-			}
-		}
+		segs := pathOf(op, url.PathEscape(fzPub))
 		for _, body := range []string{every, "", "{}"} {
 			req := httptest.NewRequest("POST", "/?"+query, nil)
 			req.Header.Set("x-amz-chime-bearer", fzU1)
-			in, err := decodeInput(op, labels, req.URL.Query(), req, []byte(body))
+			in, err := decodeInput(op, requestPath{segs: segs}, req.URL.Query(), req, []byte(body))
+			ref, rerr := decodeInputRef(op, labelsOf(op, segs), req.URL.Query(), req, []byte(body))
+			if fmt.Sprint(err) != fmt.Sprint(rerr) || !reflect.DeepEqual(in, ref) {
+				t.Fatalf("%s: decodeInput gives %#v, %v; decodeInputRef %#v, %v", op.name, in, err, ref, rerr)
+			}
 			if err != nil {
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"net/textproto"
 	"regexp"
 	"sort"
 	"strconv"
@@ -86,7 +87,51 @@ type opSpec struct {
 	// Read from input once, for authorize, ownAccount and limitsFor.
 	arnMembers []string         // the input members that name Chime resources (isARNMember), sorted
 	resources  []resourceMember // the resource members of the input (resourceMembers), in their order
+
+	// Read from input once, for decodeInput.
+	members   []inputMember // the input's members, in input.names order
+	bodyNames []string      // the names of the members read from the body, in that order
 }
+
+// inputMember is one member of an operation's input and where it is read.
+type inputMember struct {
+	name     string
+	shape    *shape
+	location string // as in its ref
+	seg      int    // uri: the index of the path segment of its label (the last), -1 if none
+	key      string // querystring: its key; header: its name in canonical form
+	body     int    // body: its index in bodyNames
+}
+
+// inputMembers returns spec's inputMembers and bodyNames.
+func inputMembers(spec *opSpec) ([]inputMember, []string) {
+	var members []inputMember
+	var body []string
+	for _, name := range spec.input.names {
+		r := spec.input.Members[name]
+		m := inputMember{name: name, shape: spec.shapes[r.Shape], location: r.Location, seg: -1}
+		switch r.Location {
+		case "uri":
+			for i, t := range spec.segs {
+				if strings.HasPrefix(t, "{") && labelName(t) == r.LocationName {
+					m.seg = i
+				}
+			}
+		case "querystring":
+			m.key = r.LocationName
+		case "header":
+			m.key = textproto.CanonicalMIMEHeaderKey(r.LocationName)
+		case "":
+			m.body = len(body)
+			body = append(body, name)
+		}
+		members = append(members, m)
+	}
+	return members, body
+}
+
+// labelName is the name of the label in a path template segment "{x}" or "{x+}".
+func labelName(t string) string { return strings.Trim(t, "{}+") }
 
 // loadModels reads both models and returns every operation, each name once
 // (the tag operations both services share have the same shape in each).
@@ -134,6 +179,7 @@ func loadModels() ([]*opSpec, error) {
 						spec.resources = append(spec.resources, r)
 					}
 				}
+				spec.members, spec.bodyNames = inputMembers(spec)
 			}
 			ops = append(ops, spec)
 		}
@@ -148,12 +194,24 @@ func loadModels() ([]*opSpec, error) {
 	return ops, nil
 }
 
-func splitPath(p string) []string {
+func splitPath(p string) []string { return appendSegments(nil, p) }
+
+// appendSegments appends the segments of the path p to dst, as
+// strings.Split(p, "/") gives them once every leading and trailing '/' is
+// trimmed, and none when nothing is left.
+func appendSegments(dst []string, p string) []string {
 	p = strings.Trim(p, "/")
 	if p == "" {
-		return nil
+		return dst
 	}
-	return strings.Split(p, "/")
+	for {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return append(dst, p)
+		}
+		dst = append(dst, p[:i])
+		p = p[i+1:]
+	}
 }
 
 // bigRepeat is a one-character atom (. or a class) repeated up to 1000 times or more.
@@ -237,40 +295,34 @@ func isChimeARN(s string) bool {
 		}
 		s = s[n+1:]
 	}
-	return s != "" && s[0] != '/' && utf8.RuneCountInString(s) <= 1024
+	return s != "" && s[0] != '/' && (len(s) <= 1024 || utf8.RuneCountInString(s) <= 1024)
 }
 
 // isLowerAlnum reports whether c is in [a-z0-9].
 func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
 // match reports whether the request's method, escaped path segments and
-// query select op; labels receives the unescaped path labels.
-func (op *opSpec) match(method string, segs []string, query map[string][]string) (map[string]string, bool) {
+// query select op; decodeInput reads the path labels from segs.
+func (op *opSpec) match(method string, segs []string, query map[string][]string) bool {
 	if op.method != method || len(segs) != len(op.segs) {
-		return nil, false
+		return false
 	}
-	for k, v := range op.query {
-		if got := query[k]; len(got) == 0 || got[0] != v {
-			return nil, false
+	if len(op.query) > 0 { // ranging over an empty map is not free
+		for k, v := range op.query {
+			if got := query[k]; len(got) == 0 || got[0] != v {
+				return false
+			}
 		}
 	}
 	if !op.pathMatches(segs) {
-		return nil, false
+		return false
 	}
-	// Labels are gathered only once the path matches: most candidates do not.
-	var labels map[string]string
 	for i, t := range op.segs {
-		if strings.HasPrefix(t, "{") {
-			if segs[i] == "" {
-				return nil, false
-			}
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			labels[strings.Trim(t, "{}+")] = segs[i]
+		if strings.HasPrefix(t, "{") && segs[i] == "" {
+			return false
 		}
 	}
-	return labels, true
+	return true
 }
 
 // pathMatches reports whether the path alone matches op, whatever the method.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -18,26 +17,26 @@ var outputMemberships = []chime.Membership{
 	{Member: chime.Identity{Arn: fzU1, Name: "\x00<b>"}},
 }
 
-// TestCreateChannelMembershipOutput: the struct encodes to the bytes of the
-// map it replaced.
+// TestCreateChannelMembershipOutput: the output, appended and through
+// json.Marshal, gives the bytes of the map it replaced, also with every
+// string of jsonStrings in each field.
 func TestCreateChannelMembershipOutput(t *testing.T) {
 	for _, m := range outputMemberships {
-		old, err := json.Marshal(map[string]any{"ChannelArn": m.ChannelArn, "Member": identityOut(m.Member), "SubChannelId": str(m.SubChannelID)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := json.Marshal(createChannelMembershipOutput(m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, old) {
-			t.Errorf("%+v:\n got %s\nwant %s", m, got, old)
+		sameOutput(t, m)
+	}
+	for _, s := range jsonStrings() {
+		for _, m := range outputMemberships {
+			for i := range 4 {
+				m := m
+				*[]*string{&m.ChannelArn, &m.Member.Arn, &m.Member.Name, &m.SubChannelID}[i] = s
+				sameOutput(t, m)
+			}
 		}
 	}
 }
 
-// BenchmarkCreateChannelMembershipOutput: the response body, from the map
-// and from the struct.
+// BenchmarkCreateChannelMembershipOutput: the response body, from the map,
+// from the struct through json.Marshal (its MarshalJSON) and appended.
 func BenchmarkCreateChannelMembershipOutput(b *testing.B) {
 	m := outputMemberships[1]
 	b.Run("map", func(b *testing.B) {
@@ -50,6 +49,13 @@ func BenchmarkCreateChannelMembershipOutput(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			json.Marshal(createChannelMembershipOutput(m))
+		}
+	})
+	b.Run("appendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 512)
+		for range b.N {
+			buf = createChannelMembershipOutput(m).appendJSON(buf[:0])
 		}
 	})
 }

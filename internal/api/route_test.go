@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,8 +19,8 @@ func routeEveryOp(ops []*opSpec, r *http.Request) (*opSpec, map[string]string, e
 	query := r.URL.Query()
 	pathKnown := false
 	for _, op := range ops {
-		if labels, ok := op.match(r.Method, segs, query); ok {
-			return op, labels, nil
+		if op.match(r.Method, segs, query) {
+			return op, labelsOf(op, segs), nil
 		}
 		pathKnown = pathKnown || op.pathMatches(segs)
 	}
@@ -63,12 +64,20 @@ func TestRoute(t *testing.T) {
 		for q := range queries {
 			for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"} {
 				r := httptest.NewRequest(method, "http://h"+p+"?"+q, nil)
-				op, labels, query, err := s.route(r)
+				op, path, query, err := s.route(r, nil, nil)
+				var labels map[string]string
+				if op != nil {
+					labels = labelsOf(op, path.segs)
+				}
 				wop, wlabels, werr := routeEveryOp(ops, r)
 				if op != wop || !reflect.DeepEqual(labels, wlabels) || fmt.Sprint(err) != fmt.Sprint(werr) {
 					t.Fatalf("%s %s?%s: %v %v %v; every operation in turn: %v %v %v", method, p, q, name(op), labels, err, name(wop), wlabels, werr)
 				}
-				if err == nil && !reflect.DeepEqual(query, r.URL.Query()) {
+				if err == nil {
+					checkRequestPath(t, r.URL, path)
+				}
+				// The parsed query, nil when there is none.
+				if want := r.URL.Query(); err == nil && !(reflect.DeepEqual(query, want) || query == nil && len(want) == 0 && r.URL.RawQuery == "") {
 					t.Fatalf("%s %s?%s: query %v", method, p, q, query)
 				}
 				if err == nil {
@@ -80,6 +89,70 @@ func TestRoute(t *testing.T) {
 	if n < len(ops) {
 		t.Errorf("only %d requests routed", n)
 	}
+}
+
+// checkRequestPath fails t unless path is what splitRequestPath must give
+// of u: u.EscapedPath() split, and each segment's plain form, when known,
+// what url.PathUnescape gives.
+func checkRequestPath(t testing.TB, u *url.URL, path requestPath) {
+	t.Helper()
+	if want := splitPath(u.EscapedPath()); !reflect.DeepEqual(path.segs, want) && len(path.segs)+len(want) > 0 {
+		t.Fatalf("%q (RawPath %q): segments %q, want %q", u.Path, u.RawPath, path.segs, want)
+	}
+	if path.plain == nil {
+		return
+	}
+	if len(path.plain) != len(path.segs) {
+		t.Fatalf("%q (RawPath %q): %d segments, %d unescaped", u.Path, u.RawPath, len(path.segs), len(path.plain))
+	}
+	for i, seg := range path.segs {
+		if want, err := url.PathUnescape(seg); err != nil || path.plain[i] != want {
+			t.Fatalf("%q (RawPath %q): segment %q unescaped as %q; PathUnescape: %q, %v", u.Path, u.RawPath, seg, path.plain[i], want, err)
+		}
+	}
+}
+
+// TestSplitRequestPath: paths as the SDKs send them (ARNs escaped in a
+// segment), with every kind of byte, raw or escaped, split as
+// u.EscapedPath() is, and their segments unescaped as url.PathUnescape does.
+func TestSplitRequestPath(t *testing.T) {
+	paths := []string{"/", "", "//", "/channels", "/channels/" + esc(fzPub) + "/memberships", "/channels/" + url.PathEscape(fzPub),
+		"/a%2Fb/c/", "/a//b", "//a%2F%2F/", "/%2F", "/a%2fb%3a", "/a%25b", "/a%252F", "/%zz", "/a%2", "/a b", "/a%20b", "/é%C3%A9",
+		"/%FF%00", "/a;b=c/@:!$&'()*+,", "/[x]", "/a%5Bx%5D", "/~a._-", "/a%7E", "/a?b", "/a%3Fb", "/a%23b", "/%2F%2F%2F"}
+	for _, p := range paths {
+		for _, prefix := range []string{"", "/x"} {
+			u, err := url.Parse("http://h" + prefix + p)
+			if err != nil {
+				continue
+			}
+			var segBuf, plainBuf [maxSegments]string
+			checkRequestPath(t, u, splitRequestPath(u, segBuf[:0], plainBuf[:0]))
+			checkRequestPath(t, u, splitRequestPath(u, nil, nil))
+			// RawPath as set by hand, valid for Path or not.
+			for _, raw := range []string{p, strings.ToUpper(p), strings.ReplaceAll(p, "%2F", "/")} {
+				v := *u
+				v.RawPath = raw
+				checkRequestPath(t, &v, splitRequestPath(&v, nil, nil))
+			}
+		}
+	}
+}
+
+// FuzzSplitRequestPath: any path, parsed as net/http parses a request's,
+// or with any RawPath.
+func FuzzSplitRequestPath(f *testing.F) {
+	f.Add("/channels/"+esc(fzPub)+"/memberships", "")
+	f.Add("/a%2Fb//c/", "/a%2fb//c/")
+	f.Add("/%zz", "/x")
+	f.Fuzz(func(t *testing.T, p, raw string) {
+		u, err := url.ParseRequestURI(p)
+		if err != nil {
+			return
+		}
+		checkRequestPath(t, u, splitRequestPath(u, nil, nil))
+		u.RawPath = raw
+		checkRequestPath(t, u, splitRequestPath(u, nil, nil))
+	})
 }
 
 func name(op *opSpec) string {
@@ -105,8 +178,9 @@ func BenchmarkRoute(b *testing.B) {
 		r := httptest.NewRequest(c.method, c.target, nil)
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var segBuf, plainBuf [maxSegments]string
 			for range b.N {
-				s.route(r)
+				s.route(r, segBuf[:0], plainBuf[:0])
 			}
 		})
 	}

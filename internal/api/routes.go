@@ -82,6 +82,6 @@ func (s *Server) routes() map[string]opFunc {
 		"DeleteChannelBan":   op(s.deleteChannelBan),
 
 		// messaging sessions
-		"GetMessagingSessionEndpoint": op(s.getMessagingSessionEndpoint),
+		"GetMessagingSessionEndpoint": op(s.getMessagingSessionEndpoint).withHost(),
 	}
 }

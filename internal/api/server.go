@@ -15,8 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -32,6 +32,14 @@ const MaxBodyBytes = 1 << 20
 type opFunc struct {
 	input *inputDecoder // the handler's input type and how to fill it
 	run   func(ctx context.Context, c chime.Caller, in map[string]any) (any, error)
+	// needsHost: run's context carries the request's Host (requestHostKey).
+	needsHost bool
+}
+
+// withHost returns f with needsHost set.
+func (f opFunc) withHost() opFunc {
+	f.needsHost = true
+	return f
 }
 
 // Server is the HTTP handler for both APIs.
@@ -109,30 +117,54 @@ func newRequestID() string {
 	return string(h[:])
 }
 
+// The CORS headers of every response and the Content-Type of JSON, shared
+// (net/http never changes them).
+var (
+	corsOrigin      = []string{"*"}
+	corsExpose      = []string{"x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id"}
+	contentTypeJSON = []string{"application/json"}
+	// The preflight's (OPTIONS).
+	corsMethods = []string{"GET, POST, PUT, DELETE, OPTIONS"}
+	corsHeaders = []string{"*"}
+	corsMaxAge  = []string{"86400"}
+)
+
+// requestState is what ServeHTTP allocates for each request, at once.
+type requestState struct {
+	sw        statusWriter // when there is an observer
+	requestID [1]string    // the x-amzn-RequestId header's values
+}
+
+// maxSegments is the number of path segments route splits without an
+// allocation; the models' paths have at most 5.
+const maxSegments = 8
+
+// requestPath is a request's path as route splits it.
+type requestPath struct {
+	segs  []string // the escaped path's segments (appendSegments)
+	plain []string // each of segs unescaped, as url.PathUnescape gives it; nil when not known
+}
+
 // ServeHTTP is the request pipeline: panic recovery, request id, CORS,
 // authentication (a request without any signature is refused before
 // routing and before its body is read; the signature is verified over the
 // body, read up to MaxBodyBytes), routing, validation, authorisation of the
 // key's scope (authorize.go), rate limits, the operation and its error
 // mapping.
-// The CORS headers of every response, shared (net/http never changes them).
-var (
-	corsOrigin = []string{"*"}
-	corsExpose = []string{"x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id"}
-)
-
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	opName := "-"
+	st := new(requestState)
 	if s.observer != nil {
-		sw := &statusWriter{ResponseWriter: w}
-		w = sw
-		defer func() { s.observer.ObserveRequest(opName, sw.status, time.Since(start)) }()
+		st.sw.ResponseWriter = w
+		w = &st.sw
+		defer func() { s.observer.ObserveRequest(opName, st.sw.status, time.Since(start)) }()
 	}
 	requestID := newRequestID()
+	st.requestID[0] = requestID
 	// Set in canonical form, as Header.Set would (what every response carries).
 	h := w.Header()
-	h["X-Amzn-Requestid"] = []string{requestID}
+	h["X-Amzn-Requestid"] = st.requestID[:]
 	h["Access-Control-Allow-Origin"] = corsOrigin
 	h["Access-Control-Expose-Headers"] = corsExpose
 	defer func() {
@@ -144,9 +176,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "*")
-		w.Header().Set("Access-Control-Max-Age", "86400")
+		h["Access-Control-Allow-Methods"] = corsMethods
+		h["Access-Control-Allow-Headers"] = corsHeaders
+		h["Access-Control-Max-Age"] = corsMaxAge
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -156,7 +188,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	spec, labels, query, err := s.route(r)
+	var segBuf, plainBuf [maxSegments]string
+	spec, path, query, err := s.route(r, segBuf[:0], plainBuf[:0])
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -187,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, requestID, chime.Errorf(chime.KindNotImplemented, "Belfry does not implement %s yet.", spec.name))
 		return
 	}
-	in, err := decodeInput(spec, labels, query, r, body)
+	in, err := decodeInput(spec, path, query, r, body)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -212,8 +245,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	caller := chime.Caller{Principal: principal, Bearer: r.Header.Get("x-amz-chime-bearer")}
-	out, err := impl.run(context.WithValue(r.Context(), requestHostKey{}, r.Host), caller, in)
+	// As r.Header.Get("x-amz-chime-bearer") reads it.
+	caller := chime.Caller{Principal: principal, Bearer: firstValue(r.Header["X-Amz-Chime-Bearer"])}
+	ctx := r.Context()
+	if impl.needsHost {
+		ctx = context.WithValue(ctx, requestHostKey{}, r.Host)
+	}
+	out, err := impl.run(ctx, caller, in)
 	if err != nil {
 		writeError(w, s.log, requestID, err)
 		return
@@ -222,29 +260,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(spec.status)
 		return
 	}
+	if a, ok := out.(jsonAppender); ok {
+		bp := outputBuffers.Get().(*[]byte)
+		b := a.appendJSON((*bp)[:0])
+		w.Header()["Content-Type"] = contentTypeJSON
+		w.WriteHeader(spec.status)
+		w.Write(b)
+		if cap(b) <= maxPooledOutput {
+			*bp = b
+			outputBuffers.Put(bp)
+		}
+		return
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		writeError(w, s.log, requestID, fmt.Errorf("encode %s output: %w", spec.name, err))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(spec.status)
 	w.Write(b)
 }
 
+func firstValue(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
+// jsonAppender is an output that appends its JSON, byte for byte what
+// json.Marshal gives of it, without reflection.
+type jsonAppender interface {
+	appendJSON(b []byte) []byte
+}
+
+// outputBuffers hold the bodies of jsonAppender outputs (a Write does not
+// retain them); a buffer grown past maxPooledOutput is left to the GC.
+var outputBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
+
+const maxPooledOutput = 64 << 10
+
 // readBody reads r's body through http.MaxBytesReader(w, r.Body,
 // MaxBodyBytes) as io.ReadAll would: every byte up to the first error, EOF
-// being none. When r.ContentLength announces a length within the limit, it
+// being none. When r.ContentLength announces a length below the limit, it
 // reads into a buffer of that length and one byte more (to see the end
-// without growing it) instead of io.ReadAll's 512 bytes and up.
+// without growing it) instead of io.ReadAll's 512 bytes and up, and from
+// r.Body itself: those reads stay within the limit, where MaxBytesReader
+// passes every read through as it is. Only what comes past the buffer
+// (a request built by hand) is read through MaxBytesReader, with the limit
+// that is left.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	if r.ContentLength < 0 || r.ContentLength > MaxBodyBytes {
-		return io.ReadAll(body)
+	if r.ContentLength < 0 || r.ContentLength >= MaxBodyBytes {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	}
+	if r.Body == http.NoBody {
+		return []byte{}, nil // as io.ReadAll gives it: empty, not nil
 	}
 	b := make([]byte, 0, r.ContentLength+1)
 	for {
-		n, err := body.Read(b[len(b):cap(b)])
+		n, err := r.Body.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err != nil {
 			if err == io.EOF {
@@ -253,32 +331,106 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			return b, err
 		}
 		if len(b) == cap(b) {
-			// Longer than announced (a request built by hand): the rest
-			// as io.ReadAll reads it.
-			rest, err := io.ReadAll(body)
+			rest, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes-int64(len(b))))
 			return append(b, rest...), err
 		}
 	}
 }
 
 // route finds the operation for a request by method, escaped path and the
-// operation=/scope= query values, and returns its path labels and the
-// parsed query. ARNs arrive percent-encoded in one path segment, so the
-// escaped path is split before anything is unescaped.
-func (s *Server) route(r *http.Request) (*opSpec, map[string]string, url.Values, error) {
-	segs := splitPath(r.URL.EscapedPath())
-	query := r.URL.Query()
-	for _, op := range s.byShape[routeShape{r.Method, len(segs)}] {
-		if labels, ok := op.match(r.Method, segs, query); ok {
-			return op, labels, query, nil
+// operation=/scope= query values, and returns the path (splitRequestPath,
+// into segBuf and plainBuf) and the parsed query (nil when there is none).
+// ARNs arrive percent-encoded in one path segment, so the escaped path is
+// split before anything is unescaped.
+func (s *Server) route(r *http.Request, segBuf, plainBuf []string) (*opSpec, requestPath, url.Values, error) {
+	path := splitRequestPath(r.URL, segBuf, plainBuf)
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	for _, op := range s.byShape[routeShape{r.Method, len(path.segs)}] {
+		if op.match(r.Method, path.segs, query) {
+			return op, path, query, nil
 		}
 	}
 	for _, op := range s.ops {
-		if op.pathMatches(segs) {
-			return nil, nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation accepts %s on %s.", r.Method, r.URL.EscapedPath())
+		if op.pathMatches(path.segs) {
+			return nil, requestPath{}, nil, chime.Errorf(chime.KindUnknownOperation, "No operation accepts %s on %s.", r.Method, r.URL.EscapedPath())
 		}
 	}
-	return nil, nil, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
+	return nil, requestPath{}, nil, chime.Errorf(chime.KindUnknownOperation, "No operation matches %s %s.", r.Method, r.URL.EscapedPath())
+}
+
+// splitRequestPath splits u.EscapedPath() into segments (appendSegments,
+// appended to segBuf). EscapedPath is u.RawPath when that is a valid
+// encoding of u.Path, which it finds out by decoding RawPath into a new
+// string; a path of the SDKs, an ARN in a segment (%3A, %2F), is checked
+// here without one (plainlyEncodes), and its segments' decodings are then
+// substrings of u.Path (appended to plainBuf). Anything else is left to
+// EscapedPath.
+func splitRequestPath(u *url.URL, segBuf, plainBuf []string) requestPath {
+	if u.RawPath == "" || !plainlyEncodes(u.RawPath, u.Path) {
+		return requestPath{segs: appendSegments(segBuf, u.EscapedPath())}
+	}
+	segs := appendSegments(segBuf, u.RawPath)
+	plain := plainBuf
+	// Each byte of RawPath but a %XX is itself in Path.
+	at := len(u.RawPath) - len(strings.TrimLeft(u.RawPath, "/"))
+	for _, seg := range segs {
+		n := len(seg) - 2*strings.Count(seg, "%")
+		plain = append(plain, u.Path[at:at+n])
+		at += n + 1
+	}
+	return requestPath{segs: segs, plain: plain}
+}
+
+// plainlyEncodes reports whether raw holds only unreserved characters,
+// sub-delimiters, ':', '@', '/' and %XX escapes, and decodes to path. Such
+// a raw is what url.URL.EscapedPath returns for RawPath raw and Path path.
+func plainlyEncodes(raw, path string) bool {
+	j := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' {
+			if i+2 >= len(raw) {
+				return false
+			}
+			hi, lo := unhex(raw[i+1]), unhex(raw[i+2])
+			if hi < 0 || lo < 0 {
+				return false
+			}
+			c = byte(hi<<4 | lo)
+			i += 2
+		} else if !pathPlain[c] {
+			return false
+		}
+		if j == len(path) || path[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(path)
+}
+
+// pathPlain holds the bytes plainlyEncodes takes as they are.
+var pathPlain = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isLowerAlnum(byte(c)) || 'A' <= c && c <= 'Z' || strings.IndexByte("-._~!$&'()*+,;=:@/", byte(c)) >= 0
+	}
+	return t
+}()
+
+// unhex returns the value of the hex digit c, -1 if it is not one.
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 // routeShape is what a request shares with every operation it can match.
@@ -330,11 +482,15 @@ func (a OpenAuth) Authenticate(r *http.Request, _ []byte) (chime.Principal, erro
 	if a.Now != nil {
 		now = a.Now
 	}
-	if err := CheckPresignWindow(r.URL.Query(), now()); err != nil {
+	var q url.Values // nil when there is no query, as it reads the same
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
+	if err := CheckPresignWindow(q, now()); err != nil {
 		return chime.Principal{}, err
 	}
 	p := chime.Principal{Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
-	cred := r.URL.Query().Get("X-Amz-Credential")
+	cred := q.Get("X-Amz-Credential")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
 		for _, part := range strings.Split(strings.TrimPrefix(h, "AWS4-HMAC-SHA256 "), ",") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential="); ok {
@@ -342,9 +498,10 @@ func (a OpenAuth) Authenticate(r *http.Request, _ []byte) (chime.Principal, erro
 			}
 		}
 	}
-	if f := strings.Split(cred, "/"); len(f) == 5 {
+	if strings.Count(cred, "/") == 4 {
+		f := strings.Split(cred, "/")
 		p.AccessKeyID = f[0]
-		if regionRE.MatchString(f[2]) {
+		if isRegion(f[2]) {
 			p.Region = f[2]
 		}
 	}
@@ -352,7 +509,19 @@ func (a OpenAuth) Authenticate(r *http.Request, _ []byte) (chime.Principal, erro
 	return p, nil
 }
 
-var regionRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+// isRegion reports whether s is a region as a credential scope may name
+// it: 1 to 63 of [a-z0-9-] (auth_test.go holds it to that regexp).
+func isRegion(s string) bool {
+	if len(s) < 1 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isLowerAlnum(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 func isAccountID(s string) bool {
 	if len(s) != 12 {

@@ -20,6 +20,8 @@ func WithSessionEndpoint(f func(requestHost string) string) Option {
 	return func(s *Server) { s.sessionEndpoint = f }
 }
 
+// requestHostKey keys the request's Host in the context of an operation
+// routed withHost (ServeHTTP sets it for those only).
 type requestHostKey struct{}
 
 type getMessagingSessionEndpointIn struct {
