@@ -130,7 +130,7 @@ func (t *Tx) CountChannels(appInstance string) (int, error) {
 
 // ListChannels pages through an app instance's channels of one privacy in creation order.
 func (t *Tx) ListChannels(appInstance, privacy string, after int64, limit int) (Page[chime.Channel], error) {
-	rows, err := t.query(`SELECT `+channelCols+channelFrom+`WHERE c.app_instance_arn = ? AND c.privacy = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`,
+	rows, err := t.query(`SELECT `+channelCols+channelFrom+`WHERE c.app_instance_arn = ? AND c.privacy = ? AND c.seq > ? ORDER BY c.seq`+limitParam,
 		appInstance, privacy, after, limit+1)
 	if err != nil {
 		return Page[chime.Channel]{}, err
@@ -373,7 +373,7 @@ func (t *Tx) CountUserMemberships(member string) (int, error) {
 // (sub "") or of one of its subchannels, in creation order.
 func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (Page[chime.Membership], error) {
 	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ? AND m.type = ? AND m.seq > ?
-		ORDER BY m.seq LIMIT ?`, channel, sub, typ, after, limit+1)
+		ORDER BY m.seq`+limitParam, channel, sub, typ, after, limit+1)
 	if err != nil {
 		return Page[chime.Membership]{}, err
 	}
@@ -382,7 +382,7 @@ func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (
 
 // ListUserMemberships pages through a user's memberships, with their channels, in the order they were made.
 func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[chime.UserMembership], error) {
-	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` AND m.seq > ? ORDER BY m.seq LIMIT ?`, member, after, limit+1)
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` AND m.seq > ? ORDER BY m.seq`+limitParam, member, after, limit+1)
 	if err != nil {
 		return Page[chime.UserMembership]{}, err
 	}
@@ -468,7 +468,7 @@ func (t *Tx) CountModerators(channel string) (int, error) {
 
 // ListModerators pages through a channel's moderators in creation order.
 func (t *Tx) ListModerators(channel string, after int64, limit int) (Page[chime.Moderator], error) {
-	rows, err := t.query(`SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, channel, after, limit+1)
+	rows, err := t.query(`SELECT `+moderatorCols+moderatorFrom+`WHERE m.channel_arn = ? AND m.seq > ? ORDER BY m.seq`+limitParam, channel, after, limit+1)
 	if err != nil {
 		return Page[chime.Moderator]{}, err
 	}
@@ -478,7 +478,7 @@ func (t *Tx) ListModerators(channel string, after int64, limit int) (Page[chime.
 // ListModeratedChannels pages through the channels a user moderates, in the order they became moderator.
 func (t *Tx) ListModeratedChannels(moderator string, after int64, limit int) (Page[chime.Channel], error) {
 	rows, err := t.query(`SELECT m.seq, `+channelCols+` FROM moderators m JOIN channels c ON c.arn = m.channel_arn
-		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.moderator_arn = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, moderator, after, limit+1)
+		LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.moderator_arn = ? AND m.seq > ? ORDER BY m.seq`+limitParam, moderator, after, limit+1)
 	if err != nil {
 		return Page[chime.Channel]{}, err
 	}
@@ -530,7 +530,7 @@ func (t *Tx) GetBan(channel, member string) (chime.Ban, error) {
 
 // ListBans pages through a channel's bans in creation order.
 func (t *Tx) ListBans(channel string, after int64, limit int) (Page[chime.Ban], error) {
-	rows, err := t.query(`SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.seq > ? ORDER BY b.seq LIMIT ?`, channel, after, limit+1)
+	rows, err := t.query(`SELECT `+banCols+banFrom+`WHERE b.channel_arn = ? AND b.seq > ? ORDER BY b.seq`+limitParam, channel, after, limit+1)
 	if err != nil {
 		return Page[chime.Ban]{}, err
 	}

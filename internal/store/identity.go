@@ -99,7 +99,7 @@ func (t *Tx) CountAppInstances(owner string) (int, error) {
 
 // ListAppInstances pages through owner's app instances in creation order.
 func (t *Tx) ListAppInstances(owner string, after int64, limit int) (Page[chime.AppInstance], error) {
-	rows, err := t.query(`SELECT seq, arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := t.query(`SELECT seq, arn, name, metadata, created_ms, updated_ms FROM app_instances WHERE owner = ? AND seq > ? ORDER BY seq`+limitParam,
 		owner, after, limit+1)
 	if err != nil {
 		return Page[chime.AppInstance]{}, err
@@ -252,7 +252,7 @@ func (t *Tx) CountIdentities(appInstance, kind string) (int, error) {
 
 // ListIdentities pages through an app instance's users or bots in creation order.
 func (t *Tx) ListIdentities(appInstance, kind string, after int64, limit int) (Page[chime.AppInstanceUser], error) {
-	rows, err := t.query(`SELECT `+identityCols+` FROM identities WHERE app_instance_arn = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := t.query(`SELECT `+identityCols+` FROM identities WHERE app_instance_arn = ? AND kind = ? AND seq > ? ORDER BY seq`+limitParam,
 		appInstance, kind, after, limit+1)
 	if err != nil {
 		return Page[chime.AppInstanceUser]{}, err
@@ -377,7 +377,7 @@ func (t *Tx) CountAdmins(appInstance string) (int, error) {
 // ListAdmins pages through an app instance's admins in the order they were made.
 func (t *Tx) ListAdmins(appInstance string, after int64, limit int) (Page[chime.AppInstanceAdmin], error) {
 	rows, err := t.query(`SELECT a.seq, a.app_instance_arn, a.admin_arn, COALESCE(i.name, ''), a.created_ms FROM admins a
-		LEFT JOIN identities i ON i.arn = a.admin_arn WHERE a.app_instance_arn = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstance, after, limit+1)
+		LEFT JOIN identities i ON i.arn = a.admin_arn WHERE a.app_instance_arn = ? AND a.seq > ? ORDER BY a.seq`+limitParam, appInstance, after, limit+1)
 	if err != nil {
 		return Page[chime.AppInstanceAdmin]{}, err
 	}

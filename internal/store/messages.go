@@ -133,7 +133,7 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 		args = append(args, q.After.Created, q.After.Seq)
 	}
 	args = append(args, q.Limit+1)
-	rows, err := t.query(`SELECT `+messageCols+messageFrom+`WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
+	rows, err := t.query(`SELECT `+messageCols+messageFrom+`WHERE `+where+` ORDER BY `+order+limitParam, args...)
 	if err != nil {
 		return Page[chime.Message]{}, nil, err
 	}

@@ -14,7 +14,7 @@ func (t *Tx) PrefetchChannels(member string, byUnread bool, limit int) ([]chime.
 	if byUnread {
 		order = `(c.last_message_ms IS NOT NULL AND (m.read_marker_ms IS NULL OR c.last_message_ms > m.read_marker_ms)) DESC, ` + order
 	}
-	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` ORDER BY `+order+` LIMIT ?`, member, limit)
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` ORDER BY `+order+limitParam, member, limit)
 	if err != nil {
 		return nil, err
 	}

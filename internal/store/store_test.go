@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +259,34 @@ func TestLockIdentityFindsDeletedOnPostgres(t *testing.T) {
 	}
 	if err := <-lockDone; !errors.Is(err, ErrNotFound) {
 		t.Fatalf("locking the deleted user: %v, want ErrNotFound", err)
+	}
+}
+
+// TestNoBareLimitParameter: no query of the store ends in a bare
+// "LIMIT ?", which SQLite prepares again on every run (limitParam).
+func TestNoBareLimitParameter(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := regexp.MustCompile(`(?i)LIMIT \?($|[^+])`)
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if bare.MatchString(line) {
+				t.Errorf("%s:%d: a bare LIMIT parameter: use limitParam", f, i+1)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no source files found")
 	}
 }

@@ -23,7 +23,7 @@ func (t *Tx) SubChannels(channel string) ([]chime.SubChannel, error) {
 
 // ListSubChannels pages through an elastic channel's subchannels in creation order.
 func (t *Tx) ListSubChannels(channel string, after int64, limit int) (Page[chime.SubChannel], error) {
-	rows, err := t.query(`SELECT seq, sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := t.query(`SELECT seq, sub_channel_id, member_count FROM sub_channels WHERE channel_arn = ? AND seq > ? ORDER BY seq`+limitParam,
 		channel, after, limit+1)
 	if err != nil {
 		return Page[chime.SubChannel]{}, err
@@ -91,7 +91,7 @@ func (t *Tx) AddSubChannelMembers(channel, id string, delta int) error {
 func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime.Membership, error) {
 	rows, err := t.query(`SELECT `+membershipCols+membershipFrom+`WHERE m.channel_id = `+channelKey+` AND m.sub_channel_id = ?
 		AND NOT EXISTS (SELECT 1 FROM moderators d WHERE d.channel_arn = c.arn AND d.moderator_arn = mi.arn)
-		ORDER BY m.seq DESC LIMIT ?`, channel, from, n)
+		ORDER BY m.seq DESC`+limitParam, channel, from, n)
 	if err != nil {
 		return nil, err
 	}
