@@ -519,7 +519,7 @@ func (v *Verifier) checkMustSign(r *http.Request, signed []string) error {
 // canonicalised strictly (RFC 3986, as every AWS SDK does) and, when that
 // differs, as amazon-chime-sdk-js does it (JavaScript's encodeURIComponent,
 // which leaves !'()* unescaped, SEMANTICS.md §10): a signature made either
-// way verifies. Errors: those of CanonicalHeaders.
+// way verifies. Errors: those of appendCanonicalHeaders.
 func matches(key Key, c Credential, amzDate string, r *http.Request, skip string, signed []string, body []byte, got string) (bool, error) {
 	var paramBuf [16]queryParam
 	params, queryErr := decodeQuery(paramBuf[:0], r.URL.RawQuery, skip)
@@ -571,14 +571,9 @@ func rawPath(r *http.Request) string {
 	return r.URL.EscapedPath()
 }
 
-// CanonicalURI escapes the path as sent once more, as SigV4 does for every
-// service but S3: each byte but A-Za-z0-9-_.~ and '/' is percent-encoded,
-// so "%3A" becomes "%253A".
-func CanonicalURI(escapedPath string) string {
-	return string(appendCanonicalURI(nil, escapedPath))
-}
-
-// appendCanonicalURI appends CanonicalURI(escapedPath) to b.
+// appendCanonicalURI appends to b the path as sent, escaped once more as
+// SigV4 does for every service but S3: each byte but A-Za-z0-9-_.~ and '/'
+// is percent-encoded, so "%3A" becomes "%253A".
 func appendCanonicalURI(b []byte, escapedPath string) []byte {
 	if escapedPath == "" {
 		return append(b, '/')
@@ -604,22 +599,18 @@ func keepSet(extra string) (keep [256]bool) {
 	return keep
 }
 
-// EscapeStrict percent-encodes every byte outside A-Za-z0-9-_.~ (RFC 3986
-// unreserved), with uppercase hex: SigV4's URI encoding.
-func EscapeStrict(s string) string { return escape(s, &strictKeep) }
-
-// EscapeURIComponent is JavaScript's encodeURIComponent: like EscapeStrict
-// but it leaves !'()* unescaped.
-func EscapeURIComponent(s string) string { return escape(s, &uriComponentKeep) }
-
+// appendEscapeStrict appends s with every byte outside A-Za-z0-9-_.~ (RFC
+// 3986 unreserved) percent-encoded in uppercase hex: SigV4's URI encoding.
 func appendEscapeStrict(b []byte, s string) []byte { return appendEscape(b, s, &strictKeep) }
 
+// appendEscapeURIComponent appends s as JavaScript's encodeURIComponent
+// encodes it: like appendEscapeStrict but !'()* are left as they are.
 func appendEscapeURIComponent(b []byte, s string) []byte {
 	return appendEscape(b, s, &uriComponentKeep)
 }
 
-// escapesDiffer reports whether EscapeStrict and EscapeURIComponent encode
-// the name or the value of p differently.
+// escapesDiffer reports whether appendEscapeStrict and
+// appendEscapeURIComponent encode the name or the value of p differently.
 func escapesDiffer(p queryParam) bool {
 	for _, s := range [2]string{p.k, p.v} {
 		for i := 0; i < len(s); i++ {
@@ -629,21 +620,6 @@ func escapesDiffer(p queryParam) bool {
 		}
 	}
 	return false
-}
-
-// escape returns s with the bytes keep does not hold percent-encoded; s
-// itself when there are none.
-func escape(s string, keep *[256]bool) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !keep[s[i]] {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	return string(appendEscape(make([]byte, 0, len(s)+2*n), s, keep))
 }
 
 // appendEscape appends s to b with the bytes keep does not hold
@@ -666,23 +642,12 @@ func appendEscape(b []byte, s string, keep *[256]bool) []byte {
 	return b
 }
 
-// CanonicalQuery decodes the raw query, drops the parameter named skip,
-// encodes every name and value with esc and sorts them by name, then value.
-// Errors: *Error with InvalidSignature for a query that is not correctly
-// percent-encoded.
-func CanonicalQuery(rawQuery string, esc func(string) string, skip string) (string, error) {
-	params, err := decodeQuery(nil, rawQuery, skip)
-	if err != nil {
-		return "", err
-	}
-	return string(appendQuery(nil, params, func(b []byte, s string) []byte { return append(b, esc(s)...) })), nil
-}
-
 // queryParam is a decoded name and value of a query.
 type queryParam struct{ k, v string }
 
 // decodeQuery appends to params the decoded parameters of rawQuery but
-// those named skip. Errors: as CanonicalQuery.
+// those named skip. Errors: *Error with InvalidSignature for a query that
+// is not correctly percent-encoded.
 func decodeQuery(params []queryParam, rawQuery, skip string) ([]queryParam, error) {
 	for rawQuery != "" {
 		var part string
@@ -746,20 +711,11 @@ func appendQuery(b []byte, params []queryParam, esc func([]byte, string) []byte)
 	return b
 }
 
-// CanonicalHeaders returns the canonical header block for the signed
-// header names: "name:value\n" each, values trimmed with inner runs of
-// spaces collapsed, several values joined by ','. host is the request's
+// appendCanonicalHeaders appends to b the canonical header block for the
+// signed header names: "name:value\n" each, values trimmed with inner runs
+// of spaces collapsed, several values joined by ','. host is the request's
 // Host; content-length falls back to the request's length.
 // Errors: *Error with InvalidSignature when a signed header is absent.
-func CanonicalHeaders(r *http.Request, signed []string) (string, error) {
-	b, err := appendCanonicalHeaders(nil, r, signed)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// appendCanonicalHeaders appends CanonicalHeaders(r, signed) to b.
 func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) ([]byte, error) {
 	for _, name := range signed {
 		b = append(b, name...)
@@ -841,7 +797,7 @@ func appendCollapsed(b []byte, s string) []byte {
 // query params encoded with esc and its payload hash payloadHash: method,
 // URI, query, headers and signed headers, each ended by a newline, and the
 // payload hash. The query is creq[q0:q1].
-// Errors: those of CanonicalHeaders.
+// Errors: those of appendCanonicalHeaders.
 func appendCanonicalRequest(b []byte, r *http.Request, params []queryParam, esc func([]byte, string) []byte, signed []string, payloadHash []byte) (creq []byte, q0, q1 int, err error) {
 	b = append(append(b, r.Method...), '\n')
 	b = append(appendCanonicalURI(b, rawPath(r)), '\n')
