@@ -30,7 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +54,7 @@ func main() {
 type config struct {
 	endpoint, belfry, scenario, accessKey, secretKey, region, data string
 	clients, requests, batchMembers, sessions, messages, starts    int
-	listPages                                                      int
+	listPages, rounds                                              int
 	listSizes                                                      []int
 	pid                                                            int
 	ceiling, short                                                 bool
@@ -83,6 +83,7 @@ func parseConfig(args []string) (config, []string, error) {
 	fs.StringVar(&cfg.data, "data", "", "directory where list data sets are kept between runs (default: a temporary directory)")
 	fs.IntVar(&cfg.pid, "pid", 0, "pid of the --endpoint server, to report its peak RSS")
 	fs.BoolVar(&cfg.ceiling, "ceiling", true, "measure the bare net/http ceiling in the same run")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds the ceiling and the server alternate in, each a share of the requests; the ratio is the median of the rounds'")
 	fs.BoolVar(&cfg.short, "short", false, "small sizes: a smoke run")
 	fs.StringVar(&cfg.accessKey, "access-key", "123456789012", "access key id to sign with")
 	fs.StringVar(&cfg.secretKey, "secret-key", "bench-secret", "secret key to sign with")
@@ -110,8 +111,8 @@ func parseConfig(args []string) (config, []string, error) {
 		}
 		cfg.listSizes = append(cfg.listSizes, n)
 	}
-	if cfg.clients < 1 || cfg.requests < 1 || cfg.batchMembers < 1 || cfg.sessions < 2 || cfg.messages < 1 || cfg.listPages < 1 || cfg.starts < 1 {
-		return cfg, nil, errors.New("--clients, --requests, --batch-members, --messages, --list-pages and --starts must be positive, --sessions at least 2")
+	if cfg.clients < 1 || cfg.requests < 1 || cfg.batchMembers < 1 || cfg.sessions < 2 || cfg.messages < 1 || cfg.listPages < 1 || cfg.starts < 1 || cfg.rounds < 1 {
+		return cfg, nil, errors.New("--clients, --requests, --batch-members, --messages, --list-pages, --starts and --rounds must be positive, --sessions at least 2")
 	}
 	scenarios := strings.Split(cfg.scenario, ",")
 	if cfg.scenario == "all" {
@@ -240,7 +241,9 @@ type result struct {
 	elapsed       time.Duration
 	p50, p99, max time.Duration
 	failed        int64
-	serverCPU     time.Duration // CPU the server used in the phase, 0 when unknown
+	serverCPU     time.Duration   // CPU the server used in the phase, 0 when unknown
+	lat           []time.Duration // of every call, sorted
+	ratios        []float64       // to the ceiling, one a round, sorted (withCeiling)
 }
 
 func (r result) perSec() float64      { return float64(r.n) / r.elapsed.Seconds() }
@@ -282,13 +285,37 @@ func measure(name string, clients, n, itemsPerOp int, op func(i int) error) (res
 		}()
 	}
 	wg.Wait()
-	r := result{name: name, n: n, clients: clients, items: itemsPerOp, elapsed: time.Since(start), failed: failed.Load()}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r.p50, r.p99, r.max = percentile(lat, 0.50), percentile(lat, 0.99), lat[n-1]
+	r := result{name: name, n: n, clients: clients, items: itemsPerOp, elapsed: time.Since(start), failed: failed.Load(), lat: lat}
+	r.percentiles()
 	if e, _ := firstErr.Load().(error); e != nil {
 		return r, fmt.Errorf("%s: %d of %d requests failed; first: %w", name, r.failed, n, e)
 	}
 	return r, nil
+}
+
+// percentiles sorts r.lat and sets the percentiles from it.
+func (r *result) percentiles() {
+	slices.Sort(r.lat)
+	r.p50, r.p99, r.max = percentile(r.lat, 0.50), percentile(r.lat, 0.99), r.lat[len(r.lat)-1]
+}
+
+// add adds phase p (of the same operation) to r: calls, time, CPU and latencies.
+func (r *result) add(p result) {
+	if r.name == "" {
+		r.name, r.clients, r.items = p.name, p.clients, p.items
+	}
+	r.n += p.n
+	r.elapsed += p.elapsed
+	r.failed += p.failed
+	r.serverCPU += p.serverCPU
+	r.lat = append(r.lat, p.lat...)
+	r.percentiles()
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	return (sorted[(n-1)/2] + sorted[n/2]) / 2
 }
 
 // percentile of sorted durations (nearest rank).
@@ -313,7 +340,10 @@ func (b *bench) report(r result, ceiling *result) {
 	if r.serverCPU > 0 {
 		line += fmt.Sprintf("  server CPU %.0fµs/req", float64(r.serverCPU.Microseconds())/float64(r.n))
 	}
-	if ceiling != nil {
+	if ceiling != nil && len(r.ratios) > 1 {
+		line += fmt.Sprintf("  ratio to ceiling %.3f (median of %d rounds, %.3f to %.3f; of the totals %.3f)",
+			median(r.ratios), len(r.ratios), r.ratios[0], r.ratios[len(r.ratios)-1], r.perSec()/ceiling.perSec())
+	} else if ceiling != nil {
 		line += fmt.Sprintf("  ratio to ceiling %.3f", r.perSec()/ceiling.perSec())
 	}
 	fmt.Fprintln(b.out, line)

@@ -29,6 +29,7 @@ func TestShortRun(t *testing.T) {
 		"signature verification on",
 		"ceiling (bare net/http) CreateChannelMembership",
 		"ratio to ceiling",
+		"(median of 5 rounds,",
 		"BatchCreateChannelMembership",
 		"SendChannelMessage fan-out",
 		"ListChannelMemberships page @100",
@@ -59,6 +60,7 @@ func TestParseConfig(t *testing.T) {
 		{"--endpoint", "http://x", "--scenario", "nope"},
 		{"--scenario", "create-membership"},
 		{"--belfry", "b", "--list-sizes", "1,x"},
+		{"--belfry", "b", "--rounds", "0"},
 	} {
 		if _, _, err := parseConfig(args); err == nil {
 			t.Errorf("%v: accepted", args)

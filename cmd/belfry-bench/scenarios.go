@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -183,29 +184,61 @@ func ceiling() (endpoint string, stop func(), err error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-// withCeiling measures op against the ceiling first (when configured), then
-// against the server, and reports both with the ratio.
+// withCeiling measures op against the ceiling (when configured) and the
+// server in alternating rounds, n/rounds calls each, and reports the totals
+// of both with the median of the rounds' ratios. A shared machine's speed
+// drifts by ±20% within a minute: a ceiling measured once, before the
+// server, put that drift into the ratio, where rounds a few seconds apart
+// see the same machine (the order alternates too, ceiling first in even
+// rounds, against a drift within a round). The server's calls number 0 to
+// n−1 over the rounds, as in one phase.
 func (b *bench) withCeiling(ctx context.Context, c *client, name string, n, items int, op func(c *client, i int) error) error {
-	var ceil *result
-	if b.cfg.ceiling {
-		endpoint, stop, err := ceiling()
-		if err != nil {
-			return err
-		}
-		cc := newClient(b.cfg, endpoint)
-		r, err := measure("ceiling (bare net/http) "+name, b.cfg.clients, n, items, func(i int) error { return op(cc, i) })
-		stop()
+	if !b.cfg.ceiling {
+		r, err := measureOn(c.pid, name, b.cfg.clients, n, items, func(i int) error { return op(c, i) })
 		if err != nil {
 			return err
 		}
 		b.report(r, nil)
-		ceil = &r
+		return nil
 	}
-	r, err := measureOn(c.pid, name, b.cfg.clients, n, items, func(i int) error { return op(c, i) })
+	endpoint, stop, err := ceiling()
 	if err != nil {
 		return err
 	}
-	b.report(r, ceil)
+	defer stop()
+	cc := newClient(b.cfg, endpoint)
+	rounds := min(b.cfg.rounds, n)
+	var ceil, srv result
+	var ratios []float64
+	for k := range rounds {
+		lo, hi := k*n/rounds, (k+1)*n/rounds
+		var rc, rs result
+		phases := []func() error{
+			func() (err error) {
+				rc, err = measure("ceiling (bare net/http) "+name, b.cfg.clients, hi-lo, items, func(i int) error { return op(cc, lo+i) })
+				return err
+			},
+			func() (err error) {
+				rs, err = measureOn(c.pid, name, b.cfg.clients, hi-lo, items, func(i int) error { return op(c, lo+i) })
+				return err
+			},
+		}
+		if k%2 == 1 {
+			phases[0], phases[1] = phases[1], phases[0]
+		}
+		for _, phase := range phases {
+			if err := phase(); err != nil {
+				return err
+			}
+		}
+		ceil.add(rc)
+		srv.add(rs)
+		ratios = append(ratios, rs.perSec()/rc.perSec())
+	}
+	slices.Sort(ratios)
+	srv.ratios = ratios
+	b.report(ceil, nil)
+	b.report(srv, &ceil)
 	return nil
 }
 
