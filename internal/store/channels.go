@@ -228,7 +228,7 @@ func scanMembership(r interface{ Scan(...any) error }) (chime.Membership, int64,
 func (t *Tx) InsertMembership(m chime.Membership) (bool, error) {
 	ck, ca := t.channelKeyArg(m.ChannelArn)
 	mk, ma := t.memberKeyArg(m.Member.Arn)
-	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+	res, err := t.execMembers(t.insertOne()+` INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
 		VALUES (`+ck+`, `+mk+`, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, member_id, sub_channel_id) DO NOTHING`,
 		ca, ma, m.SubChannelID, m.Type, m.InvitedBy.Arn, ms(m.Created), ms(m.Updated))
 	return t.insertedMembership(m, res, err)
@@ -257,7 +257,7 @@ func (t *Tx) InsertMembershipIfAllowed(m chime.Membership, maxChannel, maxUser i
 		args = append(args, ma, maxUser)
 	}
 	// The casts give PostgreSQL the types a VALUES list would take from the columns.
-	res, err := t.execMembers(`INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+	res, err := t.execMembers(t.insertOne()+` INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
 		SELECT CAST(`+ck+` AS BIGINT), CAST(`+mk+` AS BIGINT), '', CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)
 		WHERE NOT EXISTS (SELECT 1 FROM bans WHERE channel_arn = ? AND member_arn = ?)
 		AND (SELECT member_count FROM channels WHERE seq = `+ck+`) < ?`+userCheck+`

@@ -310,3 +310,74 @@ func TestGroupMemberCountsAndQuota(t *testing.T) {
 		t.Fatalf("member_count %d, memberships %d, want %d", kept, counted, quota)
 	}
 }
+
+// TestMembershipInsertThatFailsAConstraintLeavesNoChange: the membership
+// inserts run as INSERT OR FAIL on SQLite, without a statement journal
+// (insertOne). One that fails a constraint (here NOT NULL: the member does
+// not exist, so its key is NULL) must leave nothing of itself, before or
+// after other adds in its group, which keep theirs, and count for nothing.
+func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
+	ctx := context.Background()
+	st := openTemp(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	ch := ai + "/channel/c"
+	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
+	now := time.Now()
+	member := func(i int) chime.Membership {
+		return chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: user(i)}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}
+	}
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		if err := tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for i := 0; i < 4; i++ {
+			if err := insertUser(tx, ai, user(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ifAllowed := func(i int) func(*Tx) error {
+		return func(tx *Tx) error {
+			ok, err := tx.InsertMembershipIfAllowed(member(i), 100, 100)
+			if err == nil && !ok {
+				err = fmt.Errorf("member %d not added", i)
+			}
+			return err
+		}
+	}
+	plain := func(i int) func(*Tx) error {
+		return func(tx *Tx) error {
+			ok, err := tx.InsertMembership(member(i))
+			if err == nil && !ok {
+				err = fmt.Errorf("member %d not added", i)
+			}
+			return err
+		}
+	}
+	// Users 1 to 3 exist; 90 and 91 do not.
+	errs := inOneGroup(t, st, ifAllowed(1), ifAllowed(90), plain(2), plain(91), ifAllowed(3))
+	for i, want := range []bool{true, false, true, false, true} {
+		if (errs[i] == nil) != want {
+			t.Errorf("transaction %d: %v", i, errs[i])
+		}
+	}
+	var kept, counted int
+	var members string
+	if err := st.Read(ctx, func(tx *Tx) error {
+		if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
+			return err
+		}
+		return tx.queryRow(`SELECT COUNT(*), group_concat(member_id) FROM memberships`).Scan(&counted, &members)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 3 || counted != 3 {
+		t.Fatalf("member_count %d, memberships %d (%s), want 3", kept, counted, members)
+	}
+}

@@ -385,7 +385,8 @@ func changesRoles(q string) bool {
 // changesMembers reports whether a statement inserts or deletes memberships.
 func changesMembers(q string) bool {
 	q = strings.TrimSpace(q)
-	return strings.HasPrefix(q, "DELETE FROM memberships") || strings.HasPrefix(q, "INSERT INTO memberships")
+	return strings.HasPrefix(q, "DELETE FROM memberships") || strings.HasPrefix(q, "INSERT INTO memberships") ||
+		strings.HasPrefix(q, "INSERT OR FAIL INTO memberships")
 }
 
 // execMembers runs a statement whose change of memberships the caller
