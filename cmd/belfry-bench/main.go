@@ -43,6 +43,13 @@ import (
 )
 
 func main() {
+	if os.Getenv(ceilingEnv) != "" {
+		if err := serveCeiling(); err != nil {
+			fmt.Fprintln(os.Stderr, "belfry-bench ceiling:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
@@ -243,7 +250,6 @@ type result struct {
 	failed        int64
 	serverCPU     time.Duration   // CPU the server used in the phase, 0 when unknown
 	lat           []time.Duration // of every call, sorted
-	ratios        []float64       // to the ceiling, one a round, sorted (withCeiling)
 }
 
 func (r result) perSec() float64      { return float64(r.n) / r.elapsed.Seconds() }
@@ -330,8 +336,8 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
 }
 
-// report prints a result; ceiling, when measured, gives the ratio.
-func (b *bench) report(r result, ceiling *result) {
+// report prints a result.
+func (b *bench) report(r result) {
 	line := fmt.Sprintf("%-44s %7d req %3d clients %9.0f req/s", r.name, r.n, r.clients, r.perSec())
 	if r.items > 1 {
 		line += fmt.Sprintf(" %9.0f items/s", r.itemsPerSec())
@@ -340,11 +346,17 @@ func (b *bench) report(r result, ceiling *result) {
 	if r.serverCPU > 0 {
 		line += fmt.Sprintf("  server CPU %.0fµs/req", float64(r.serverCPU.Microseconds())/float64(r.n))
 	}
-	if ceiling != nil && len(r.ratios) > 1 {
-		line += fmt.Sprintf("  ratio to ceiling %.3f (median of %d rounds, %.3f to %.3f; of the totals %.3f)",
-			median(r.ratios), len(r.ratios), r.ratios[0], r.ratios[len(r.ratios)-1], r.perSec()/ceiling.perSec())
-	} else if ceiling != nil {
-		line += fmt.Sprintf("  ratio to ceiling %.3f", r.perSec()/ceiling.perSec())
+	fmt.Fprintln(b.out, line)
+}
+
+// reportRatio prints the ratio of r to the ceiling ceil: the median of the
+// rounds' (sorted), their range, and the ratio of the totals; and of the
+// server CPU a call, when both are known.
+func (b *bench) reportRatio(r, ceil result, rounds []float64) {
+	line := fmt.Sprintf("%s: ratio to %s%.3f (median of %d rounds, %.3f to %.3f; of the totals %.3f)", r.name, strings.TrimSuffix(ceil.name, r.name),
+		median(rounds), len(rounds), rounds[0], rounds[len(rounds)-1], r.perSec()/ceil.perSec())
+	if r.serverCPU > 0 && ceil.serverCPU > 0 {
+		line += fmt.Sprintf("; server CPU a call %.2f× the ceiling's", (float64(r.serverCPU)/float64(r.n))/(float64(ceil.serverCPU)/float64(ceil.n)))
 	}
 	fmt.Fprintln(b.out, line)
 }

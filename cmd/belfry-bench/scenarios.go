@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,7 +145,7 @@ func (b *bench) setup(ctx context.Context, c *client, n int) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.report(r, nil)
+	b.report(r)
 	return f, nil
 }
 
@@ -157,88 +163,165 @@ func (f *fixture) channels(ctx context.Context, c *client, n int, mode string) (
 	return out, nil
 }
 
-// ceiling serves a bare net/http handler that decodes the request JSON of a
-// membership call and answers 201: what any Go server of these calls costs
-// on this machine, driven by the same generator in the same run.
-func ceiling() (endpoint string, stop func(), err error) {
+// The ceilings' names in the report.
+const (
+	ceilingName          = "ceiling (bare net/http) "
+	ceilingInProcessName = "ceiling in the generator's process "
+)
+
+// ceilingInProcess serves ceilingHandler in this process.
+func ceilingInProcess() (endpoint string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			MemberArn  string
-			MemberArns []string
-			Type       string
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		out, _ := json.Marshal(map[string]any{"ChannelArn": r.URL.Path, "Member": map[string]string{"Arn": in.MemberArn}})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		w.Write(out)
-	}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: http.HandlerFunc(ceilingHandler), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-// withCeiling measures op against the ceiling (when configured) and the
-// server in alternating rounds, n/rounds calls each, and reports the totals
-// of both with the median of the rounds' ratios. A shared machine's speed
-// drifts by ±20% within a minute: a ceiling measured once, before the
-// server, put that drift into the ratio, where rounds a few seconds apart
-// see the same machine (the order alternates too, ceiling first in even
-// rounds, against a drift within a round). The server's calls number 0 to
-// n−1 over the rounds, as in one phase.
-func (b *bench) withCeiling(ctx context.Context, c *client, name string, n, items int, op func(c *client, i int) error) error {
-	if !b.cfg.ceiling {
-		r, err := measureOn(c.pid, name, b.cfg.clients, n, items, func(i int) error { return op(c, i) })
-		if err != nil {
-			return err
-		}
-		b.report(r, nil)
-		return nil
+// ceilingEnv, set in its environment, makes this program the ceiling's
+// server (main, and TestMain for the tests' runs).
+const ceilingEnv = "BELFRY_BENCH_CEILING"
+
+// ceilingHandler is a bare net/http handler that decodes the request JSON
+// of a membership call and answers 201: what any Go server of these calls
+// costs on this machine.
+func ceilingHandler(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		MemberArn  string
+		MemberArns []string
+		Type       string
 	}
-	endpoint, stop, err := ceiling()
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	out, _ := json.Marshal(map[string]any{"ChannelArn": r.URL.Path, "Member": map[string]string{"Arn": in.MemberArn}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(out)
+}
+
+// serveCeiling serves ceilingHandler on a loopback port, which it prints as
+// its first line, until its standard input closes.
+func serveCeiling() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	defer stop()
-	cc := newClient(b.cfg, endpoint)
+	fmt.Println(ln.Addr())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		ln.Close()
+	}()
+	srv := &http.Server{Handler: http.HandlerFunc(ceilingHandler), ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.Serve(ln); !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// ceiling starts the ceiling's server: this program again, in a process of
+// its own, as the server runs in one (in the generator's process, it shared
+// the generator's Go scheduler, and its calls cost the machine half of what
+// the same calls to another process cost; BENCHMARKS.md). It returns the
+// endpoint, the pid (for its CPU) and how to stop it.
+func ceiling() (endpoint string, pid int, stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), ceilingEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	stop = func() {
+		in.Close()
+		cmd.Wait()
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", 0, nil, fmt.Errorf("the ceiling's server did not start: %w", err)
+	}
+	return "http://" + strings.TrimSpace(addr), cmd.Process.Pid, stop, nil
+}
+
+// withCeiling measures op against the server and the two ceilings (when
+// configured) in rounds, n/rounds calls each, and reports the totals of
+// each with the median of the rounds' ratios. A shared machine's speed
+// drifts by ±20% within a minute: a ceiling measured once, before the
+// server, put that drift into the ratio, where rounds a few seconds apart
+// see the same machine (and the order turns each round, against a drift
+// within one). The server's calls number 0 to n−1 over the rounds, as in
+// one phase.
+//
+// The ceiling that compares like with like is the one in a process of its
+// own, as the server is. The one in the generator's process is reported
+// beside it: it shares the generator's Go scheduler, which the calls of
+// neither then leave, and it was the only ceiling before (BENCHMARKS.md).
+func (b *bench) withCeiling(ctx context.Context, c *client, name string, n, items int, op func(c *client, i int) error) error {
+	type target struct {
+		name   string
+		client *client
+		pid    int
+		total  result
+		ratios []float64
+	}
+	targets := []*target{{name: name, client: c, pid: c.pid}}
+	if b.cfg.ceiling {
+		endpoint, pid, stop, err := ceiling()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		inProc, stopIn, err := ceilingInProcess()
+		if err != nil {
+			return err
+		}
+		defer stopIn()
+		targets = append(targets,
+			&target{name: ceilingName + name, client: newClient(b.cfg, endpoint), pid: pid},
+			&target{name: ceilingInProcessName + name, client: newClient(b.cfg, inProc)})
+	}
 	rounds := min(b.cfg.rounds, n)
-	var ceil, srv result
-	var ratios []float64
 	for k := range rounds {
 		lo, hi := k*n/rounds, (k+1)*n/rounds
-		var rc, rs result
-		phases := []func() error{
-			func() (err error) {
-				rc, err = measure("ceiling (bare net/http) "+name, b.cfg.clients, hi-lo, items, func(i int) error { return op(cc, lo+i) })
-				return err
-			},
-			func() (err error) {
-				rs, err = measureOn(c.pid, name, b.cfg.clients, hi-lo, items, func(i int) error { return op(c, lo+i) })
-				return err
-			},
-		}
-		if k%2 == 1 {
-			phases[0], phases[1] = phases[1], phases[0]
-		}
-		for _, phase := range phases {
-			if err := phase(); err != nil {
+		this := make([]result, len(targets))
+		for j := range targets {
+			j = (j + k) % len(targets)
+			t := targets[j]
+			r, err := measureOn(t.pid, t.name, b.cfg.clients, hi-lo, items, func(i int) error { return op(t.client, lo+i) })
+			if err != nil {
 				return err
 			}
+			this[j] = r
+			t.total.add(r)
 		}
-		ceil.add(rc)
-		srv.add(rs)
-		ratios = append(ratios, rs.perSec()/rc.perSec())
+		for j, t := range targets[1:] {
+			t.ratios = append(t.ratios, this[0].perSec()/this[j+1].perSec())
+		}
 	}
-	slices.Sort(ratios)
-	srv.ratios = ratios
-	b.report(ceil, nil)
-	b.report(srv, &ceil)
+	srv := targets[0].total
+	for _, t := range targets[1:] {
+		b.report(t.total)
+	}
+	b.report(srv)
+	for _, t := range targets[1:] {
+		slices.Sort(t.ratios)
+		b.reportRatio(srv, t.total, t.ratios)
+	}
 	return nil
 }
 
@@ -436,13 +519,13 @@ func (b *bench) lists(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			b.report(r, nil)
+			b.report(r)
 			*l.dst = r
 			r, err = measureOn(c.pid, fmt.Sprintf("%s page @%d", l.name, size), b.cfg.clients, b.cfg.listPages, 1, page)
 			if err != nil {
 				return err
 			}
-			b.report(r, nil)
+			b.report(r)
 		}
 		b.reportRSS(srv, fmt.Sprintf("%d memberships each, after the lists", size))
 		srv.stop()
