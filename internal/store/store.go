@@ -51,8 +51,9 @@ type Store struct {
 	ck         *sql.DB              // the background checkpointer's connection
 	ckStop     chan struct{}
 	ckDone     chan struct{}
-	rstmts     sync.Map       // query → *sql.Stmt on the reader pool
-	prepares   sync.WaitGroup // readerStmt's goroutines
+	readers    chan *readerConn // the idle reader connections (readSQLite)
+	nReaders   int
+	readersOff chan struct{} // closed by Close
 	members    *memberCache
 	// The groups committed to the WAL and waiting for its fdatasync (syncer).
 	synced   chan *committedGroup
@@ -195,8 +196,22 @@ func openSQLite(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
+	r.SetMaxOpenConns(nReaders)
+	r.SetMaxIdleConns(nReaders)
+	readers := make(chan *readerConn, nReaders)
+	for range nReaders {
+		c, err := r.Conn(context.Background())
+		if err != nil {
+			for range len(readers) {
+				(<-readers).close()
+			}
+			r.Close()
+			wconn.Close()
+			w.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		readers <- &readerConn{c: c, stmts: map[string]*sql.Stmt{}}
+	}
 	ck, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		wconn.Close()
@@ -206,6 +221,7 @@ func openSQLite(dir string) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wstmts: map[string]*sql.Stmt{}, members: newMemberCache(),
+		readers: readers, nReaders: nReaders, readersOff: make(chan struct{}),
 		writes: make(chan *writeReq, 1024), writerDone: make(chan struct{}), ckStop: make(chan struct{}), ckDone: make(chan struct{}),
 		synced: make(chan *committedGroup, 4), syncDone: make(chan struct{}), syncRound: make(chan struct{}, 1), walPath: path + "-wal", epoch: 1}
 	if err := wconn.Raw(func(c any) error {
@@ -226,6 +242,43 @@ func openSQLite(dir string) (*Store, error) {
 	go s.groupCommit()
 	go s.checkpoints()
 	return s, nil
+}
+
+// nReaders is how many read transactions run at once on SQLite.
+const nReaders = 4
+
+// readerConn is one of SQLite's reader connections, with the statements
+// prepared on it: a read transaction holds one for its life (readSQLite).
+type readerConn struct {
+	c     *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (rc *readerConn) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := rc.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := rc.c.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	rc.stmts[q] = st
+	return st, nil
+}
+
+func (rc *readerConn) exec(q string) error {
+	st, err := rc.stmt(q)
+	if err == nil {
+		_, err = st.ExecContext(context.Background())
+	}
+	return err
+}
+
+func (rc *readerConn) close() error {
+	for _, st := range rc.stmts {
+		st.Close()
+	}
+	return rc.c.Close()
 }
 
 func openPostgres(dsn string) (*Store, error) {
@@ -258,27 +311,37 @@ func (s *Store) Close() error {
 	if s.r == s.w {
 		return s.w.Close()
 	}
-	s.prepares.Wait()
 	var errs []error
+	if s.readersOff != nil {
+		close(s.readersOff)
+		for range s.nReaders { // waits for the reads under way
+			errs = append(errs, (<-s.readers).close())
+		}
+	}
 	if s.wconn != nil {
 		for _, st := range s.wstmts {
 			st.Close()
 		}
 		errs = append(errs, s.wconn.Close())
 	}
-	s.rstmts.Range(func(_, v any) bool {
-		if st, ok := v.(*sql.Stmt); ok {
-			st.Close()
-		}
-		return true
-	})
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
-// Ping checks that the database answers (on SQLite, through the readers:
+// Ping checks that the database answers (on SQLite, through a reader:
 // the writer's one connection is the writer goroutine's).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
+	if s.readers == nil {
+		if err := s.r.PingContext(ctx); err != nil {
+			return unavailable(err)
+		}
+		return nil
+	}
+	rc, err := s.reader(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { s.readers <- rc }()
+	if err := rc.c.PingContext(ctx); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -734,41 +797,6 @@ func (s *Store) writerStmt(q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// readerStmt returns the statement q prepared on the reader pool, which a
-// transaction takes with StmtContext (reusing what its connection already
-// prepared), or nil while it is not prepared yet: preparing on the pool
-// needs a connection of its own, and transactions that each hold one and
-// wait for another would deadlock the pool. So the first uses run q
-// unprepared, and a goroutine that holds no connection prepares it.
-func (s *Store) readerStmt(q string) *sql.Stmt {
-	v, loaded := s.rstmts.LoadOrStore(q, preparing{})
-	if loaded {
-		st, _ := v.(*sql.Stmt)
-		return st
-	}
-	// Close waits for the goroutine: a prepare still running after it would
-	// open a connection, and SQLite files, in a directory being removed.
-	s.closeMu.RLock()
-	defer s.closeMu.RUnlock()
-	if s.closed {
-		return nil
-	}
-	s.prepares.Add(1)
-	go func() {
-		defer s.prepares.Done()
-		st, err := s.r.PrepareContext(context.Background(), q)
-		if err != nil {
-			s.rstmts.Delete(q) // tried again at the next use
-			return
-		}
-		s.rstmts.Store(q, st)
-	}()
-	return nil
-}
-
-// preparing marks a reader statement being prepared.
-type preparing struct{}
-
 // runGuarded runs fn, turning a panic into an error so that one bad
 // transaction cannot take the writer, and the others in its group, down.
 func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
@@ -783,7 +811,64 @@ func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
 // Read runs fn in a read-only transaction.
 func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 	s.stats.reads.Add(1)
+	if s.readers != nil {
+		return s.readSQLite(ctx, fn)
+	}
 	return s.run(ctx, s.r, true, fn)
+}
+
+// reader takes an idle reader connection, waiting txTimeout at most (and
+// not for the caller's ctx: a read, like a write, is not cut by a client
+// that hangs up).
+func (s *Store) reader(ctx context.Context) (*readerConn, error) {
+	select {
+	case rc := <-s.readers:
+		return rc, nil
+	default:
+	}
+	t := time.NewTimer(txTimeout)
+	defer t.Stop()
+	select {
+	case rc := <-s.readers:
+		return rc, nil
+	case <-s.readersOff:
+		return nil, unavailable(errors.New("the store is closed"))
+	case <-t.C:
+		return nil, unavailable(errors.New("no reader connection came free in time"))
+	}
+}
+
+// readSQLite runs fn in a read transaction on a reader connection of its
+// own, whose BEGIN, COMMIT and queries are prepared on it once for its life
+// (through database/sql's transactions, BEGIN and COMMIT were parsed on
+// every read, each query bound to the transaction again, and a goroutine
+// watched each transaction's deadline: BENCHMARKS.md, session 9). Its
+// statements run without a deadline, as the writer's do: a local file that
+// hangs blocks a system call, which no interrupt ends.
+func (s *Store) readSQLite(ctx context.Context, fn func(*Tx) error) (err error) {
+	rc, err := s.reader(ctx)
+	if err != nil {
+		return err
+	}
+	open := false
+	defer func() {
+		if open { // fn failed or panicked: the connection goes back out of any transaction
+			rc.c.ExecContext(context.Background(), `ROLLBACK`)
+		}
+		s.readers <- rc
+	}()
+	if err := rc.exec(`BEGIN`); err != nil {
+		return unavailable(err)
+	}
+	open = true
+	if err := fn(&Tx{ctx: context.Background(), db: rc.c, prep: rc.stmt, explain: s.explain, members: s.members}); err != nil {
+		return err
+	}
+	if err := rc.exec(`COMMIT`); err != nil {
+		return unavailable(err)
+	}
+	open = false
+	return nil
 }
 
 func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx) error) error {
@@ -797,14 +882,6 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 		return unavailable(err)
 	}
 	tx := &Tx{ctx: txCtx, db: sqlTx, pg: s.pg, write: !readOnly, explain: s.explain, members: s.members}
-	if !s.pg {
-		tx.prep = func(q string) (*sql.Stmt, error) {
-			if st := s.readerStmt(q); st != nil {
-				return sqlTx.StmtContext(txCtx, st), nil
-			}
-			return nil, nil
-		}
-	}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err

@@ -290,3 +290,80 @@ func TestNoBareLimitParameter(t *testing.T) {
 		t.Fatal("no source files found")
 	}
 }
+
+// TestReadersSurviveFailedReads: SQLite's read transactions run on a fixed
+// set of connections (readSQLite). A read that fails or panics must hand its
+// connection back outside any transaction, or every later read on it would
+// fail at BEGIN; more reads than connections wait for one; and after Close a
+// read fails at once with a 503 instead of waiting for a connection.
+func TestReadersSurviveFailedReads(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir()) // closed below
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(tx *Tx) error {
+		var n int
+		return tx.queryRow(`SELECT COUNT(*) FROM channels`).Scan(&n)
+	}
+	errOwn := errors.New("fails on purpose")
+	for i := 0; i < 2*nReaders; i++ {
+		if err := st.Read(ctx, func(tx *Tx) error {
+			if err := count(tx); err != nil {
+				return err
+			}
+			return errOwn
+		}); err != errOwn {
+			t.Fatalf("read %d: %v, want its own error", i, err)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("read %d did not panic", i)
+				}
+			}()
+			st.Read(ctx, func(tx *Tx) error {
+				if err := count(tx); err != nil {
+					return err
+				}
+				panic("on purpose")
+			})
+		}()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*nReaders)
+	for range 4 * nReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- st.Read(ctx, func(tx *Tx) error {
+				time.Sleep(time.Millisecond) // hold the connection a while
+				return count(tx)
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a read after failed ones: %v", err)
+		}
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- st.Read(ctx, count) }()
+	select {
+	case err := <-done:
+		var ce *chime.Error
+		if !errors.As(err, &ce) || ce.Kind != chime.KindServiceUnavailable {
+			t.Fatalf("a read after Close: %v, want a 503", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read after Close waited")
+	}
+}
