@@ -228,29 +228,26 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// TestGroupMemberCountsAndQuota: a group's adds write their channels'
-// member counts once, at its commit; until then every read of the count in
-// the group (the quota of InsertMembershipIfAllowed, CountMemberships,
-// AddStateOf) adds what the group has added, and a failed transaction's adds
-// count for nothing. SEMANTICS.md quotas: memberships per channel.
-func TestGroupMemberCountsAndQuota(t *testing.T) {
-	ctx := context.Background()
-	st := openTemp(t)
+// channelWithUsers opens a store with a public channel ch and n users, user(0)
+// its creator; member(i) is the membership of user(i) that user(0) makes.
+func channelWithUsers(t *testing.T, n int) (st *Store, ch string, user func(int) string, member func(int) chime.Membership) {
+	t.Helper()
+	st = openTemp(t)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
-	ch := ai + "/channel/c"
-	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
+	ch = ai + "/channel/c"
+	user = func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
 	now := time.Now()
-	member := func(i int) chime.Membership {
+	member = func(i int) chime.Membership {
 		return chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: user(i)}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}
 	}
-	if err := st.Write(ctx, func(tx *Tx) error {
+	if err := st.Write(context.Background(), func(tx *Tx) error {
 		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
 			return err
 		}
 		if err := tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
 			return err
 		}
-		for i := 0; i < 20; i++ {
+		for i := range n {
 			if err := insertUser(tx, ai, user(i)); err != nil {
 				return err
 			}
@@ -259,6 +256,17 @@ func TestGroupMemberCountsAndQuota(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return st, ch, user, member
+}
+
+// TestGroupMemberCountsAndQuota: a group's adds write their channels'
+// member counts once, at its commit; until then every read of the count in
+// the group (the quota of InsertMembershipIfAllowed, CountMemberships,
+// AddStateOf) adds what the group has added, and a failed transaction's adds
+// count for nothing. SEMANTICS.md quotas: memberships per channel.
+func TestGroupMemberCountsAndQuota(t *testing.T) {
+	ctx := context.Background()
+	st, ch, user, member := channelWithUsers(t, 20)
 	const quota = 5
 	errOwn := errors.New("fails on purpose")
 	var mu sync.Mutex
@@ -318,30 +326,7 @@ func TestGroupMemberCountsAndQuota(t *testing.T) {
 // after other adds in its group, which keep theirs, and count for nothing.
 func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
 	ctx := context.Background()
-	st := openTemp(t)
-	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
-	ch := ai + "/channel/c"
-	user := func(i int) string { return fmt.Sprintf("%s/user/u%03d", ai, i) }
-	now := time.Now()
-	member := func(i int) chime.Membership {
-		return chime.Membership{ChannelArn: ch, Member: chime.Identity{Arn: user(i)}, Type: "DEFAULT", InvitedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}
-	}
-	if err := st.Write(ctx, func(tx *Tx) error {
-		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
-			return err
-		}
-		if err := tx.InsertChannel(chime.Channel{Arn: ch, AppInstanceArn: ai, Name: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC", CreatedBy: chime.Identity{Arn: user(0)}, Created: now, Updated: now}); err != nil {
-			return err
-		}
-		for i := 0; i < 4; i++ {
-			if err := insertUser(tx, ai, user(i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st, ch, _, member := channelWithUsers(t, 4)
 	ifAllowed := func(i int) func(*Tx) error {
 		return func(tx *Tx) error {
 			ok, err := tx.InsertMembershipIfAllowed(member(i), 100, 100)

@@ -47,11 +47,11 @@ type Store struct {
 	closeMu    sync.RWMutex
 	closed     bool
 	wconn      *sql.Conn
-	wstmts     map[string]*sql.Stmt // used by the writer goroutine alone
-	ck         *sql.DB              // the background checkpointer's connection
+	wprep      *preparedConn // wconn's statements, used by the writer goroutine alone
+	ck         *sql.DB       // the background checkpointer's connection
 	ckStop     chan struct{}
 	ckDone     chan struct{}
-	readers    chan *readerConn // the idle reader connections (readSQLite)
+	readers    chan *preparedConn // the idle reader connections (readSQLite)
 	nReaders   int
 	readersOff chan struct{} // closed by Close
 	members    *memberCache
@@ -198,7 +198,7 @@ func openSQLite(dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(nReaders)
 	r.SetMaxIdleConns(nReaders)
-	readers := make(chan *readerConn, nReaders)
+	readers := make(chan *preparedConn, nReaders)
 	for range nReaders {
 		c, err := r.Conn(context.Background())
 		if err != nil {
@@ -210,7 +210,7 @@ func openSQLite(dir string) (*Store, error) {
 			w.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
-		readers <- &readerConn{c: c, stmts: map[string]*sql.Stmt{}}
+		readers <- newPreparedConn(c)
 	}
 	ck, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -220,7 +220,7 @@ func openSQLite(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	ck.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wstmts: map[string]*sql.Stmt{}, members: newMemberCache(),
+	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wprep: newPreparedConn(wconn), members: newMemberCache(),
 		readers: readers, nReaders: nReaders, readersOff: make(chan struct{}),
 		writes: make(chan *writeReq, 1024), writerDone: make(chan struct{}), ckStop: make(chan struct{}), ckDone: make(chan struct{}),
 		synced: make(chan *committedGroup, 4), syncDone: make(chan struct{}), syncRound: make(chan struct{}, 1), walPath: path + "-wal", epoch: 1}
@@ -247,14 +247,20 @@ func openSQLite(dir string) (*Store, error) {
 // nReaders is how many read transactions run at once on SQLite.
 const nReaders = 4
 
-// readerConn is one of SQLite's reader connections, with the statements
-// prepared on it: a read transaction holds one for its life (readSQLite).
-type readerConn struct {
+// preparedConn is a SQLite connection held for the store's life with the
+// statements prepared on it, each the first time it runs: the writer's, and
+// each reader's, which a read transaction holds for its life (readSQLite).
+// One goroutine at a time uses it.
+type preparedConn struct {
 	c     *sql.Conn
 	stmts map[string]*sql.Stmt
 }
 
-func (rc *readerConn) stmt(q string) (*sql.Stmt, error) {
+func newPreparedConn(c *sql.Conn) *preparedConn {
+	return &preparedConn{c: c, stmts: map[string]*sql.Stmt{}}
+}
+
+func (rc *preparedConn) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := rc.stmts[q]; ok {
 		return st, nil
 	}
@@ -266,7 +272,7 @@ func (rc *readerConn) stmt(q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (rc *readerConn) exec(q string) error {
+func (rc *preparedConn) exec(q string) error {
 	st, err := rc.stmt(q)
 	if err == nil {
 		_, err = st.ExecContext(context.Background())
@@ -274,7 +280,7 @@ func (rc *readerConn) exec(q string) error {
 	return err
 }
 
-func (rc *readerConn) close() error {
+func (rc *preparedConn) close() error {
 	for _, st := range rc.stmts {
 		st.Close()
 	}
@@ -318,11 +324,8 @@ func (s *Store) Close() error {
 			errs = append(errs, (<-s.readers).close())
 		}
 	}
-	if s.wconn != nil {
-		for _, st := range s.wstmts {
-			st.Close()
-		}
-		errs = append(errs, s.wconn.Close())
+	if s.wprep != nil {
+		errs = append(errs, s.wprep.close())
 	}
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
@@ -569,13 +572,7 @@ func (s *Store) commitGroup(first *writeReq) {
 		}
 	}
 	c := s.wconn
-	exec := func(q string) error {
-		st, err := s.writerStmt(q)
-		if err == nil {
-			_, err = st.ExecContext(ctx)
-		}
-		return err
-	}
+	exec := s.wprep.exec
 	if s.syncFailed.Load() == s.epoch { // a sync of this epoch failed
 		if err := s.recoverSync(ctx); err != nil {
 			fail(unavailable(fmt.Errorf("the store could not be made durable again: %w", err)))
@@ -593,7 +590,7 @@ func (s *Store) commitGroup(first *writeReq) {
 		return
 	}
 	rollback := func() { c.ExecContext(context.Background(), `ROLLBACK`) }
-	tx := &Tx{ctx: ctx, db: c, prep: s.writerStmt, write: true, explain: s.explain, members: s.members, group: &memberDelta{}, rolledBack: &s.rolledBack}
+	tx := &Tx{ctx: ctx, db: c, prep: s.wprep.stmt, write: true, explain: s.explain, members: s.members, group: &memberDelta{}, rolledBack: &s.rolledBack}
 	results := make([]error, 0, len(batch))
 	// Each transaction runs in a savepoint of its own only once one of the
 	// group has failed after it wrote. Until then none needs one: a
@@ -783,20 +780,6 @@ func (s *Store) recoverSync(ctx context.Context) error {
 	return nil
 }
 
-// writerStmt returns the statement q prepared on the writer's connection,
-// preparing it the first time. Only the writer goroutine calls it.
-func (s *Store) writerStmt(q string) (*sql.Stmt, error) {
-	if st, ok := s.wstmts[q]; ok {
-		return st, nil
-	}
-	st, err := s.wconn.PrepareContext(context.Background(), q)
-	if err != nil {
-		return nil, err
-	}
-	s.wstmts[q] = st
-	return st, nil
-}
-
 // runGuarded runs fn, turning a panic into an error so that one bad
 // transaction cannot take the writer, and the others in its group, down.
 func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
@@ -820,7 +803,7 @@ func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 // reader takes an idle reader connection, waiting txTimeout at most (and
 // not for the caller's ctx: a read, like a write, is not cut by a client
 // that hangs up).
-func (s *Store) reader(ctx context.Context) (*readerConn, error) {
+func (s *Store) reader(ctx context.Context) (*preparedConn, error) {
 	select {
 	case rc := <-s.readers:
 		return rc, nil
