@@ -339,7 +339,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		return nil
 	}
-	rc, err := s.reader(ctx)
+	rc, err := s.reader()
 	if err != nil {
 		return err
 	}
@@ -795,15 +795,15 @@ func runGuarded(tx *Tx, fn func(*Tx) error) (err error) {
 func (s *Store) Read(ctx context.Context, fn func(*Tx) error) error {
 	s.stats.reads.Add(1)
 	if s.readers != nil {
-		return s.readSQLite(ctx, fn)
+		return s.readSQLite(fn)
 	}
 	return s.run(ctx, s.r, true, fn)
 }
 
 // reader takes an idle reader connection, waiting txTimeout at most (and
-// not for the caller's ctx: a read, like a write, is not cut by a client
+// not on the caller's context: a read, like a write, is not cut by a client
 // that hangs up).
-func (s *Store) reader(ctx context.Context) (*preparedConn, error) {
+func (s *Store) reader() (*preparedConn, error) {
 	select {
 	case rc := <-s.readers:
 		return rc, nil
@@ -828,8 +828,8 @@ func (s *Store) reader(ctx context.Context) (*preparedConn, error) {
 // watched each transaction's deadline: BENCHMARKS.md, session 9). Its
 // statements run without a deadline, as the writer's do: a local file that
 // hangs blocks a system call, which no interrupt ends.
-func (s *Store) readSQLite(ctx context.Context, fn func(*Tx) error) (err error) {
-	rc, err := s.reader(ctx)
+func (s *Store) readSQLite(fn func(*Tx) error) error {
+	rc, err := s.reader()
 	if err != nil {
 		return err
 	}
