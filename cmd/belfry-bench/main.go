@@ -349,11 +349,11 @@ func (b *bench) report(r result) {
 	fmt.Fprintln(b.out, line)
 }
 
-// reportRatio prints the ratio of r to the ceiling ceil: the median of the
-// rounds' (sorted), their range, and the ratio of the totals; and of the
-// server CPU a call, when both are known.
-func (b *bench) reportRatio(r, ceil result, rounds []float64) {
-	line := fmt.Sprintf("%s: ratio to %s%.3f (median of %d rounds, %.3f to %.3f; of the totals %.3f)", r.name, strings.TrimSuffix(ceil.name, r.name),
+// reportRatio prints the ratio of r to the ceiling ceil (named label): the
+// median of the rounds' (sorted), their range, and the ratio of the totals;
+// and of the server CPU a call, when both are known.
+func (b *bench) reportRatio(r result, label string, ceil result, rounds []float64) {
+	line := fmt.Sprintf("%s: ratio to %s%.3f (median of %d rounds, %.3f to %.3f; of the totals %.3f)", r.name, label,
 		median(rounds), len(rounds), rounds[0], rounds[len(rounds)-1], r.perSec()/ceil.perSec())
 	if r.serverCPU > 0 && ceil.serverCPU > 0 {
 		line += fmt.Sprintf("; server CPU a call %.2f× the ceiling's", (float64(r.serverCPU)/float64(r.n))/(float64(ceil.serverCPU)/float64(ceil.n)))

@@ -51,9 +51,8 @@ type Store struct {
 	ck         *sql.DB       // the background checkpointer's connection
 	ckStop     chan struct{}
 	ckDone     chan struct{}
-	readers    chan *preparedConn // the idle reader connections (readSQLite)
-	nReaders   int
-	readersOff chan struct{} // closed by Close
+	readers    chan *preparedConn // the idle reader connections, nReaders in all (readSQLite)
+	readersOff chan struct{}      // closed by Close
 	members    *memberCache
 	// The groups committed to the WAL and waiting for its fdatasync (syncer).
 	synced   chan *committedGroup
@@ -221,7 +220,7 @@ func openSQLite(dir string) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s := &Store{w: w, r: r, ck: ck, wconn: wconn, wprep: newPreparedConn(wconn), members: newMemberCache(),
-		readers: readers, nReaders: nReaders, readersOff: make(chan struct{}),
+		readers: readers, readersOff: make(chan struct{}),
 		writes: make(chan *writeReq, 1024), writerDone: make(chan struct{}), ckStop: make(chan struct{}), ckDone: make(chan struct{}),
 		synced: make(chan *committedGroup, 4), syncDone: make(chan struct{}), syncRound: make(chan struct{}, 1), walPath: path + "-wal", epoch: 1}
 	if err := wconn.Raw(func(c any) error {
@@ -318,9 +317,9 @@ func (s *Store) Close() error {
 		return s.w.Close()
 	}
 	var errs []error
-	if s.readersOff != nil {
+	if s.readers != nil {
 		close(s.readersOff)
-		for range s.nReaders { // waits for the reads under way
+		for range cap(s.readers) { // waits for the reads under way
 			errs = append(errs, (<-s.readers).close())
 		}
 	}
