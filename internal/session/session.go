@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,7 +246,7 @@ func (s *Server) deliver(ev chime.Event) {
 // conn is one session.
 type conn struct {
 	user   string
-	queue  chan []byte
+	queue  queue
 	ctx    context.Context // ends when the session is dropped with abort
 	abort  context.CancelFunc
 	kicked chan struct{}
@@ -257,10 +258,85 @@ type conn struct {
 
 // send queues a frame, or drops the session if its queue is full.
 func (c *conn) send(b []byte) {
-	select {
-	case c.queue <- b:
-	default:
+	if !c.queue.push(b) {
 		c.drop(CloseSlowConsumer, "send queue full", true)
+	}
+}
+
+// queue is a session's bounded send queue. Unlike a buffered channel of
+// the same bound (6 KB a session at 256 frames), it holds memory only
+// while frames wait: most sessions wait for nothing most of the time.
+type queue struct {
+	mu     sync.Mutex
+	frames [][]byte // frames[head:] wait, oldest first
+	head   int
+	max    int
+	ready  chan struct{} // holds a token while frames wait
+}
+
+func newQueue(max int) queue { return queue{max: max, ready: make(chan struct{}, 1)} }
+
+// keepFrames is the backing array a drained queue keeps for the next frames.
+const keepFrames = 8
+
+// push adds b, or reports false when max frames wait already.
+func (q *queue) push(b []byte) bool {
+	q.mu.Lock()
+	n := len(q.frames) - q.head
+	if n >= q.max {
+		q.mu.Unlock()
+		return false
+	}
+	if len(q.frames) == cap(q.frames) {
+		if q.head > 0 { // room at the front: move the waiting frames there
+			copy(q.frames, q.frames[q.head:])
+			clear(q.frames[n:])
+			q.frames, q.head = q.frames[:n], 0
+		} else { // full: double, but never past max
+			grown := make([][]byte, n, min(max(2*n, 1), q.max))
+			copy(grown, q.frames)
+			q.frames = grown
+		}
+	}
+	q.frames = append(q.frames, b)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// pop takes the oldest frame; false when none waits. It leaves the token
+// in ready while more wait.
+func (q *queue) pop() ([]byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.head == len(q.frames) {
+		return nil, false
+	}
+	b := q.frames[q.head]
+	q.frames[q.head] = nil
+	q.head++
+	switch {
+	case q.head < len(q.frames):
+		q.signal()
+	case cap(q.frames) > keepFrames:
+		q.frames, q.head = nil, 0 // a burst is over: give its array back
+	default:
+		q.frames, q.head = q.frames[:0], 0
+	}
+	return b, true
+}
+
+// len is how many frames wait.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.frames) - q.head
+}
+
+func (q *queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -302,8 +378,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
+	// What the connection must undo: when ServeHTTP returns or, once the
+	// session is established, when it ends.
+	var cleanup undo
+	defer func() { cleanup.run() }()
 	if !closing {
-		defer s.wg.Done()
+		cleanup.add(s.wg.Done)
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// Browser apps connect from their own origin; the presigned URL,
@@ -315,7 +395,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.log.With("user", user, "session_id", sessionID)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	cleanup.add(cancel)
 
 	if authErr != nil {
 		log.Info("session refused", "err", authErr)
@@ -345,14 +425,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.Close(CloseTooManySessions, "connect rate exceeded")
 		return
 	}
-	c := &conn{user: user, queue: make(chan []byte, s.cfg.SendQueue), kicked: make(chan struct{})}
+	c := &conn{user: user, queue: newQueue(s.cfg.SendQueue), kicked: make(chan struct{})}
 	c.ctx, c.abort = context.WithCancel(ctx)
 	if code, reason := s.add(c); code != 0 {
 		log.Info("session refused", "reason", reason)
 		ws.Close(code, reason)
 		return
 	}
-	defer s.remove(c)
+	cleanup.add(func() { s.remove(c) })
 	// Checked again now that c is registered: the EventEndSessions of a
 	// deletion committed since the first check found no session to end,
 	// while that of one committed from now on finds c (add has registered
@@ -361,6 +441,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log.Debug("session established")
+	// The session runs on a goroutine of its own, and this one ends, with
+	// the stack the signature check and the store reads above grew and the
+	// request it holds: 16 KB a session (BENCHMARKS.md, session 10).
+	go s.serve(c, ws, log, prefetch, sortBy, cleanup)
+	cleanup = nil
+}
+
+// undo is what a connection must undo when it ends, last added first.
+type undo []func()
+
+func (u *undo) add(f func()) { *u = append(*u, f) }
+
+func (u undo) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// serve runs an established session until it ends, then undoes its setup.
+// A panic ends the session, not the server, as net/http would have had it.
+func (s *Server) serve(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch bool, sortBy string, cleanup undo) {
+	defer cleanup.run()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("session failed", "panic", p, "stack", string(debug.Stack()))
+			ws.CloseNow()
+		}
+	}()
 	s.run(c, ws, log, prefetch, sortBy)
 }
 
@@ -459,8 +567,8 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 	var pinging atomic.Bool
 	for {
 		select {
-		case b := <-c.queue:
-			if !write(b) {
+		case <-c.queue.ready:
+			if b, ok := c.queue.pop(); ok && !write(b) {
 				closeWith()
 				return
 			}
@@ -479,8 +587,8 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 		case <-c.kicked:
 			// After end, what is queued now (all that was queued before end,
 			// perhaps a few frames more), then the close.
-			for n := len(c.queue); c.flush && n > 0; n-- {
-				if !write(<-c.queue) {
+			for n := c.queue.len(); c.flush && n > 0; n-- {
+				if b, ok := c.queue.pop(); !ok || !write(b) {
 					break
 				}
 			}
