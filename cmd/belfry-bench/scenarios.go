@@ -409,6 +409,11 @@ func (b *bench) fanOut(ctx context.Context, c *client, f *fixture) error {
 		conns[i] = conn
 		return nil
 	}); err != nil {
+		if b.cfg.belfry == "" {
+			// Past its connection cap a server queues new connections, and a
+			// presigned URL expires 10 s after it was signed.
+			return fmt.Errorf("%w (sessions that wait past the server's --max-connections expire: start it with BELFRY_MAX_CONNECTIONS=%d or more)", err, maxConnections(b.cfg))
+		}
 		return err
 	}
 	fmt.Fprintf(b.out, "%-44s %d sessions in %s\n", "setup: connect messaging sessions", n, time.Since(t0).Round(time.Millisecond))

@@ -87,7 +87,7 @@ func (b *bench) start(ctx context.Context, dir string, extra ...string) (*server
 	}
 	// Signatures verified with the bench's key; room for every session and client.
 	cmd.Env = append(cmd.Env, "BELFRY_KEYS="+b.cfg.accessKey+" "+b.cfg.secretKey+" admin",
-		"BELFRY_MAX_CONNECTIONS="+strconv.Itoa(max(10000, b.cfg.sessions+2*b.cfg.clients+100)))
+		"BELFRY_MAX_CONNECTIONS="+strconv.Itoa(maxConnections(b.cfg)))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -238,3 +238,8 @@ func (t *tail) String() string {
 	defer t.mu.Unlock()
 	return string(t.buf)
 }
+
+// maxConnections is the connection cap a server needs for the bench: every
+// session, the API clients' connections (twice, as they are replaced) and
+// some to spare.
+func maxConnections(cfg config) int { return max(10000, cfg.sessions+2*cfg.clients+100) }
