@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,12 +232,12 @@ func (e *env) channel(appInstance, bearer, mode, privacy string) string {
 	return *out.ChannelArn
 }
 
-var tokenSeq = time.Now().UnixNano()
+var tokenSeq = func() *atomic.Int64 { var n atomic.Int64; n.Store(time.Now().UnixNano()); return &n }()
 
-// token returns a fresh ClientRequestToken.
+// token returns a fresh ClientRequestToken, from any goroutine: two
+// concurrent calls that got the same one would replay each other (rule D12).
 func token() string {
-	tokenSeq++
-	return "tok-" + strings.ReplaceAll(time.Unix(0, tokenSeq).Format("20060102150405.000000000"), ".", "-")
+	return "tok-" + strings.ReplaceAll(time.Unix(0, tokenSeq.Add(1)).Format("20060102150405.000000000"), ".", "-")
 }
 
 // raw sends a request the SDKs would not send and returns status, headers and body.
