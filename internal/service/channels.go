@@ -202,11 +202,8 @@ type UpdateChannelInput struct {
 func (s *Service) UpdateChannel(ctx context.Context, c chime.Caller, in UpdateChannelInput) error {
 	var ev chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, in.ChannelArn)
+		r, err := s.moderatorIn(tx, c, in.ChannelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		ch := r.channel
@@ -245,11 +242,8 @@ func (s *Service) DeleteChannel(ctx context.Context, c chime.Caller, arn string)
 		if err := tx.LockAppInstance(chime.AppInstanceOf(arn)); err != nil {
 			return err
 		}
-		r, err := s.roleIn(tx, c, arn)
+		r, err := s.moderatorIn(tx, c, arn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		if ev, err = channelEvent(tx, chime.EventDeleteChannel, r.channel); err != nil {

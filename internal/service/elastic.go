@@ -173,11 +173,8 @@ func (s *Service) scaleIn(tx *store.Tx, ch chime.Channel, sub string, now time.T
 func (s *Service) ListSubChannels(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.SubChannel, *string, error) {
 	var page store.Page[chime.SubChannel]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
+		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		if r.channel.Elastic == nil {

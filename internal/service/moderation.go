@@ -18,11 +18,8 @@ func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, ch
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
-		r, err := s.roleIn(tx, c, channelArn)
+		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, moderatorArn)
@@ -65,11 +62,8 @@ func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, ch
 func (s *Service) DescribeChannelModerator(ctx context.Context, c chime.Caller, channelArn, moderatorArn string) (chime.Moderator, error) {
 	var m chime.Moderator
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
+		_, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		m, err = tx.GetModerator(channelArn, moderatorArn)
@@ -83,11 +77,7 @@ func (s *Service) DescribeChannelModerator(ctx context.Context, c chime.Caller, 
 func (s *Service) ListChannelModerators(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Moderator, *string, error) {
 	var page store.Page[chime.Moderator]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
-		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
+		if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
 			return err
 		}
 		after, err := s.after("ListChannelModerators", channelArn, pr)
@@ -108,11 +98,8 @@ func (s *Service) DeleteChannelModerator(ctx context.Context, c chime.Caller, ch
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
-		r, err := s.roleIn(tx, c, channelArn)
+		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		if r.channel.Elastic != nil {
@@ -190,11 +177,8 @@ func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelA
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
-		r, err := s.roleIn(tx, c, channelArn)
+		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		u, err := s.memberIdentity(tx, r.channel.AppInstanceArn, memberArn)
@@ -236,11 +220,8 @@ func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelA
 func (s *Service) DescribeChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) (chime.Ban, error) {
 	var b chime.Ban
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
+		_, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
 			return err
 		}
 		b, err = tx.GetBan(channelArn, memberArn)
@@ -254,11 +235,7 @@ func (s *Service) DescribeChannelBan(ctx context.Context, c chime.Caller, channe
 func (s *Service) ListChannelBans(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Ban, *string, error) {
 	var page store.Page[chime.Ban]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
-		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
+		if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
 			return err
 		}
 		after, err := s.after("ListChannelBans", channelArn, pr)
@@ -275,11 +252,7 @@ func (s *Service) ListChannelBans(ctx context.Context, c chime.Caller, channelAr
 // Errors: Unauthorized, NotFound, Forbidden.
 func (s *Service) DeleteChannelBan(ctx context.Context, c chime.Caller, channelArn, memberArn string) error {
 	return s.store.Write(ctx, func(tx *store.Tx) error {
-		r, err := s.roleIn(tx, c, channelArn)
-		if err != nil {
-			return err
-		}
-		if err := r.canModerate(); err != nil {
+		if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
 			return err
 		}
 		ok, err := tx.DeleteBan(channelArn, memberArn)

@@ -52,11 +52,7 @@ func (s *Service) GetAppInstanceRetentionSettings(ctx context.Context, appInstan
 func (s *Service) PutChannelExpirationSettings(ctx context.Context, c chime.Caller, channelArn string, e *chime.ExpirationSettings) error {
 	return s.store.Write(ctx, func(tx *store.Tx) error {
 		if c.Bearer != "" {
-			r, err := s.roleIn(tx, c, channelArn)
-			if err != nil {
-				return err
-			}
-			if err := r.canModerate(); err != nil {
+			if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
 				return err
 			}
 		} else if _, err := s.channel(tx, channelArn); err != nil {

@@ -45,6 +45,16 @@ func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role,
 	return r, nil
 }
 
+// moderatorIn is roleIn for what only the channel's moderators and the app
+// instance's admins may do.
+func (s *Service) moderatorIn(tx *store.Tx, c chime.Caller, channelArn string) (role, error) {
+	r, err := s.roleIn(tx, c, channelArn)
+	if err == nil {
+		err = r.canModerate()
+	}
+	return r, err
+}
+
 func forbidden(format string, args ...any) error {
 	return chime.Errorf(chime.KindForbidden, format, args...)
 }
