@@ -311,6 +311,29 @@ func TestWireValidationNamesField(t *testing.T) {
 	if !errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), "MemberArn") {
 		t.Errorf("the SDK's error %v does not name MemberArn", err)
 	}
+	// A required member that was sent, with a fault inside it, is named for
+	// that fault alone: not also as missing.
+	for _, c := range []struct {
+		call func() error
+		want string
+	}{
+		{func() error {
+			_, err := w.ID.TagResource(w.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(w.ai),
+				Tags: []idtypes.Tag{{Key: aws.String("k"), Value: aws.String(strings.Repeat("v", 257))}}})
+			return err
+		}, "1 validation error detected: 'Tags.1.Value' must have length less than or equal to 256."},
+		{func() error {
+			_, err := w.ID.PutAppInstanceRetentionSettings(w.ctx, &chimesdkidentity.PutAppInstanceRetentionSettingsInput{AppInstanceArn: aws.String(w.ai),
+				AppInstanceRetentionSettings: &idtypes.AppInstanceRetentionSettings{ChannelRetentionSettings: &idtypes.ChannelRetentionSettings{RetentionDays: aws.Int32(0)}}})
+			return err
+		}, "1 validation error detected: 'AppInstanceRetentionSettings.ChannelRetentionSettings.RetentionDays' must have value greater than or equal to 1."},
+	} {
+		err := c.call()
+		wantErr(t, err, "BadRequestException")
+		if !errors.As(err, &ae) || ae.ErrorMessage() != c.want {
+			t.Errorf("got %v, want the message %q", err, c.want)
+		}
+	}
 }
 
 // TestWireMissingBearerIs401_D5: a missing, malformed, unknown or foreign

@@ -91,6 +91,8 @@ func decodeInput(op *opSpec, path requestPath, query url.Values, r *http.Request
 		}
 		if out, ok := v.check(m.name, m.shape, val); ok {
 			in[m.name] = out
+		} else {
+			v.sent(m.name)
 		}
 	}
 	for _, req := range op.input.Required {
@@ -126,14 +128,20 @@ type validator struct {
 }
 
 func (v *validator) fail(field, format string, args ...any) {
-	if v.fields == nil {
-		v.fields = map[string]bool{}
-	}
-	v.fields[field] = true
+	v.sent(field)
 	v.errs = append(v.errs, fmt.Sprintf("'%s' %s", field, fmt.Sprintf(format, args...)))
 }
 
 func (v *validator) failed(field string) bool { return v.fields[field] }
+
+// sent records that field was in the request, though it failed a check
+// within (a member of a structure, an item of a list): it is not missing.
+func (v *validator) sent(field string) {
+	if v.fields == nil {
+		v.fields = map[string]bool{}
+	}
+	v.fields[field] = true
+}
 
 func (v *validator) err() error {
 	switch len(v.errs) {

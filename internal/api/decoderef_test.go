@@ -72,6 +72,8 @@ func decodeInputRef(op *opSpec, labels map[string]string, query url.Values, r *h
 		}
 		if out, ok := v.check(name, s, val); ok {
 			in[name] = out
+		} else {
+			v.sent(name)
 		}
 	}
 	for _, req := range op.input.Required {
