@@ -211,3 +211,60 @@ func TestLegacyChimeErrors(t *testing.T) {
 	_, err = c.ListChannelMembershipsForAppInstanceUser(&chime.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: awsv1.String(erin), NextToken: awsv1.String("forged")})
 	wantLegacyErr(t, err, "BadRequestException", 400)
 }
+
+// TestLegacyOptionalMembers: members the legacy chime model leaves optional
+// and the current one requires (notRequired in internal/api/model.go) may be
+// left out by a legacy client, and leaving one out leaves its value as it was.
+func TestLegacyOptionalMembers(t *testing.T) {
+	e := newEnv(t)
+	c := e.legacyClient()
+	ai, err := c.CreateAppInstance(&chime.CreateAppInstanceInput{Name: awsv1.String("a"), Metadata: awsv1.String("ai meta"), ClientRequestToken: awsv1.String(token())})
+	noErr(t, err)
+	u, err := c.CreateAppInstanceUser(&chime.CreateAppInstanceUserInput{AppInstanceArn: ai.AppInstanceArn, AppInstanceUserId: awsv1.String("erin"),
+		Name: awsv1.String("Erin"), Metadata: awsv1.String("user meta"), ClientRequestToken: awsv1.String(token())})
+	noErr(t, err)
+
+	aiState := func() (name, metadata string) {
+		t.Helper()
+		da, err := c.DescribeAppInstance(&chime.DescribeAppInstanceInput{AppInstanceArn: ai.AppInstanceArn})
+		noErr(t, err)
+		return awsv1.StringValue(da.AppInstance.Name), awsv1.StringValue(da.AppInstance.Metadata)
+	}
+	_, err = c.UpdateAppInstance(&chime.UpdateAppInstanceInput{AppInstanceArn: ai.AppInstanceArn, Name: awsv1.String("renamed")})
+	noErr(t, err)
+	if name, meta := aiState(); name != "renamed" || meta != "ai meta" {
+		t.Errorf("UpdateAppInstance without Metadata: name %q metadata %q, want renamed and the metadata unchanged", name, meta)
+	}
+	// Metadata given, even empty, is set.
+	_, err = c.UpdateAppInstance(&chime.UpdateAppInstanceInput{AppInstanceArn: ai.AppInstanceArn, Name: awsv1.String("renamed"), Metadata: awsv1.String("")})
+	noErr(t, err)
+	if _, meta := aiState(); meta != "" {
+		t.Errorf("UpdateAppInstance with empty Metadata left %q", meta)
+	}
+
+	_, err = c.UpdateAppInstanceUser(&chime.UpdateAppInstanceUserInput{AppInstanceUserArn: u.AppInstanceUserArn, Name: awsv1.String("Erin B")})
+	noErr(t, err)
+	du, err := c.DescribeAppInstanceUser(&chime.DescribeAppInstanceUserInput{AppInstanceUserArn: u.AppInstanceUserArn})
+	noErr(t, err)
+	if awsv1.StringValue(du.AppInstanceUser.Name) != "Erin B" || awsv1.StringValue(du.AppInstanceUser.Metadata) != "user meta" {
+		t.Errorf("UpdateAppInstanceUser without Metadata: name %q metadata %q, want Erin B and the metadata unchanged",
+			awsv1.StringValue(du.AppInstanceUser.Name), awsv1.StringValue(du.AppInstanceUser.Metadata))
+	}
+
+	ch, err := c.CreateChannel(&chime.CreateChannelInput{AppInstanceArn: ai.AppInstanceArn, Name: awsv1.String("c"),
+		ChimeBearer: u.AppInstanceUserArn, ClientRequestToken: awsv1.String(token())})
+	noErr(t, err)
+	sent, err := c.SendChannelMessage(&chime.SendChannelMessageInput{ChannelArn: ch.ChannelArn, Content: awsv1.String("hello"),
+		Metadata: awsv1.String("v1"), Type: awsv1.String(chime.ChannelMessageTypeStandard), Persistence: awsv1.String(chime.ChannelMessagePersistenceTypePersistent),
+		ChimeBearer: u.AppInstanceUserArn, ClientRequestToken: awsv1.String(token())})
+	noErr(t, err)
+	_, err = c.UpdateChannelMessage(&chime.UpdateChannelMessageInput{ChannelArn: ch.ChannelArn, MessageId: sent.MessageId,
+		Metadata: awsv1.String("v2"), ChimeBearer: u.AppInstanceUserArn})
+	noErr(t, err)
+	gm, err := c.GetChannelMessage(&chime.GetChannelMessageInput{ChannelArn: ch.ChannelArn, MessageId: sent.MessageId, ChimeBearer: u.AppInstanceUserArn})
+	noErr(t, err)
+	if awsv1.StringValue(gm.ChannelMessage.Content) != "hello" || awsv1.StringValue(gm.ChannelMessage.Metadata) != "v2" || gm.ChannelMessage.LastEditedTimestamp == nil {
+		t.Errorf("UpdateChannelMessage without Content: content %q metadata %q edited %v, want hello, v2 and an edit time",
+			awsv1.StringValue(gm.ChannelMessage.Content), awsv1.StringValue(gm.ChannelMessage.Metadata), gm.ChannelMessage.LastEditedTimestamp)
+	}
+}

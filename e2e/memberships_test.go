@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // channelConfigs are the four channel kinds, in the column order of d9Matrix.
@@ -1050,4 +1051,40 @@ func tamper(s string) string {
 		c = 'B'
 	}
 	return s[:i] + string(c) + s[i+1:]
+}
+
+// withoutInputValidation turns off aws-sdk-go-v2's own check of required
+// members, so that the client sends what the JS SDK v3 (which has none)
+// sends.
+func withoutInputValidation(o *chimesdkmessaging.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		_, err := s.Initialize.Remove("OperationInputValidation")
+		return err
+	})
+}
+
+// TestCreateChannelMembershipWithoutType_S1: a CreateChannelMembership
+// without Type adds a DEFAULT member (SEMANTICS.md §1: the server tolerates
+// the missing Type the Developer Guide's own example leaves out).
+func TestCreateChannelMembershipWithoutType_S1(t *testing.T) {
+	e := newEnv(t)
+	ai := e.appInstance("a")
+	erin, bob := e.user(ai, "erin"), e.user(ai, "bob")
+	ch := e.channel(ai, erin, "UNRESTRICTED", "PUBLIC")
+	out, err := e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+		MemberArn: aws.String(bob), ChimeBearer: aws.String(erin)}, withoutInputValidation)
+	noErr(t, err)
+	if aws.ToString(out.Member.Arn) != bob {
+		t.Fatalf("CreateChannelMembership without Type = %+v", out.Member)
+	}
+	d, err := e.Msg.DescribeChannelMembership(e.ctx, &chimesdkmessaging.DescribeChannelMembershipInput{ChannelArn: aws.String(ch),
+		MemberArn: aws.String(bob), ChimeBearer: aws.String(erin)})
+	noErr(t, err)
+	if d.ChannelMembership.Type != types.ChannelMembershipTypeDefault {
+		t.Errorf("membership Type = %q, want DEFAULT", d.ChannelMembership.Type)
+	}
+	// The other required members are still required.
+	_, err = e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+		ChimeBearer: aws.String(erin)}, withoutInputValidation)
+	wantErr(t, err, "BadRequestException")
 }

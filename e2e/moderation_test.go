@@ -576,6 +576,26 @@ func TestChannelBanProtected(t *testing.T) {
 	wantErr(t, err, "ForbiddenException")
 }
 
+// TestChannelBanLiftedForNewAdmin: an AppInstanceAdmin cannot be banned
+// (SEMANTICS.md §5 "Bans"), so making a banned user an admin lifts their
+// bans; they then act as admin in the channel that banned them.
+func TestChannelBanLiftedForNewAdmin(t *testing.T) {
+	w := newModWorld(t, "RESTRICTED", "PRIVATE")
+	_, err := w.ban(w.owner, w.member)
+	noErr(t, err)
+	_, err = w.ban(w.owner, w.outsider)
+	noErr(t, err)
+	w.env.admin(w.ai, w.member)
+	if got, err := w.listBans(w.member); err != nil || !slices.Equal(got, []string{w.outsider}) {
+		t.Fatalf("ListChannelBans by the new admin = %v, %v; want only the other ban", got, err)
+	}
+	_, err = w.Msg.DescribeChannel(w.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(w.ch), ChimeBearer: aws.String(w.member)})
+	noErr(t, err)
+	// The new admin may add themselves back.
+	_, err = w.createMembership(w.member, w.member)
+	noErr(t, err)
+}
+
 // TestChannelBanRoles: every ban API is for moderators and admins only;
 // members (users and bots) and non-members get 403, an unknown bearer 401
 // (SEMANTICS.md §5 "Member powers"; D5), an unknown channel 404 (D3).

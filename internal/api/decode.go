@@ -95,7 +95,7 @@ func decodeInput(op *opSpec, path requestPath, query url.Values, r *http.Request
 			v.sent(m.name)
 		}
 	}
-	for _, req := range op.input.Required {
+	for _, req := range op.required {
 		if _, ok := in[req]; !ok && req != bearerMember && !v.failed(req) {
 			v.fail(req, "is required")
 		}

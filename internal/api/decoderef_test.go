@@ -76,7 +76,7 @@ func decodeInputRef(op *opSpec, labels map[string]string, query url.Values, r *h
 			v.sent(name)
 		}
 	}
-	for _, req := range op.input.Required {
+	for _, req := range op.required {
 		if _, ok := in[req]; !ok && req != bearerMember && !v.failed(req) {
 			v.fail(req, "is required")
 		}

@@ -54,7 +54,8 @@ func (s *Server) listAppInstances(ctx context.Context, c chime.Caller, in *page)
 }
 
 type updateAppInstanceIn struct {
-	AppInstanceArn, Name, Metadata string
+	AppInstanceArn, Name string
+	Metadata             *string // nil: unchanged (notRequired)
 }
 
 func (s *Server) updateAppInstance(ctx context.Context, c chime.Caller, in *updateAppInstanceIn) (any, error) {
@@ -121,7 +122,8 @@ func (s *Server) listAppInstanceUsers(ctx context.Context, c chime.Caller, in *l
 }
 
 type updateAppInstanceUserIn struct {
-	AppInstanceUserArn, Name, Metadata string
+	AppInstanceUserArn, Name string
+	Metadata                 *string // nil: unchanged (notRequired)
 }
 
 func (s *Server) updateAppInstanceUser(ctx context.Context, c chime.Caller, in *updateAppInstanceUserIn) (any, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +85,9 @@ type opSpec struct {
 	input   *shape
 	shapes  map[string]*shape
 
+	// The input's required members less those in notRequired, for decodeInput.
+	required []string
+
 	// Read from input once, for authorize, ownAccount and limitsFor.
 	arnMembers []string         // the input members that name Chime resources (isARNMember), sorted
 	resources  []resourceMember // the resource members of the input (resourceMembers), in their order
@@ -128,6 +132,21 @@ func inputMembers(spec *opSpec) ([]inputMember, []string) {
 		members = append(members, m)
 	}
 	return members, body
+}
+
+// notRequired names the members the current models require that Belfry
+// accepts without, each with what leaving it out means (the handlers apply it):
+//   - CreateChannelMembership's Type: DEFAULT. SEMANTICS.md §1: the
+//     Developer Guide's own example leaves it out, and the JS SDK v3 does not
+//     check required members.
+//   - UpdateAppInstance's and UpdateAppInstanceUser's Metadata, and
+//     UpdateChannelMessage's Content: unchanged. The legacy chime model,
+//     which the v1 SDKs still use on these same paths, makes them optional.
+var notRequired = map[string][]string{
+	"CreateChannelMembership": {"Type"},
+	"UpdateAppInstance":       {"Metadata"},
+	"UpdateAppInstanceUser":   {"Metadata"},
+	"UpdateChannelMessage":    {"Content"},
 }
 
 // labelName is the name of the label in a path template segment "{x}" or "{x+}".
@@ -180,6 +199,11 @@ func loadModels() ([]*opSpec, error) {
 					}
 				}
 				spec.members, spec.bodyNames = inputMembers(spec)
+				for _, r := range spec.input.Required {
+					if !slices.Contains(notRequired[name], r) {
+						spec.required = append(spec.required, r)
+					}
+				}
 			}
 			ops = append(ops, spec)
 		}

@@ -69,14 +69,18 @@ func (s *Service) ListAppInstances(ctx context.Context, p chime.Principal, pr Pa
 	return page.Items, s.token("ListAppInstances", owner(p), page.Next), err
 }
 
-// UpdateAppInstance sets an app instance's name and metadata. Errors: NotFound.
-func (s *Service) UpdateAppInstance(ctx context.Context, arn, name, metadata string) error {
+// UpdateAppInstance sets an app instance's name and, when given, its
+// metadata. Errors: NotFound.
+func (s *Service) UpdateAppInstance(ctx context.Context, arn, name string, metadata *string) error {
 	return s.store.Write(ctx, func(tx *store.Tx) error {
 		a, err := s.appInstance(tx, arn)
 		if err != nil {
 			return err
 		}
-		a.Name, a.Metadata, a.Updated = name, metadata, s.clock()
+		a.Name, a.Updated = name, s.clock()
+		if metadata != nil {
+			a.Metadata = *metadata
+		}
 		return tx.UpdateAppInstance(a)
 	})
 }
@@ -226,23 +230,27 @@ func (s *Service) listIdentities(ctx context.Context, op, kind, appInstance stri
 	return page.Items, s.token(op, appInstance, page.Next), err
 }
 
-// UpdateAppInstanceUser sets a user's name and metadata. Errors: NotFound.
-func (s *Service) UpdateAppInstanceUser(ctx context.Context, arn, name, metadata string) error {
+// UpdateAppInstanceUser sets a user's name and, when given, its metadata.
+// Errors: NotFound.
+func (s *Service) UpdateAppInstanceUser(ctx context.Context, arn, name string, metadata *string) error {
 	return s.updateIdentity(ctx, chime.KindUser, arn, name, metadata, nil)
 }
 
 // UpdateAppInstanceBot sets a bot's name, metadata and (when given) configuration. Errors: NotFound.
 func (s *Service) UpdateAppInstanceBot(ctx context.Context, arn, name, metadata string, configuration []byte) error {
-	return s.updateIdentity(ctx, chime.KindBot, arn, name, metadata, configuration)
+	return s.updateIdentity(ctx, chime.KindBot, arn, name, &metadata, configuration)
 }
 
-func (s *Service) updateIdentity(ctx context.Context, kind, arn, name, metadata string, configuration []byte) error {
+func (s *Service) updateIdentity(ctx context.Context, kind, arn, name string, metadata *string, configuration []byte) error {
 	return s.store.Write(ctx, func(tx *store.Tx) error {
 		u, err := s.identity(tx, kind, arn)
 		if err != nil {
 			return err
 		}
-		u.Name, u.Metadata, u.Updated = name, metadata, s.clock()
+		u.Name, u.Updated = name, s.clock()
+		if metadata != nil {
+			u.Metadata = *metadata
+		}
 		if configuration != nil {
 			u.Configuration = configuration
 		}
@@ -361,6 +369,11 @@ func (s *Service) CreateAppInstanceAdmin(ctx context.Context, appInstance, admin
 		}
 		if n >= s.quotas.AdminsPerAppInstance {
 			return limitExceeded("admins per app instance", s.quotas.AdminsPerAppInstance)
+		}
+		// An admin cannot be banned (SEMANTICS.md §5): bans made before the
+		// promotion are lifted, or they would lock the admin out.
+		if err := tx.DeleteBansOf(adminArn); err != nil {
+			return err
 		}
 		return tx.InsertAdmin(chime.AppInstanceAdmin{AppInstanceArn: appInstance, Admin: id, Created: s.clock()})
 	})

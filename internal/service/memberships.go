@@ -120,8 +120,11 @@ type CreateChannelMembershipInput struct {
 
 // CreateChannelMembership adds a member (rules D1, D2, D4, D9) and returns
 // the membership as it stands. Errors: Unauthorized, NotFound, Forbidden,
-// BadRequest (SubChannelId), ResourceLimitExceeded.
+// BadRequest (SubChannelId), ResourceLimitExceeded. No Type is DEFAULT.
 func (s *Service) CreateChannelMembership(ctx context.Context, c chime.Caller, in CreateChannelMembershipInput) (chime.Membership, error) {
+	if in.Type == "" {
+		in.Type = chime.MembershipDefault
+	}
 	var m chime.Membership
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {

@@ -275,10 +275,13 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, c chime.Caller, in U
 			if m.Redacted {
 				return chime.Errorf(chime.KindBadRequest, "A redacted message cannot be edited.")
 			}
-			if err := checkContent(m.Type, in.Content, in.Metadata); err != nil {
+			if in.Content != "" { // none (it cannot be empty): unchanged (the legacy model's optional Content)
+				m.Content = in.Content
+			}
+			if err := checkContent(m.Type, m.Content, in.Metadata); err != nil {
 				return err
 			}
-			m.Content, m.Metadata, m.ContentType, m.Edited = in.Content, in.Metadata, in.ContentType, &now
+			m.Metadata, m.ContentType, m.Edited = in.Metadata, in.ContentType, &now
 			return nil
 		})
 }

@@ -547,6 +547,12 @@ func (t *Tx) DeleteBan(channel, member string) (bool, error) {
 	return n > 0, err
 }
 
+// DeleteBansOf lifts every ban of member, in every channel.
+func (t *Tx) DeleteBansOf(member string) error {
+	_, err := t.exec(`DELETE FROM bans WHERE member_arn = ?`, member)
+	return err
+}
+
 // strings runs a query of one text column and returns its values.
 func (t *Tx) strings(q string, args ...any) ([]string, error) {
 	rows, err := t.query(q, args...)
