@@ -91,14 +91,14 @@ type listChannelMessagesIn struct {
 }
 
 func (s *Server) listChannelMessages(ctx context.Context, c chime.Caller, in *listChannelMessagesIn) (any, error) {
-	items, next, err := s.svc.ListChannelMessages(ctx, c, service.ListChannelMessagesInput{ChannelArn: in.ChannelArn,
+	items, sub, next, err := s.svc.ListChannelMessages(ctx, c, service.ListChannelMessagesInput{ChannelArn: in.ChannelArn,
 		Ascending: in.SortOrder == "ASCENDING", NotBefore: in.NotBefore, NotAfter: in.NotAfter, SubChannelID: in.SubChannelId, PageRequest: in.req()})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]any{"ChannelArn": in.ChannelArn, "ChannelMessages": mapList(items, messageSummary)}
-	if in.SubChannelId != "" {
-		out["SubChannelId"] = in.SubChannelId
+	if sub != "" { // the one named, or the regular member's own
+		out["SubChannelId"] = sub
 	}
 	return paged(out, next), nil
 }

@@ -167,11 +167,11 @@ type ListChannelMessagesInput struct {
 // Ascending, within the time bounds (inclusive). Redacted messages are
 // listed empty; targeted ones only for their sender and target. Non-members
 // read PUBLIC channels only. Errors: Unauthorized, NotFound, Forbidden, BadRequest.
-func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in ListChannelMessagesInput) ([]chime.Message, *string, error) {
+func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in ListChannelMessagesInput) (items []chime.Message, subChannelID string, next *string, err error) {
 	var page store.Page[chime.Message]
-	var next *store.MessageCursor
+	var cursor *store.MessageCursor
 	var filter string
-	err := s.store.Read(ctx, func(tx *store.Tx) error {
+	err = s.store.Read(ctx, func(tx *store.Tx) error {
 		r, err := s.roleIn(tx, c, in.ChannelArn)
 		if err != nil {
 			return err
@@ -183,6 +183,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		if err != nil {
 			return err
 		}
+		subChannelID = sub
 		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", in.ChannelArn, sub, r.bearer.Arn, in.Ascending, msOrNil(in.NotBefore), msOrNil(in.NotAfter))
 		tb, err := s.readToken("ListChannelMessages", filter, in.NextToken)
 		if err != nil {
@@ -193,17 +194,16 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		if tb.After != 0 {
 			q.After = &store.MessageCursor{Created: tb.Time, Seq: tb.After}
 		}
-		page, next, err = tx.ListMessages(q)
+		page, cursor, err = tx.ListMessages(q)
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	var tok *string
-	if next != nil {
-		tok = s.writeToken(tokenBody{Op: "ListChannelMessages", Filter: filter, After: next.Seq, Time: next.Created})
+	if cursor != nil {
+		next = s.writeToken(tokenBody{Op: "ListChannelMessages", Filter: filter, After: cursor.Seq, Time: cursor.Created})
 	}
-	return page.Items, tok, nil
+	return page.Items, subChannelID, next, nil
 }
 
 func msOrNil(t *time.Time) any {

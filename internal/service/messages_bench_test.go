@@ -41,7 +41,7 @@ func BenchmarkListChannelMessagesPage(b *testing.B) {
 		b.Run(fmt.Sprintf("messages=%d/first-page", size), func(b *testing.B) {
 			in := ListChannelMessagesInput{ChannelArn: h.channel, PageRequest: PageRequest{MaxResults: 50}}
 			for b.Loop() {
-				items, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
+				items, _, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
 				if err != nil || len(items) != min(50, size) {
 					b.Fatalf("page of %d, err %v", len(items), err)
 				}
@@ -53,7 +53,7 @@ func BenchmarkListChannelMessagesPage(b *testing.B) {
 		b.Run(fmt.Sprintf("messages=%d/deep-page", size), func(b *testing.B) {
 			in := ListChannelMessagesInput{ChannelArn: h.channel, PageRequest: PageRequest{MaxResults: 50, NextToken: h.middle}}
 			for b.Loop() {
-				items, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
+				items, _, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
 				if err != nil || len(items) != 50 {
 					b.Fatalf("page of %d, err %v", len(items), err)
 				}
@@ -63,7 +63,7 @@ func BenchmarkListChannelMessagesPage(b *testing.B) {
 			in := ListChannelMessagesInput{ChannelArn: h.channel, NotBefore: &h.from, NotAfter: &h.to,
 				PageRequest: PageRequest{MaxResults: 50, NextToken: h.middleBounded}}
 			for b.Loop() {
-				items, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
+				items, _, _, err := h.svc.ListChannelMessages(h.ctx, h.caller, in)
 				if err != nil || len(items) != 50 {
 					b.Fatalf("page of %d, err %v", len(items), err)
 				}
@@ -177,12 +177,12 @@ func historyFixture(b *testing.B, size int) *history {
 	half := size / 2
 	insert(0, half)
 	if size >= 1000 {
-		_, next, err := svc.ListChannelMessages(ctx, h.caller, ListChannelMessagesInput{ChannelArn: ch, PageRequest: PageRequest{MaxResults: 1}})
+		_, _, next, err := svc.ListChannelMessages(ctx, h.caller, ListChannelMessagesInput{ChannelArn: ch, PageRequest: PageRequest{MaxResults: 1}})
 		if err != nil || next == nil {
 			b.Fatalf("middle token: %v", err)
 		}
 		h.middle = *next
-		_, next, err = svc.ListChannelMessages(ctx, h.caller, ListChannelMessagesInput{ChannelArn: ch, NotBefore: &h.from, NotAfter: &h.to,
+		_, _, next, err = svc.ListChannelMessages(ctx, h.caller, ListChannelMessagesInput{ChannelArn: ch, NotBefore: &h.from, NotAfter: &h.to,
 			PageRequest: PageRequest{MaxResults: 1}})
 		if err != nil || next == nil {
 			b.Fatalf("middle token: %v", err)

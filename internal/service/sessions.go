@@ -92,7 +92,7 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 		d := details[um.Channel.Arn]
 		// The history is read as the user reads it, through ListChannelMessages,
 		// so its visibility rules (targeted messages, redaction) hold here too.
-		msgs, next, err := s.ListChannelMessages(ctx, chime.Caller{Bearer: userArn},
+		msgs, _, next, err := s.ListChannelMessages(ctx, chime.Caller{Bearer: userArn},
 			ListChannelMessagesInput{ChannelArn: um.Channel.Arn, PageRequest: PageRequest{MaxResults: PrefetchMessages}})
 		switch {
 		case chime.KindOf(err) == chime.KindNotFound || chime.KindOf(err) == chime.KindForbidden:
