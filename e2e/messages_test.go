@@ -1026,7 +1026,8 @@ func TestNonPersistentMessages(t *testing.T) {
 
 // TestLastMessageAndReadMarker: LastMessageTimestamp is the time of the
 // latest persistent, untargeted message, in DescribeChannel, ListChannels and
-// ListChannelMembershipsForAppInstanceUser; ReadMarkerTimestamp is null until
+// ListChannelMembershipsForAppInstanceUser (a targeted one moves it only for
+// its sender and target); ReadMarkerTimestamp is null until
 // the member calls UpdateChannelReadMarker, which stamps the server's now,
 // and shows in ListChannelMembershipsForAppInstanceUser and
 // DescribeChannelMembershipForAppInstanceUser for that member only
@@ -1112,15 +1113,23 @@ func TestLastMessageAndReadMarker(t *testing.T) {
 	wantLast(&t1)
 	wantMarker(f.member, nil) // sending does not set a read marker
 
-	// A NON_PERSISTENT message and a targeted one do not move it; edits and redactions neither.
+	// A NON_PERSISTENT message does not move it; a targeted one moves it
+	// only for its sender and target (memberBot lists its memberships; the
+	// others are DescribeChannel's and a non-member's ListChannels:
+	// TestLastMessageTimestampVisibleToCaller_S4).
 	clk.Advance(time.Minute)
 	_, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
 		Content: aws.String("transient"), Persistence: types.ChannelMessagePersistenceTypeNonPersistent})
 	noErr(t, err)
+	wantLast(&t1)
 	_, err = e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
 		Content: aws.String("targeted"), Target: []types.Target{{MemberArn: aws.String(f.memberBot)}}})
 	noErr(t, err)
-	wantLast(&t1)
+	targetedAt := clk.Now()
+	if got := lastMessage(); !got["DescribeChannel"].Equal(t1) || !got["ListChannels"].Equal(t1) ||
+		!got["ListChannelMembershipsForAppInstanceUser"].Equal(targetedAt) {
+		t.Errorf("after a targeted message: %v, want %v for its target's ListChannelMembershipsForAppInstanceUser, %v elsewhere", got, targetedAt, t1)
+	}
 
 	clk.Advance(time.Minute)
 	_, err = e.Msg.UpdateChannelReadMarker(e.ctx, &chimesdkmessaging.UpdateChannelReadMarkerInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member)})

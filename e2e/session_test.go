@@ -643,11 +643,12 @@ func TestSessionPrefetch(t *testing.T) {
 		noErr(t, err)
 		return aws.ToString(out.ChannelArn)
 	}
-	quiet := mk("quiet", u)   // no messages at all
-	busy := mk("busy", u)     // 25 messages, 35 members, unread
-	read := mk("read", u)     // the newest message, but read
-	silent := mk("silent", u) // only a targeted message u cannot see
-	mk("not mine", other)     // u is not a member
+	quiet := mk("quiet", u)     // no messages at all
+	busy := mk("busy", u)       // 25 messages, 35 members, unread
+	read := mk("read", u)       // the newest message, but read
+	silent := mk("silent", u)   // only a targeted message u cannot see
+	whisper := mk("whisper", u) // only a targeted message to u, the newest
+	mk("not mine", other)       // u is not a member
 	var extra []string
 	for i := 0; i < 33; i++ {
 		extra = append(extra, e.user(ai, fmt.Sprintf("m%02d", i)))
@@ -660,6 +661,7 @@ func TestSessionPrefetch(t *testing.T) {
 	}
 	send(silent, other, "not for u", other)
 	send(read, other, "latest")
+	send(whisper, other, "for u", u)
 	clock.Advance(time.Second)
 	_, err = e.Msg.UpdateChannelReadMarker(e.ctx, &chimesdkmessaging.UpdateChannelReadMarkerInput{ChannelArn: aws.String(read), ChimeBearer: aws.String(u)})
 	noErr(t, err)
@@ -678,11 +680,17 @@ func TestSessionPrefetch(t *testing.T) {
 
 	t.Run("unread first (default)", func(t *testing.T) {
 		ds := prefetched(t, e, e.connect(u, url.Values{"prefetch-on": {"connect"}}), marker)
-		// busy is unread; silent's only message is one u cannot see, but it is not
-		// a LastMessageTimestamp move either (targeted), so it sorts with quiet.
-		if got, want := names(ds), "busy,read,quiet,silent"; got != want {
+		// whisper and busy are unread, whisper's targeted message to u the
+		// newest; silent's only message is one u cannot see, so it has no
+		// LastMessageTimestamp for u and sorts with quiet (SEMANTICS.md §4).
+		if got, want := names(ds), "whisper,busy,read,quiet,silent"; got != want {
 			t.Fatalf("prefetch order %s, want %s", got, want)
 		}
+		if ds[0].Channel.LastMessageTimestamp == nil || ds[4].Channel.LastMessageTimestamp != nil {
+			t.Errorf("LastMessageTimestamp of whisper %v, of silent %v; want whisper's targeted message and none",
+				ds[0].Channel.LastMessageTimestamp, ds[4].Channel.LastMessageTimestamp)
+		}
+		ds = ds[1:]
 		busyD := ds[0]
 		if len(busyD.ChannelMessages) != 20 || !busyD.ChannelMessagesHasMore {
 			t.Errorf("busy: %d messages, HasMore %v; want 20 and true", len(busyD.ChannelMessages), busyD.ChannelMessagesHasMore)
@@ -715,7 +723,7 @@ func TestSessionPrefetch(t *testing.T) {
 	})
 	t.Run("last-message-timestamp", func(t *testing.T) {
 		ds := prefetched(t, e, e.connect(u, url.Values{"prefetch-on": {"connect"}, "prefetch-sort-by": {"last-message-timestamp"}}), marker)
-		if got, want := names(ds), "read,busy,quiet,silent"; got != want {
+		if got, want := names(ds), "whisper,read,busy,quiet,silent"; got != want {
 			t.Fatalf("prefetch order %s, want %s", got, want)
 		}
 	})

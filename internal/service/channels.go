@@ -144,6 +144,39 @@ func (s *Service) DescribeChannel(ctx context.Context, c chime.Caller, arn strin
 	return ch, err
 }
 
+// seenBy sets each channel's LastMessage to the time of the last persistent
+// message viewer sees in it, as a ChannelSummary shows it (SEMANTICS.md §4,
+// §6): the channel's last untargeted message (in an elastic channel, that of
+// viewer's subchannel unless viewer moderates the channel or administers its
+// app instance), or the last targeted one viewer sent or received, if later.
+// One read for all of them; DescribeChannel shows the channel's own instead.
+func seenBy(tx *store.Tx, viewer string, channels ...*chime.Channel) error {
+	arns := make([]string, len(channels))
+	for i, c := range channels {
+		arns[i] = c.Arn
+	}
+	seen, err := tx.LastMessagesSeen(viewer, arns)
+	if err != nil {
+		return err
+	}
+	for _, c := range channels {
+		c.LastMessage = nil
+		if t, ok := seen[c.Arn]; ok {
+			c.LastMessage = &t
+		}
+	}
+	return nil
+}
+
+// channelsOf points at each of a page's channels.
+func channelsOf(items []chime.Channel) []*chime.Channel {
+	out := make([]*chime.Channel, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
 // ListChannelsInput is the input of ListChannels.
 type ListChannelsInput struct {
 	AppInstanceArn string
@@ -152,7 +185,8 @@ type ListChannelsInput struct {
 }
 
 // ListChannels pages through an app instance's PUBLIC channels, or its
-// PRIVATE ones for an AppInstanceAdmin. Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
+// PRIVATE ones for an AppInstanceAdmin, each with the last message the
+// bearer sees in it (seenBy). Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
 func (s *Service) ListChannels(ctx context.Context, c chime.Caller, in ListChannelsInput) ([]chime.Channel, *string, error) {
 	if in.Privacy == "" {
 		in.Privacy = chime.PrivacyPublic
@@ -183,8 +217,10 @@ func (s *Service) ListChannels(ctx context.Context, c chime.Caller, in ListChann
 		if err != nil {
 			return err
 		}
-		page, err = tx.ListChannels(in.AppInstanceArn, in.Privacy, after, in.limit())
-		return err
+		if page, err = tx.ListChannels(in.AppInstanceArn, in.Privacy, after, in.limit()); err != nil {
+			return err
+		}
+		return seenBy(tx, b.Arn, channelsOf(page.Items)...)
 	})
 	return page.Items, s.token("ListChannels", filter, page.Next), err
 }

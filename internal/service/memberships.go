@@ -482,7 +482,8 @@ func (s *Service) forUser(tx *store.Tx, c chime.Caller, userArn string) (chime.A
 }
 
 // ListChannelMembershipsForAppInstanceUser pages through a user's channels
-// with their membership, in the order the user joined.
+// with their membership, in the order the user joined; each channel's last
+// message is the one the bearer sees (seenBy).
 // Errors: Unauthorized, Forbidden, NotFound, BadRequest (token).
 func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, c chime.Caller, userArn string, pr PageRequest) ([]chime.UserMembership, *string, error) {
 	var page store.Page[chime.UserMembership]
@@ -497,14 +498,20 @@ func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, 
 		if err != nil {
 			return err
 		}
-		page, err = tx.ListUserMemberships(u.Arn, after, pr.limit())
-		return err
+		if page, err = tx.ListUserMemberships(u.Arn, after, pr.limit()); err != nil {
+			return err
+		}
+		channels := make([]*chime.Channel, len(page.Items))
+		for i := range page.Items {
+			channels[i] = &page.Items[i].Channel
+		}
+		return seenBy(tx, c.Bearer, channels...)
 	})
 	return page.Items, s.token("ListChannelMembershipsForAppInstanceUser", filter, page.Next), err
 }
 
 // DescribeChannelMembershipForAppInstanceUser returns a user's membership in a
-// channel with the channel's summary. Errors: Unauthorized, Forbidden, NotFound.
+// channel with the channel's summary (its last message the bearer's, seenBy). Errors: Unauthorized, Forbidden, NotFound.
 func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.UserMembership, error) {
 	var um chime.UserMembership
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
@@ -520,7 +527,10 @@ func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Contex
 			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		um, err = tx.GetUserMembership(channelArn, u.Arn)
-		return notFoundAs(err, "%s is not a member of %s.", u.Arn, channelArn)
+		if err != nil {
+			return notFoundAs(err, "%s is not a member of %s.", u.Arn, channelArn)
+		}
+		return seenBy(tx, c.Bearer, &um.Channel)
 	})
 	return um, err
 }

@@ -134,10 +134,16 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			if err := tx.InsertMessage(m); err != nil {
 				return err
 			}
+			// What each member sees as the channel's last message (SEMANTICS.md
+			// §4, §6): an untargeted message moves the channel's and its
+			// subchannel's; a targeted one its sender's and target's only.
 			if in.Target == "" {
-				if err := tx.SetLastMessage(in.ChannelArn, now); err != nil {
-					return err
-				}
+				err = tx.SetLastMessage(in.ChannelArn, sub, now)
+			} else {
+				err = tx.SetLastTargeted(in.ChannelArn, []string{r.bearer.Arn, in.Target}, now)
+			}
+			if err != nil {
+				return err
 			}
 		}
 		ev, err := messageEvent(tx, chime.EventCreateChannelMessage, m)

@@ -122,7 +122,8 @@ func (s *Service) DeleteChannelModerator(ctx context.Context, c chime.Caller, ch
 }
 
 // ListChannelsModeratedByAppInstanceUser pages through the channels a user
-// moderates: the bearer's own, or anyone's for an AppInstanceAdmin.
+// moderates: the bearer's own, or anyone's for an AppInstanceAdmin; each
+// with the last message the bearer sees in it (seenBy).
 // Errors: Unauthorized, Forbidden, NotFound, BadRequest (token).
 func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, userArn string, pr PageRequest) ([]chime.Channel, *string, error) {
 	var page store.Page[chime.Channel]
@@ -137,14 +138,16 @@ func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c 
 		if err != nil {
 			return err
 		}
-		page, err = tx.ListModeratedChannels(u.Arn, after, pr.limit())
-		return err
+		if page, err = tx.ListModeratedChannels(u.Arn, after, pr.limit()); err != nil {
+			return err
+		}
+		return seenBy(tx, c.Bearer, channelsOf(page.Items)...)
 	})
 	return page.Items, s.token("ListChannelsModeratedByAppInstanceUser", filter, page.Next), err
 }
 
 // DescribeChannelModeratedByAppInstanceUser returns a channel the user
-// moderates; elastic channels do not support it (SEMANTICS.md §6).
+// moderates, with the last message the bearer sees in it (seenBy); elastic channels do not support it (SEMANTICS.md §6).
 // Errors: Unauthorized, Forbidden, NotFound, BadRequest (elastic channel).
 func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.Channel, error) {
 	var ch chime.Channel
@@ -162,8 +165,10 @@ func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context,
 		if ch.Elastic != nil {
 			return chime.Errorf(chime.KindBadRequest, "DescribeChannelModeratedByAppInstanceUser is not supported in elastic channels.")
 		}
-		_, err = tx.GetModerator(channelArn, u.Arn)
-		return notFoundAs(err, "%s is not a moderator of %s.", u.Arn, channelArn)
+		if _, err = tx.GetModerator(channelArn, u.Arn); err != nil {
+			return notFoundAs(err, "%s is not a moderator of %s.", u.Arn, channelArn)
+		}
+		return seenBy(tx, c.Bearer, &ch)
 	})
 	return ch, err
 }

@@ -120,10 +120,13 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		if err != nil {
 			return err
 		}
-		channels = slices.DeleteFunc(channels, func(ch chime.Channel) bool {
+		channels = slices.DeleteFunc(channels, func(ch store.ExpiringChannel) bool {
+			// The last persistent message of any kind counts, targeted ones
+			// and those of every subchannel included: a channel whose members
+			// talk only in targeted messages is not idle.
 			from := ch.Created
-			if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastMessage != nil {
-				from = *ch.LastMessage
+			if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastActivity != nil {
+				from = *ch.LastActivity
 			}
 			return now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
 		})
@@ -154,7 +157,7 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 			out.Users++
 		}
 		for _, ch := range channels {
-			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch)
+			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch.Channel)
 			if err != nil {
 				return err
 			}

@@ -144,8 +144,9 @@ func (t *Tx) UpdateChannel(c chime.Channel) error {
 	return err
 }
 
-// DeleteChannel deletes a channel with its memberships, moderators, bans and
-// tags; its app instance counts one channel less.
+// DeleteChannel deletes a channel with its memberships, messages (and their
+// last times), subchannels, moderators, bans and tags; its app instance
+// counts one channel less.
 func (t *Tx) DeleteChannel(arn string) error {
 	// Whose count it is in, and whether elastic (neither ever changes). On
 	// PostgreSQL the caller holds the app instance's lock (LockAppInstance),
@@ -160,6 +161,7 @@ func (t *Tx) DeleteChannel(arn string) error {
 	var res sql.Result
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_id = ` + channelKey,
+		`DELETE FROM last_targeted WHERE channel_id = ` + channelKey,
 		`DELETE FROM messages WHERE channel_arn = ?`,
 		`DELETE FROM sub_channels WHERE channel_arn = ?`,
 		`DELETE FROM moderators WHERE channel_arn = ?`,

@@ -125,6 +125,7 @@ func (t *Tx) DeleteAppInstance(arn string) error {
 	under := likePrefix(arn + "/")
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_id IN (SELECT seq FROM channels WHERE arn LIKE ? ESCAPE '\')`,
+		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE arn LIKE ? ESCAPE '\')`,
 		`DELETE FROM messages WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM sub_channels WHERE channel_arn LIKE ? ESCAPE '\'`,
 		`DELETE FROM moderators WHERE channel_arn LIKE ? ESCAPE '\'`,
@@ -281,7 +282,7 @@ func (t *Tx) ChannelsOfMember(member string) ([]string, error) {
 }
 
 // DeleteIdentity deletes a user or bot and what hangs off it: memberships,
-// moderator roles, bans, admin role and tags; its app instance counts one
+// the times of its last targeted messages, moderator roles, bans, admin role and tags; its app instance counts one
 // user or bot less.
 func (t *Tx) DeleteIdentity(arn string) error {
 	// Whose count it is in (a user's app instance and kind never change). On
@@ -313,6 +314,7 @@ func (t *Tx) DeleteIdentity(arn string) error {
 		`UPDATE channels SET member_count = member_count - (SELECT COUNT(*) FROM memberships m WHERE m.channel_id = channels.seq AND m.member_id = ` + memberKey + `)
 			WHERE seq IN (SELECT channel_id FROM memberships WHERE member_id = ` + memberKey + `)`,
 		`DELETE FROM memberships WHERE member_id = ` + memberKey,
+		`DELETE FROM last_targeted WHERE member_id = ` + memberKey,
 		`DELETE FROM moderators WHERE moderator_arn = ?`,
 		`DELETE FROM bans WHERE member_arn = ?`,
 		`DELETE FROM admins WHERE admin_arn = ?`,

@@ -359,10 +359,11 @@ func changesIdentities(q string) bool {
 }
 
 // changesChannels reports whether a statement inserts, deletes or updates
-// channels in a way GetChannel can see (not their member count).
+// channels in a way GetChannel can see (not their member count or last
+// activity).
 func changesChannels(q string) bool {
 	q = strings.TrimSpace(q)
-	if strings.HasPrefix(q, "UPDATE channels SET member_count =") {
+	if strings.HasPrefix(q, "UPDATE channels SET member_count =") || strings.HasPrefix(q, "UPDATE channels SET last_activity_ms =") {
 		return false
 	}
 	return strings.HasPrefix(q, "DELETE FROM channels") || strings.HasPrefix(q, "INSERT INTO channels") ||

@@ -418,7 +418,7 @@ func TestChannelCache(t *testing.T) {
 		return err
 	})
 	want("updated", "two RESTRICTED by ann")
-	do("message", func(tx *Tx) error { return tx.SetLastMessage(ch, now.Add(5*time.Millisecond)) })
+	do("message", func(tx *Tx) error { return tx.SetLastMessage(ch, "", now.Add(5*time.Millisecond)) })
 	want("message", "two RESTRICTED by ann, last message 5")
 	do("expiration", func(tx *Tx) error {
 		return tx.SetChannelExpiration(ch, &chime.ExpirationSettings{ExpirationDays: 2, ExpirationCriterion: "CREATED_TIMESTAMP"})

@@ -145,12 +145,6 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 	return page, &MessageCursor{Created: ms(last.Created), Seq: page.Next}, nil
 }
 
-// SetLastMessage moves a channel's LastMessageTimestamp forward to at.
-func (t *Tx) SetLastMessage(channel string, at time.Time) error {
-	_, err := t.exec(`UPDATE channels SET last_message_ms = ? WHERE arn = ? AND (last_message_ms IS NULL OR last_message_ms < ?)`, ms(at), channel, ms(at))
-	return err
-}
-
 // SetReadMarker sets a member's read marker.
 func (t *Tx) SetReadMarker(channel, member string, at time.Time) error {
 	_, err := t.exec(`UPDATE memberships SET read_marker_ms = ? WHERE channel_id = `+channelKey+` AND member_id = `+memberKey+``, ms(at), channel, member)
@@ -225,22 +219,35 @@ func (t *Tx) AppInstancesWithRetention() (map[string]int, error) {
 	return out, rows.Err()
 }
 
+// ExpiringChannel is a channel that has expiration settings, with the time
+// of its last persistent message of any kind (targeted ones included, in
+// any subchannel), nil when it never had one.
+type ExpiringChannel struct {
+	chime.Channel
+	LastActivity *time.Time
+}
+
 // ExpiringChannels lists the channels that have expiration settings, in
 // creation order: two reapers (nodes of one PostgreSQL store) lock them in
 // the same order.
-func (t *Tx) ExpiringChannels() ([]chime.Channel, error) {
-	rows, err := t.query(`SELECT ` + channelCols + channelFrom + `WHERE c.expiration IS NOT NULL ORDER BY c.seq`)
+func (t *Tx) ExpiringChannels() ([]ExpiringChannel, error) {
+	rows, err := t.query(`SELECT ` + channelCols + `, c.last_activity_ms` + channelFrom + `WHERE c.expiration IS NOT NULL ORDER BY c.seq`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []chime.Channel
+	var out []ExpiringChannel
 	for rows.Next() {
-		c, _, err := scanChannel(rows)
+		var cs channelScan
+		var last sql.NullInt64
+		if err := rows.Scan(append(cs.dest(), &last)...); err != nil {
+			return nil, err
+		}
+		c, err := cs.done()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, ExpiringChannel{Channel: c, LastActivity: fromNullMS(last)})
 	}
 	return out, rows.Err()
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +142,142 @@ func testMembershipKeysMigration(t *testing.T, target string) {
 			t.Errorf("a migrated membership inserted again: %v, %v", inserted, err)
 		}
 		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// schemaBefore applies every migration before the one named first to the
+// empty store at target, recording each as applied, and returns the
+// database with a placeholder maker for its dialect.
+func schemaBefore(t *testing.T, target, first string) (*sql.DB, func(n int) string) {
+	t.Helper()
+	pg := IsPostgres(target)
+	driver, dsn, dir := "sqlite", "file:"+filepath.Join(target, "belfry.db"), "migrations/sqlite"
+	if pg {
+		driver, dsn, dir = "pgx", target, "migrations/postgres"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := func(n int) string {
+		if pg {
+			return "$" + strconv.Itoa(n)
+		}
+		return "?"
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := migrations.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() >= first {
+			continue
+		}
+		body, _ := migrations.ReadFile(dir + "/" + e.Name())
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations (name) VALUES (`+mark(1)+`)`, e.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, mark
+}
+
+// TestLastMessageSeenMigration: migration 0008 fills the last-message times
+// it adds from the messages already stored: each subchannel's last
+// untargeted message, each user's last targeted one by channel, and each
+// channel's last message of any kind (expiration).
+func TestLastMessageSeenMigration(t *testing.T) {
+	targets := map[string]string{"sqlite": t.TempDir()}
+	if dsn := os.Getenv(storetest.PostgresEnv); dsn != "" {
+		targets["postgres"] = storetest.FreshSchema(t, dsn)
+	}
+	for name, target := range targets {
+		t.Run(name, func(t *testing.T) { testLastMessageSeenMigration(t, target) })
+	}
+}
+
+func testLastMessageSeenMigration(t *testing.T, target string) {
+	ctx := context.Background()
+	db, _ := schemaBefore(t, target, "0008")
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	user := func(u string) string { return ai + "/user/" + u }
+	x, el := ai+"/channel/x", ai+"/channel/e"
+	rows := []string{
+		`INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES ('` + ai + `', 'us-east-1:123456789012', 'n', '', 1, 1)`,
+	}
+	for _, u := range []string{"a", "b", "c"} {
+		rows = append(rows, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user(u)+`', '`+ai+`', 'user', '`+u+`', '', 1, 1)`)
+	}
+	// x is a plain channel; e an elastic one with subchannels s1 (a, b) and s2 (c).
+	rows = append(rows,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, last_message_ms, expiration)
+			VALUES ('`+x+`', '`+ai+`', 'x', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 10, '{"ExpirationDays":1,"ExpirationCriterion":"LAST_MESSAGE_TIMESTAMP"}')`,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, last_message_ms, max_sub_channels, target_per_sub_channel, min_membership_pct)
+			VALUES ('`+el+`', '`+ai+`', 'e', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 30, 4, 2, 50)`,
+		`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms) VALUES ('`+el+`', 's1', 2, 1), ('`+el+`', 's2', 1, 1)`)
+	for _, m := range [][3]string{{x, "a", ""}, {x, "b", ""}, {x, "c", ""}, {el, "a", "s1"}, {el, "b", "s1"}, {el, "c", "s2"}} {
+		rows = append(rows, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = '`+m[0]+`'), (SELECT seq FROM identities WHERE arn = '`+user(m[1])+`'), '`+m[2]+`', 'DEFAULT', '`+user("a")+`', 1, 1)`)
+	}
+	// x: untargeted at 10, a→b at 20. e: untargeted in s1 at 30, c→c in s2 at 40.
+	for i, m := range []struct {
+		ch, sub, sender, target string
+		at                      int
+	}{{x, "", "a", "", 10}, {x, "", "a", "b", 20}, {el, "s1", "b", "", 30}, {el, "s2", "c", "c", 40}} {
+		tgt := ""
+		if m.target != "" {
+			tgt = user(m.target)
+		}
+		rows = append(rows, `INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
+			VALUES ('`+m.ch+`', 'm`+strconv.Itoa(i)+`', '`+user(m.sender)+`', 'STANDARD', 'hi', '', '', '`+tgt+`', false, `+strconv.Itoa(m.at)+`, `+strconv.Itoa(m.at)+`, '`+m.sub+`')`)
+	}
+	for _, q := range rows {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%v: %s", err, q)
+		}
+	}
+	db.Close()
+
+	st, err := Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Read(ctx, func(tx *Tx) error {
+		want := map[string]string{"a": "x=20 e=30", "b": "x=20 e=30", "c": "x=10 e=40"}
+		for u, w := range want {
+			seen, err := tx.LastMessagesSeen(user(u), []string{x, el})
+			if err != nil {
+				return err
+			}
+			got := fmt.Sprintf("x=%d e=%d", seen[x].UnixMilli(), seen[el].UnixMilli())
+			if got != w {
+				t.Errorf("%s sees %s after the migration, want %s", u, got, w)
+			}
+		}
+		exp, err := tx.ExpiringChannels()
+		if err != nil {
+			return err
+		}
+		if len(exp) != 1 || exp[0].Arn != x || exp[0].LastActivity == nil || exp[0].LastActivity.UnixMilli() != 20 {
+			t.Errorf("expiring channels after the migration: %+v, want x active at 20", exp)
+		}
+		var eActivity int64
+		if err := tx.queryRow(`SELECT last_activity_ms FROM channels WHERE arn = ?`, el).Scan(&eActivity); err != nil {
+			return err
+		}
+		if eActivity != 40 {
+			t.Errorf("e's last activity %d after the migration, want 40", eActivity)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// A channel's last persistent message is kept in three parts as messages
+// are sent (migration 0008), so that what one caller sees of it costs a few
+// index probes per channel, however many messages the channel holds:
+//   - channels.last_message_ms: the last untargeted one, in any subchannel
+//     (DescribeChannel's LastMessageTimestamp);
+//   - sub_channels.last_message_ms: the last untargeted one in a subchannel;
+//   - last_targeted: by channel and user, the last targeted one the user
+//     sent or was the target of.
+// channels.last_activity_ms is the last one of any kind (expiration).
+// None moves back when a message is deleted, as channels.last_message_ms never did.
+
+// SetLastMessage records an untargeted persistent message sent at at, in
+// subchannel sub of an elastic channel ("" otherwise): each time moves
+// forward only.
+func (t *Tx) SetLastMessage(channel, sub string, at time.Time) error {
+	v := ms(at)
+	if _, err := t.exec(`UPDATE channels SET
+		last_message_ms = CASE WHEN last_message_ms IS NULL OR last_message_ms < ? THEN ? ELSE last_message_ms END,
+		last_activity_ms = CASE WHEN last_activity_ms IS NULL OR last_activity_ms < ? THEN ? ELSE last_activity_ms END
+		WHERE arn = ? AND (last_message_ms IS NULL OR last_message_ms < ? OR last_activity_ms IS NULL OR last_activity_ms < ?)`,
+		v, v, v, v, channel, v, v); err != nil {
+		return err
+	}
+	if sub == "" {
+		return nil
+	}
+	_, err := t.exec(`UPDATE sub_channels SET last_message_ms = ? WHERE channel_arn = ? AND sub_channel_id = ?
+		AND (last_message_ms IS NULL OR last_message_ms < ?)`, v, channel, sub, v)
+	return err
+}
+
+// SetLastTargeted records a targeted persistent message sent at at by one
+// of members to the other (the same one twice when a member targets
+// itself): each time moves forward only.
+func (t *Tx) SetLastTargeted(channel string, members []string, at time.Time) error {
+	v := ms(at)
+	// GetChannel does not read last_activity_ms: this statement leaves the
+	// writer's cached channel rows as they are (changesChannels).
+	if _, err := t.exec(`UPDATE channels SET last_activity_ms = ? WHERE arn = ? AND (last_activity_ms IS NULL OR last_activity_ms < ?)`,
+		v, channel, v); err != nil {
+		return err
+	}
+	ck, ca := t.channelKeyArg(channel)
+	for i, m := range members {
+		if i > 0 && m == members[0] {
+			continue
+		}
+		mk, ma := t.memberKeyArg(m)
+		if _, err := t.exec(`INSERT INTO last_targeted (channel_id, member_id, last_ms) VALUES (`+ck+`, `+mk+`, ?)
+			ON CONFLICT (channel_id, member_id) DO UPDATE SET last_ms = excluded.last_ms WHERE last_targeted.last_ms < excluded.last_ms`,
+			ca, ma, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lastSeenSQL is the time of the last persistent message that the user or
+// bot of identities row u sees in the channel of channels row c, NULL when
+// it sees none (SEMANTICS.md §4, §6): the later of
+//   - the last untargeted one it may read: the channel's, unless the
+//     channel is elastic and u is neither an admin of its app instance nor
+//     one of its moderators (who read every subchannel); then the one of the
+//     subchannel u is a member of (none when it is in none);
+//   - the last targeted one u sent or was the target of.
+//
+// Each part is an index probe or two. u is the identities row's alias.
+func (t *Tx) lastSeenSQL(u string) string {
+	untargeted := `CASE WHEN c.max_sub_channels IS NULL
+		OR EXISTS (SELECT 1 FROM admins la WHERE la.app_instance_arn = c.app_instance_arn AND la.admin_arn = {u}.arn)
+		OR EXISTS (SELECT 1 FROM moderators ld WHERE ld.channel_arn = c.arn AND ld.moderator_arn = {u}.arn)
+		THEN c.last_message_ms
+		ELSE (SELECT MAX(ls.last_message_ms) FROM memberships lm JOIN sub_channels ls ON ls.channel_arn = c.arn AND ls.sub_channel_id = lm.sub_channel_id
+			WHERE lm.channel_id = c.seq AND lm.member_id = {u}.seq) END`
+	targeted := `(SELECT lt.last_ms FROM last_targeted lt WHERE lt.channel_id = c.seq AND lt.member_id = {u}.seq)`
+	// The later of two, either NULL: GREATEST ignores NULLs, SQLite's
+	// MAX(a, b) is NULL when either is; times are never negative.
+	greatest := "MAX"
+	if t.pg {
+		greatest = "GREATEST"
+	}
+	q := `NULLIF(` + greatest + `(COALESCE(` + untargeted + `, -1), COALESCE(` + targeted + `, -1)), -1)`
+	return strings.ReplaceAll(q, "{u}", u)
+}
+
+// LastMessagesSeen returns, for each of channels that has one, the time of
+// the last persistent message viewer sees in it (lastSeenSQL), in one read
+// (a list page's channels, 50 at most).
+func (t *Tx) LastMessagesSeen(viewer string, channels []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(channels) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(channels)+1)
+	args = append(args, viewer)
+	for _, c := range channels {
+		args = append(args, c)
+	}
+	rows, err := t.query(`SELECT c.arn, `+t.lastSeenSQL("u")+` FROM channels c JOIN identities u ON u.arn = ?
+		WHERE c.arn IN (?`+strings.Repeat(`, ?`, len(channels)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var arn string
+		var last sql.NullInt64
+		if err := rows.Scan(&arn, &last); err != nil {
+			return nil, err
+		}
+		if last.Valid {
+			out[arn] = fromMS(last.Int64)
+		}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestLastMessagesSeenIsIndexProbes: what a caller sees as a channel's last
+// message (lastSeenSQL) costs index probes per channel, however many
+// messages, memberships or targeted messages the channel has: no step of
+// the page's one read, nor of the prefetch's sort, scans a table.
+func TestLastMessagesSeenIsIndexProbes(t *testing.T) {
+	st, plans := explainedStore(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	err := st.Read(context.Background(), func(tx *Tx) error {
+		if _, err := tx.LastMessagesSeen(ai+"/user/u", []string{ai + "/channel/a", ai + "/channel/b"}); err != nil {
+			return err
+		}
+		_, err := tx.PrefetchChannels(ai+"/user/u", true, 50)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 2 {
+		t.Fatalf("%d queries explained, want 2", len(plans))
+	}
+	for q, plan := range plans {
+		for _, step := range plan {
+			if strings.Contains(step, "SCAN ") {
+				t.Errorf("a step scans (%s):\n%s", step, q)
+			}
+		}
+	}
+}
