@@ -149,17 +149,39 @@ func (s *Service) DescribeChannel(ctx context.Context, c chime.Caller, arn strin
 // §6): the channel's last untargeted message (in an elastic channel, that of
 // viewer's subchannel unless viewer moderates the channel or administers its
 // app instance), or the last targeted one viewer sent or received, if later.
-// One read for all of them; DescribeChannel shows the channel's own instead.
+// One read for all of them, and none when no channel is elastic and viewer
+// never sent or received a targeted message: then each channel's own is
+// the one it sees. DescribeChannel shows the channel's own always.
 func seenBy(tx *store.Tx, viewer string, channels ...*chime.Channel) error {
-	arns := make([]string, len(channels))
-	for i, c := range channels {
+	var need []*chime.Channel
+	checked, targeted := false, false
+	for _, c := range channels {
+		if c.Elastic == nil {
+			if !checked {
+				var err error
+				if targeted, err = tx.SawTargeted(viewer); err != nil {
+					return err
+				}
+				checked = true
+			}
+			if !targeted {
+				continue
+			}
+		}
+		need = append(need, c)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	arns := make([]string, len(need))
+	for i, c := range need {
 		arns[i] = c.Arn
 	}
 	seen, err := tx.LastMessagesSeen(viewer, arns)
 	if err != nil {
 		return err
 	}
-	for _, c := range channels {
+	for _, c := range need {
 		c.LastMessage = nil
 		if t, ok := seen[c.Arn]; ok {
 			c.LastMessage = &t

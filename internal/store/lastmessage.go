@@ -91,6 +91,15 @@ func (t *Tx) lastSeenSQL(u string) string {
 	return strings.ReplaceAll(q, "{u}", u)
 }
 
+// SawTargeted reports whether user has sent or received a persistent
+// targeted message in any channel: one probe of last_targeted_by_member.
+func (t *Tx) SawTargeted(user string) (bool, error) {
+	mk, ma := t.memberKeyArg(user)
+	var some bool
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM last_targeted WHERE member_id = `+mk+`)`, ma).Scan(&some)
+	return some, err
+}
+
 // LastMessagesSeen returns, for each of channels that has one, the time of
 // the last persistent message viewer sees in it (lastSeenSQL), in one read
 // (a list page's channels, 50 at most).
