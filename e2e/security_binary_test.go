@@ -402,4 +402,24 @@ func TestSigV4Binary(t *testing.T) {
 		_, err := uid.DescribeAppInstanceUser(ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(u1)})
 		want403(t, err, "ForbiddenException")
 	})
+	// Last: it revokes the user-bound key. Its sessions end with the reload
+	// (4401, which the JS SDK does not reconnect on); other keys' stay.
+	t.Run("revoked key ends its sessions", func(t *testing.T) {
+		now := time.Now().UTC()
+		revoked := ws.dial(ws.presignIn("us-east-1", "AKIAU1BIN", "u1-secret", u1, now))
+		kept := ws.dial(ws.presignIn("us-east-1", "AKIAADMINBIN", "admin-secret", u2, now))
+		for _, c := range []*wsClient{revoked, kept} {
+			if f := c.next(); f.Type() != "SESSION_ESTABLISHED" {
+				t.Fatalf("first frame %s", f.Raw)
+			}
+		}
+		writeCredentials(t, creds, "AKIAADMINBIN admin-secret admin", "AKIAAPPBIN app-secret app-instance="+ai)
+		p.signal(syscall.SIGHUP)
+		revoked.wantClose(session.CloseUnauthorized)
+		want403(t, send(u1msg, channel, u1), "UnrecognizedClientException")
+		noErr(t, send(msg, channel, u1))
+		if f := kept.next(); f.Type() != "CREATE_CHANNEL_MESSAGE" {
+			t.Fatalf("the admin key's session: %s, want the message", f.Raw)
+		}
+	})
 }

@@ -314,7 +314,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "belfry: serving Chime SDK Messaging and Identity on http://%s (data in %s)\n", ln.Addr(), redact(target))
 	if sigAuth != nil {
 		fmt.Fprintf(stdout, "belfry: SigV4 signatures verified (%s); rate limits %s\n", describeKeys(cfg.sec.keys), cfg.sec.rateLimits)
-		go reloadOnHangup(ctx, &cfg.sec, sigAuth, log)
+		go reloadOnHangup(ctx, &cfg.sec, sigAuth, sessions, log)
 	} else {
 		log.Warn("signature verification is off: every request is accepted, signed with any credentials or unsigned")
 		fmt.Fprintf(stdout, "belfry: WARNING: open development mode: no credentials configured (--credentials), every request is accepted unsigned or signed with any key; rate limits %s\n", cfg.sec.rateLimits)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/belfry/belfry/internal/api"
 	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/session"
 )
 
 // securityConfig is the part of the configuration that decides who gets in
@@ -199,8 +200,9 @@ func (c *limitedConn) Close() error {
 }
 
 // reloadOnHangup reads the credentials again on each SIGHUP until ctx ends,
-// so that keys are added, rotated or revoked without a restart.
-func reloadOnHangup(ctx context.Context, c *securityConfig, auth *api.SigV4Auth, log *slog.Logger) {
+// so that keys are added, rotated or revoked without a restart. The
+// messaging sessions of a key revoked, rotated or re-scoped are ended.
+func reloadOnHangup(ctx context.Context, c *securityConfig, auth *api.SigV4Auth, sessions *session.Server, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -214,8 +216,8 @@ func reloadOnHangup(ctx context.Context, c *securityConfig, auth *api.SigV4Auth,
 				log.Error("credentials not reloaded; the keys in use stay", "err", err)
 				continue
 			}
-			auth.SetKeys(keys)
-			log.Info("credentials reloaded", "keys", describeKeys(keys))
+			changed := auth.SetKeys(keys)
+			log.Info("credentials reloaded", "keys", describeKeys(keys), "sessions_ended", sessions.EndKeys(changed))
 		}
 	}
 }

@@ -145,13 +145,23 @@ func NewSigV4Auth(keys []Key, account string, now func() time.Time) *SigV4Auth {
 }
 
 // SetKeys replaces the keys at once (a reload); requests in flight finish
-// with the keys they started with.
-func (a *SigV4Auth) SetKeys(keys []Key) {
+// with the keys they started with. It returns the access key ids that were
+// revoked, rotated (a new secret or session token) or given another scope:
+// what was authorised with them is not any more.
+func (a *SigV4Auth) SetKeys(keys []Key) map[string]bool {
 	m := make(map[string]Key, len(keys))
 	for _, k := range keys {
 		m[k.AccessKeyID] = k
 	}
-	a.keys.Store(&m)
+	changed := map[string]bool{}
+	if old := a.keys.Swap(&m); old != nil {
+		for id, k := range *old {
+			if n, ok := m[id]; !ok || n != k {
+				changed[id] = true
+			}
+		}
+	}
+	return changed
 }
 
 // Precheck refuses a request that carries no signature at all, before its

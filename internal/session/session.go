@@ -246,6 +246,7 @@ func (s *Server) deliver(ev chime.Event) {
 // conn is one session.
 type conn struct {
 	user   string
+	key    string // the access key id that authorised it (EndKeys)
 	queue  queue
 	ctx    context.Context // ends when the session is dropped with abort
 	abort  context.CancelFunc
@@ -340,6 +341,27 @@ func (q *queue) signal() {
 	}
 }
 
+// EndKeys ends, with 4401 (which the JS SDK does not reconnect on), every
+// session authorised by one of the access key ids keys: those a reload
+// revoked, rotated or re-scoped. It returns how many it ended.
+func (s *Server) EndKeys(keys map[string]bool) int {
+	if len(keys) == 0 {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, conns := range s.users {
+		for c := range conns {
+			if keys[c.key] {
+				c.drop(CloseUnauthorized, "credentials revoked", false)
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // drop ends the session with code; abort also cuts a write in progress (for
 // a client that does not read, a close frame would never get through).
 func (c *conn) drop(code websocket.StatusCode, reason string, abort bool) {
@@ -425,7 +447,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.Close(CloseTooManySessions, "connect rate exceeded")
 		return
 	}
-	c := &conn{user: user, queue: newQueue(s.cfg.SendQueue), kicked: make(chan struct{})}
+	c := &conn{user: user, key: principal.AccessKeyID, queue: newQueue(s.cfg.SendQueue), kicked: make(chan struct{})}
 	c.ctx, c.abort = context.WithCancel(ctx)
 	if code, reason := s.add(c); code != 0 {
 		log.Info("session refused", "reason", reason)
