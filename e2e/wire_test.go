@@ -284,6 +284,7 @@ func TestWireValidationNamesField(t *testing.T) {
 		{"invalid JSON", `{"Name":`},
 		{"JSON array", `["Name"]`},
 		{"trailing garbage", `{"Name":"x","ClientRequestToken":"tok-j1"} {}`},
+		{"a closing brace and garbage after the object", `{"Name":"x","ClientRequestToken":"tok-j2"}}{"evil": true, garbage`},
 	} {
 		status, h, body := w.raw("POST", "/app-instances", nil, c.body)
 		wantWireError(t, c.name, status, h, body, 400, "BadRequestException", "BadRequest")

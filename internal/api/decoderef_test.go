@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,13 +90,19 @@ func decodeInputRef(op *opSpec, labels map[string]string, query url.Values, r *h
 }
 
 // decodeBodyRef decodes a body that is not all white space as
-// decodeInputRef does: one JSON value, nothing after it that More reports,
-// an object.
+// decodeInputRef does: one JSON value with nothing but white space after
+// it, an object.
 func decodeBodyRef(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	err := dec.Decode(&v)
+	if err == nil {
+		if _, next := dec.Token(); next != io.EOF {
+			err = errors.New("data after the value")
+		}
+	}
+	if err != nil {
 		return nil, chime.Errorf(chime.KindBadRequest, "The request body is not valid JSON.")
 	}
 	obj, ok := v.(map[string]any)

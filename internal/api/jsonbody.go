@@ -43,7 +43,7 @@ func readBodyObject(body []byte, names []string, vals []any) bodyResult {
 		return bodyNotJSON
 	}
 	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] != ']' && p.s[p.i] != '}' {
+	if p.i < len(p.s) { // anything after the value, even a '}'
 		return bodyNotJSON
 	}
 	if !isObject {
