@@ -300,3 +300,23 @@ func errStatus(err error) int {
 	}
 	return 0
 }
+
+// reap runs the reaper once (retention and expiration), as the server's
+// timer would.
+func (e *env) reap() {
+	e.t.Helper()
+	if _, err := e.Svc.Reap(e.ctx); err != nil {
+		e.t.Fatalf("Reap: %v", err)
+	}
+}
+
+// channelExists describes ch as bearer: true, or false on a 404.
+func (e *env) channelExists(ch, bearer string) bool {
+	e.t.Helper()
+	_, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(bearer)})
+	if err != nil {
+		wantErr(e.t, err, "NotFoundException")
+		return false
+	}
+	return true
+}

@@ -273,21 +273,6 @@ func TestChannelExpirationCountsTargetedMessages_S4(t *testing.T) {
 			ExpirationSettings: &types.ExpirationSettings{ExpirationDays: aws.Int32(2), ExpirationCriterion: types.ExpirationCriterionLastMessageTimestamp}})
 		noErr(t, err)
 	}
-	exists := func(ch, bearer string) bool {
-		t.Helper()
-		_, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(bearer)})
-		if err != nil {
-			wantErr(t, err, "NotFoundException")
-			return false
-		}
-		return true
-	}
-	reap := func() {
-		t.Helper()
-		if _, err := e.Svc.Reap(e.ctx); err != nil {
-			t.Fatalf("Reap: %v", err)
-		}
-	}
 	// Day 1: one targeted message in each channel, and nothing else ever.
 	clk.Advance(24 * time.Hour)
 	for _, m := range []struct{ ch, sender, target string }{{plain, f.member, f.memberBot}, {el.ch, el.users[0], el.users[1]}} {
@@ -297,14 +282,14 @@ func TestChannelExpirationCountsTargetedMessages_S4(t *testing.T) {
 	}
 	// Day 2 plus a minute: two days after creation, one after the targeted messages.
 	clk.Advance(24*time.Hour + time.Minute)
-	reap()
-	if !exists(plain, f.admin) || !exists(el.ch, el.admin) {
-		t.Fatalf("day 2: plain %v elastic %v; a targeted message did not count as activity", exists(plain, f.admin), exists(el.ch, el.admin))
+	e.reap()
+	if !e.channelExists(plain, f.admin) || !e.channelExists(el.ch, el.admin) {
+		t.Fatalf("day 2: plain %v elastic %v; a targeted message did not count as activity", e.channelExists(plain, f.admin), e.channelExists(el.ch, el.admin))
 	}
 	// Day 3 plus a minute: two days after them.
 	clk.Advance(24 * time.Hour)
-	reap()
-	if exists(plain, f.admin) || exists(el.ch, el.admin) {
-		t.Errorf("day 3: plain %v elastic %v, want both expired", exists(plain, f.admin), exists(el.ch, el.admin))
+	e.reap()
+	if e.channelExists(plain, f.admin) || e.channelExists(el.ch, el.admin) {
+		t.Errorf("day 3: plain %v elastic %v, want both expired", e.channelExists(plain, f.admin), e.channelExists(el.ch, el.admin))
 	}
 }

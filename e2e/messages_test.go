@@ -1227,21 +1227,15 @@ func TestRetention_Reaper(t *testing.T) {
 	clk.Advance(24 * time.Hour)
 	newest := e.send(ch, f.memberBot, "day 5")
 
-	reap := func() {
-		t.Helper()
-		if _, err := e.Svc.Reap(e.ctx); err != nil {
-			t.Fatalf("Reap: %v", err)
-		}
-	}
 	// Day 10 minus a minute: nothing is old enough.
 	clk.Advance(5*24*time.Hour - time.Minute)
-	reap()
+	e.reap()
 	if ids := e.historyIDs(ch, f.member); !slices.Equal(ids, []string{newest, mid, old}) {
 		t.Fatalf("before the retention: %v", ids)
 	}
 	// Day 10 plus a minute: the day-0 message goes, the others stay.
 	clk.Advance(2 * time.Minute)
-	reap()
+	e.reap()
 	if ids := e.historyIDs(ch, f.member); !slices.Equal(ids, []string{newest, mid}) {
 		t.Errorf("after the retention: %v, want [%s %s]", ids, newest, mid)
 	}
@@ -1260,7 +1254,7 @@ func TestRetention_Reaper(t *testing.T) {
 		t.Errorf("retention after removal: %+v", got.AppInstanceRetentionSettings.ChannelRetentionSettings)
 	}
 	clk.Advance(365 * 24 * time.Hour)
-	reap()
+	e.reap()
 	if ids := e.historyIDs(ch, f.member); !slices.Equal(ids, []string{newest, mid}) {
 		t.Errorf("without retention: %v", ids)
 	}
@@ -1321,36 +1315,21 @@ func TestChannelExpiration_Reaper(t *testing.T) {
 	_, err = put(f.ai+"/channel/nope", "", 2, types.ExpirationCriterionCreatedTimestamp)
 	wantErr(t, err, "NotFoundException")
 
-	exists := func(ch string) bool {
-		t.Helper()
-		_, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.admin)})
-		if err != nil {
-			wantErr(t, err, "NotFoundException")
-			return false
-		}
-		return true
-	}
-	reap := func() {
-		t.Helper()
-		if _, err := e.Svc.Reap(e.ctx); err != nil {
-			t.Fatalf("Reap: %v", err)
-		}
-	}
 	// Day 1: a message in the LAST_MESSAGE_TIMESTAMP channel.
 	clk.Advance(24 * time.Hour)
 	msg := e.send(byLastMessage, f.member, "keeps the channel alive")
 	// Day 2 minus a minute: nothing has expired.
 	clk.Advance(24*time.Hour - time.Minute)
-	reap()
-	if !exists(byCreation) || !exists(byLastMessage) || !exists(never) {
+	e.reap()
+	if !e.channelExists(byCreation, f.admin) || !e.channelExists(byLastMessage, f.admin) || !e.channelExists(never, f.admin) {
 		t.Fatal("a channel was deleted before it expired")
 	}
 	// Day 2 plus a minute: the CREATED_TIMESTAMP channel is gone, with its
 	// memberships; the other is one day past its last message only.
 	clk.Advance(2 * time.Minute)
-	reap()
-	if exists(byCreation) || !exists(byLastMessage) || !exists(never) {
-		t.Fatalf("day 2: byCreation %v byLastMessage %v never %v", exists(byCreation), exists(byLastMessage), exists(never))
+	e.reap()
+	if e.channelExists(byCreation, f.admin) || !e.channelExists(byLastMessage, f.admin) || !e.channelExists(never, f.admin) {
+		t.Fatalf("day 2: byCreation %v byLastMessage %v never %v", e.channelExists(byCreation, f.admin), e.channelExists(byLastMessage, f.admin), e.channelExists(never, f.admin))
 	}
 	u, err := e.Msg.ListChannelMembershipsForAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(f.member)})
 	noErr(t, err)
@@ -1364,9 +1343,9 @@ func TestChannelExpiration_Reaper(t *testing.T) {
 	}
 	// Day 3 plus a minute: two days after the last message.
 	clk.Advance(24 * time.Hour)
-	reap()
-	if exists(byLastMessage) || !exists(never) {
-		t.Errorf("day 3: byLastMessage %v never %v", exists(byLastMessage), exists(never))
+	e.reap()
+	if e.channelExists(byLastMessage, f.admin) || !e.channelExists(never, f.admin) {
+		t.Errorf("day 3: byLastMessage %v never %v", e.channelExists(byLastMessage, f.admin), e.channelExists(never, f.admin))
 	}
 	_, err = e.getMessage(byLastMessage, f.member, msg)
 	wantErr(t, err, "NotFoundException")

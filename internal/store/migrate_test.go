@@ -17,13 +17,17 @@ import (
 // keyed by integers (migration 0007) keeps every membership through the
 // migration, each found again by channel and by member, and loses only
 // those whose channel or member was gone (unreachable before too).
-func TestMembershipKeysMigration(t *testing.T) {
+func TestMembershipKeysMigration(t *testing.T) { onBothStores(t, testMembershipKeysMigration) }
+
+// onBothStores runs test on a new SQLite store and, when the test
+// PostgreSQL is configured, on a fresh PostgreSQL schema.
+func onBothStores(t *testing.T, test func(t *testing.T, target string)) {
 	targets := map[string]string{"sqlite": t.TempDir()}
 	if dsn := os.Getenv(storetest.PostgresEnv); dsn != "" {
 		targets["postgres"] = storetest.FreshSchema(t, dsn)
 	}
 	for name, target := range targets {
-		t.Run(name, func(t *testing.T) { testMembershipKeysMigration(t, target) })
+		t.Run(name, func(t *testing.T) { test(t, target) })
 	}
 }
 
@@ -78,18 +82,7 @@ func testMembershipKeysMigration(t *testing.T, target string) {
 		rows = append(rows, `INSERT INTO memberships (channel_arn, member_arn, type, invited_by, created_ms, updated_ms, read_marker_ms)
 			VALUES ('`+ai+`/channel/`+m[0]+`', '`+ai+`/user/`+m[1]+`', 'DEFAULT', '`+ai+`/user/a', 1, 1, 7)`)
 	}
-	for _, q := range rows {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%v: %s", err, q)
-		}
-	}
-	db.Close()
-
-	st, err := Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := execThenOpen(t, db, rows, target)
 	err = st.Read(ctx, func(tx *Tx) error {
 		for _, c := range []string{"x", "y"} {
 			page, err := tx.ListMemberships(ai+"/channel/"+c, "", "DEFAULT", 0, 50)
@@ -194,15 +187,7 @@ func schemaBefore(t *testing.T, target, first string) (*sql.DB, func(n int) stri
 // it adds from the messages already stored: each subchannel's last
 // untargeted message, each user's last targeted one by channel, and each
 // channel's last message of any kind (expiration).
-func TestLastMessageSeenMigration(t *testing.T) {
-	targets := map[string]string{"sqlite": t.TempDir()}
-	if dsn := os.Getenv(storetest.PostgresEnv); dsn != "" {
-		targets["postgres"] = storetest.FreshSchema(t, dsn)
-	}
-	for name, target := range targets {
-		t.Run(name, func(t *testing.T) { testLastMessageSeenMigration(t, target) })
-	}
-}
+func TestLastMessageSeenMigration(t *testing.T) { onBothStores(t, testLastMessageSeenMigration) }
 
 func testLastMessageSeenMigration(t *testing.T, target string) {
 	ctx := context.Background()
@@ -239,19 +224,8 @@ func testLastMessageSeenMigration(t *testing.T, target string) {
 		rows = append(rows, `INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
 			VALUES ('`+m.ch+`', 'm`+strconv.Itoa(i)+`', '`+user(m.sender)+`', 'STANDARD', 'hi', '', '', '`+tgt+`', false, `+strconv.Itoa(m.at)+`, `+strconv.Itoa(m.at)+`, '`+m.sub+`')`)
 	}
-	for _, q := range rows {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%v: %s", err, q)
-		}
-	}
-	db.Close()
-
-	st, err := Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.Read(ctx, func(tx *Tx) error {
+	st := execThenOpen(t, db, rows, target)
+	err := st.Read(ctx, func(tx *Tx) error {
 		want := map[string]string{"a": "x=20 e=30", "b": "x=20 e=30", "c": "x=10 e=40"}
 		for u, w := range want {
 			seen, err := tx.LastMessagesSeen(user(u), []string{x, el})
@@ -282,4 +256,22 @@ func testLastMessageSeenMigration(t *testing.T, target string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// execThenOpen runs rows on db (a store as an older schema left it), closes
+// it, and opens the store at target, which migrates it; the test closes it.
+func execThenOpen(t *testing.T, db *sql.DB, rows []string, target string) *Store {
+	t.Helper()
+	for _, q := range rows {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%v: %s", err, q)
+		}
+	}
+	db.Close()
+	st, err := Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
