@@ -151,6 +151,96 @@ func TestTwoNodesBanRacesAdd(t *testing.T) {
 	}
 }
 
+// TestTwoNodesCreateAppInstance: CreateAppInstance through two nodes at
+// once, which has no app instance to lock yet, still gives one app instance
+// for one ClientRequestToken (rule D12) and never passes the per-account
+// quota (rule D17).
+func TestTwoNodesCreateAppInstance(t *testing.T) {
+	q := service.DefaultQuotas
+	q.AppInstancesPerAccount = 7
+	a := newEnv(t, withQuotas(q))
+	b := a.secondNode()
+	create := func(node *env, tok string) (string, error) {
+		out, err := node.ID.CreateAppInstance(node.ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("same"), ClientRequestToken: aws.String(tok)})
+		if err != nil {
+			return "", err
+		}
+		return *out.AppInstanceArn, nil
+	}
+	// One token, sent 8 times at once through both nodes: one ARN.
+	for round := 0; round < 5; round++ {
+		tok := token()
+		arns := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range arns {
+			node := []*env{a, b}[i%2]
+			wg.Go(func() {
+				arn, err := create(node, tok)
+				noErr(t, err)
+				arns[i] = arn
+			})
+		}
+		wg.Wait()
+		if distinct := slices.Compact(slices.Sorted(slices.Values(arns))); len(distinct) != 1 {
+			t.Fatalf("round %d: one token gave the ARNs %v", round, arns)
+		}
+	}
+	// 5 exist; 20 different tokens at once: 2 more, 18 refused.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created, limited := 0, 0
+	for i := 0; i < 20; i++ {
+		node := []*env{a, b}[i%2]
+		wg.Go(func() {
+			_, err := create(node, token())
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				created++
+				return
+			}
+			wantErr(t, err, "ResourceLimitExceededException")
+			limited++
+		})
+	}
+	wg.Wait()
+	out, err := b.ID.ListAppInstances(b.ctx, &chimesdkidentity.ListAppInstancesInput{})
+	noErr(t, err)
+	if created != 2 || limited != 18 || len(out.AppInstances) != 7 {
+		t.Fatalf("created %d, refused %d, %d app instances; want 2, 18 and 7", created, limited, len(out.AppInstances))
+	}
+}
+
+// TestTwoNodesBanRacesAdmin: a ban on one node racing the same user's
+// promotion to AppInstanceAdmin on the other never leaves a banned admin
+// (SEMANTICS.md §5: an admin cannot be banned): either the ban came first
+// and the promotion lifted it, or the promotion came first and the ban was
+// refused.
+func TestTwoNodesBanRacesAdmin(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	ai := a.appInstance("cluster")
+	owner := a.user(ai, "owner")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	for round := 0; round < 10; round++ {
+		x := a.user(ai, fmt.Sprintf("x%d", round))
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, err := a.Msg.CreateChannelBan(a.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(ch), MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
+			if err != nil {
+				wantErr(t, err, "ForbiddenException") // the promotion came first
+			}
+		})
+		wg.Go(func() {
+			_, err := b.ID.CreateAppInstanceAdmin(b.ctx, &chimesdkidentity.CreateAppInstanceAdminInput{AppInstanceArn: aws.String(ai), AppInstanceAdminArn: aws.String(x)})
+			noErr(t, err)
+		})
+		wg.Wait()
+		_, err := a.Msg.DescribeChannelBan(a.ctx, &chimesdkmessaging.DescribeChannelBanInput{ChannelArn: aws.String(ch), MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
+		wantErr(t, err, "NotFoundException")
+	}
+}
+
 // startNATS runs an embedded NATS server for the test and returns its URL.
 func startNATS(t *testing.T) string {
 	t.Helper()

@@ -19,6 +19,9 @@ type CreateAppInstanceInput struct {
 func (s *Service) CreateAppInstance(ctx context.Context, p chime.Principal, in CreateAppInstanceInput) (string, error) {
 	var arn string
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.LockAccount(owner(p)); err != nil {
+			return err
+		}
 		scope := "CreateAppInstance:" + owner(p)
 		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
 		if err != nil || prev != "" {

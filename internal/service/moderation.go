@@ -182,6 +182,12 @@ func (s *Service) CreateChannelBan(ctx context.Context, c chime.Caller, channelA
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
+		// Under the app instance's lock, which CreateAppInstanceAdmin takes
+		// too: a ban and a promotion of the same user on two nodes cannot
+		// both pass, leaving a banned admin.
+		if err := tx.LockAppInstance(chime.AppInstanceOf(channelArn)); err != nil {
+			return err
+		}
 		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
 			return err

@@ -45,6 +45,19 @@ func (t *Tx) LockAppInstance(arn string) error {
 	return err
 }
 
+// LockAccount serialises, on PostgreSQL, the transactions that create app
+// instances for owner (an account in a region), which has no row to lock:
+// two nodes then neither both create for one ClientRequestToken (rule D12)
+// nor both pass the per-account quota. A transaction-scoped advisory lock on
+// a hash of owner; a collision only serialises two accounts' creates.
+func (t *Tx) LockAccount(owner string) error {
+	if !t.pg || !t.write {
+		return nil
+	}
+	var one int
+	return t.queryRow(`SELECT 1 FROM (SELECT pg_advisory_xact_lock(7, hashtext(?))) l`, owner).Scan(&one)
+}
+
 // The counts of an app instance's channels, elastic channels, users and bots
 // are kept on its row (migration 0006), changed in the transaction that
 // inserts or deletes one (addAppInstanceCounts), so that a quota check reads
