@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/belfry/belfry/internal/session"
 )
@@ -983,6 +985,19 @@ func TestTargetedMessages(t *testing.T) {
 		}
 		if _, err := e.getMessage(ch, f.member, aws.ToString(out.MessageId)); err == nil {
 			t.Error("a member sees a message targeted at a bot")
+		}
+		// A Target without its MemberArn is a 400, not a message to everyone
+		// (alsoRequired in internal/api/model.go).
+		before := e.historyIDs(ch, f.creator)
+		_, err = e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
+			Content: aws.String("meant for one"), Target: []types.Target{{}}})
+		wantErr(t, err, "BadRequestException")
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || !strings.Contains(ae.ErrorMessage(), "'Target.1.MemberArn' is required") {
+			t.Errorf("a Target without MemberArn: %v", err)
+		}
+		if after := e.historyIDs(ch, f.creator); !slices.Equal(after, before) {
+			t.Errorf("a refused targeted message was stored: %v", after)
 		}
 	}
 }

@@ -149,6 +149,13 @@ var notRequired = map[string][]string{
 	"UpdateChannelMessage":    {"Content"},
 }
 
+// alsoRequired names, by shape, the members Belfry requires though the model
+// does not: a SendChannelMessage Target without its MemberArn would
+// otherwise send to the whole channel a message meant for one member.
+var alsoRequired = map[string][]string{
+	"Target": {"MemberArn"},
+}
+
 // labelName is the name of the label in a path template segment "{x}" or "{x+}".
 func labelName(t string) string { return strings.Trim(t, "{}+") }
 
@@ -161,6 +168,11 @@ func loadModels() ([]*opSpec, error) {
 		m, err := readModel(f)
 		if err != nil {
 			return nil, err
+		}
+		for name, members := range alsoRequired {
+			if s := m.Shapes[name]; s != nil {
+				s.Required = append(s.Required, members...)
+			}
 		}
 		for _, s := range m.Shapes {
 			if s.Pattern != "" {
