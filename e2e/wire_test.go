@@ -269,6 +269,13 @@ func TestWireValidationNamesField(t *testing.T) {
 		{"MemberArn resource over 1024", "POST", "/channels/" + pathEsc(w.ch) + "/memberships", w.bearer(w.erin),
 			`{"MemberArn":"arn:aws:chime:us-east-1:123456789012:` + strings.Repeat("r", 1025) + `","Type":"DEFAULT"}`, "MemberArn"},
 		{"membership Type enum", "POST", "/channels/" + pathEsc(w.ch) + "/memberships", w.bearer(w.erin), `{"MemberArn":"` + w.bob + `","Type":"SECRET"}`, "Type"},
+		// Empty path labels, as the JS SDK v3 sends them (it checks none): the
+		// operation meant answers, naming the member (not a List of the same path).
+		{"empty MessageId (GetChannelMessage)", "GET", "/channels/" + pathEsc(w.ch) + "/messages/", w.bearer(w.erin), "", "MessageId"},
+		{"empty MemberArn (DescribeChannelMembership)", "GET", "/channels/" + pathEsc(w.ch) + "/memberships/", w.bearer(w.erin), "", "MemberArn"},
+		{"empty ChannelArn (CreateChannelMembership)", "POST", "/channels//memberships", w.bearer(w.erin), `{"MemberArn":"` + w.bob + `","Type":"DEFAULT"}`, "ChannelArn"},
+		{"empty MessageId (RedactChannelMessage)", "POST", "/channels/" + pathEsc(w.ch) + "/messages/?operation=redact", w.bearer(w.erin), "", "MessageId"},
+		{"empty AppInstanceArn (DescribeAppInstance)", "GET", "/app-instances/", nil, "", "AppInstanceArn"},
 		{"ExpirationDays range", "POST", "/app-instance-users", nil,
 			`{"AppInstanceArn":"` + w.ai + `","AppInstanceUserId":"ok","Name":"x","ClientRequestToken":"tok-u3","ExpirationSettings":{"ExpirationDays":0,"ExpirationCriterion":"CREATED_TIMESTAMP"}}`,
 			"ExpirationDays"},

@@ -233,10 +233,13 @@ func loadModels() ([]*opSpec, error) {
 func splitPath(p string) []string { return appendSegments(nil, p) }
 
 // appendSegments appends the segments of the path p to dst, as
-// strings.Split(p, "/") gives them once every leading and trailing '/' is
-// trimmed, and none when nothing is left.
+// strings.Split(p, "/") gives them once every leading '/' is trimmed, and
+// none when nothing is left. A trailing '/' leaves an empty last segment:
+// an SDK that does not check path labels (the JS SDK v3) sends an empty one
+// so, and the operation it meant then answers that its member is too short,
+// as it does for an empty label inside the path ("/channels//memberships").
 func appendSegments(dst []string, p string) []string {
-	p = strings.Trim(p, "/")
+	p = strings.TrimLeft(p, "/")
 	if p == "" {
 		return dst
 	}
@@ -350,15 +353,7 @@ func (op *opSpec) match(method string, segs []string, query map[string][]string)
 			}
 		}
 	}
-	if !op.pathMatches(segs) {
-		return false
-	}
-	for i, t := range op.segs {
-		if strings.HasPrefix(t, "{") && segs[i] == "" {
-			return false
-		}
-	}
-	return true
+	return op.pathMatches(segs)
 }
 
 // pathMatches reports whether the path alone matches op, whatever the method.
