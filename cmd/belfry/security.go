@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -151,35 +152,39 @@ func (c *securityConfig) reloadKeys() ([]api.Key, error) {
 // connections wait in the kernel's accept queue instead of being served
 // with less memory each.
 type connLimit struct {
-	slots chan struct{}
+	slots    chan struct{}
+	reserved atomic.Int64 // slots held by listeners waiting in Accept, not by connections
 }
 
 func newConnLimit(n int) *connLimit { return &connLimit{slots: make(chan struct{}, n)} }
 
 // wrap returns ln under the cap.
 func (c *connLimit) wrap(ln net.Listener) net.Listener {
-	return &limitedListener{Listener: ln, slots: c.slots, done: make(chan struct{})}
+	return &limitedListener{Listener: ln, limit: c, done: make(chan struct{})}
 }
 
 type limitedListener struct {
 	net.Listener
-	slots chan struct{}
+	limit *connLimit
 	once  sync.Once
 	done  chan struct{}
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
+	slots := l.limit.slots
 	select {
-	case l.slots <- struct{}{}:
+	case slots <- struct{}{}:
 	case <-l.done:
 		return nil, net.ErrClosed
 	}
+	l.limit.reserved.Add(1)
 	conn, err := l.Listener.Accept()
+	l.limit.reserved.Add(-1)
 	if err != nil {
-		<-l.slots
+		<-slots
 		return nil, err
 	}
-	return &limitedConn{Conn: conn, release: func() { <-l.slots }}, nil
+	return &limitedConn{Conn: conn, release: func() { <-slots }}, nil
 }
 
 func (l *limitedListener) Close() error {
@@ -246,8 +251,9 @@ func checkWritable(dir string) error {
 	return nil
 }
 
-// full tells whether every slot is taken.
-func (c *connLimit) full() bool { return len(c.slots) == cap(c.slots) }
+// full tells whether connections take every slot (a listener waiting in
+// Accept holds one for the next connection, which is not one yet).
+func (c *connLimit) full() bool { return len(c.slots)-int(c.reserved.Load()) >= cap(c.slots) }
 
 // rotate makes connections take turns past the cap: while every slot is
 // taken, a response closes its connection (Connection: close), so that a

@@ -114,3 +114,48 @@ func TestConnLimit(t *testing.T) {
 	second := <-accepted
 	second.Close()
 }
+
+// TestConnLimitFull: the cap is full when connections take every slot, not
+// earlier because each listener waiting in Accept holds one: with a cap of
+// 3 and two listeners, two connections leave room for a third.
+func TestConnLimitFull(t *testing.T) {
+	lim := newConnLimit(3)
+	accepted := make(chan net.Conn, 4)
+	var addrs []string
+	for range 2 {
+		raw, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := lim.wrap(raw)
+		defer ln.Close()
+		addrs = append(addrs, raw.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- c
+			}
+		}()
+	}
+	for i, want := range []bool{false, false, true} {
+		c, err := net.Dial("tcp", addrs[i%2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		server := <-accepted
+		defer server.Close()
+		// The listener that accepted reserves a slot for its next
+		// connection if one is free; wait until it has, or cannot.
+		deadline := time.Now().Add(5 * time.Second)
+		for len(lim.slots) < min(i+1+2, 3) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := lim.full(); got != want {
+			t.Fatalf("%d connections: full %v, want %v (slots taken %d, reserved %d)", i+1, got, want, len(lim.slots), lim.reserved.Load())
+		}
+	}
+}

@@ -46,16 +46,17 @@ func (t *Tx) LockAppInstance(arn string) error {
 }
 
 // LockAccount serialises, on PostgreSQL, the transactions that create app
-// instances for owner (an account in a region), which has no row to lock:
-// two nodes then neither both create for one ClientRequestToken (rule D12)
-// nor both pass the per-account quota. A transaction-scoped advisory lock on
-// a hash of owner; a collision only serialises two accounts' creates.
+// instances for owner (an account in a region): two nodes then neither both
+// create for one ClientRequestToken (rule D12) nor both pass the
+// per-account quota. An account has no row of its own; the upsert of one
+// in meta locks it until the commit, as CockroachDB does too (it has no
+// advisory locks).
 func (t *Tx) LockAccount(owner string) error {
 	if !t.pg || !t.write {
 		return nil
 	}
-	var one int
-	return t.queryRow(`SELECT 1 FROM (SELECT pg_advisory_xact_lock(7, hashtext(?))) l`, owner).Scan(&one)
+	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, '') ON CONFLICT (key) DO UPDATE SET value = excluded.value`, "account-lock:"+owner)
+	return err
 }
 
 // The counts of an app instance's channels, elastic channels, users and bots
