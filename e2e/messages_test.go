@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -687,6 +689,15 @@ func TestListChannelMessages_Pagination(t *testing.T) {
 		out := list(chimesdkmessaging.ListChannelMessagesInput{NotBefore: aws.Time(at[5].Add(time.Millisecond)), NotAfter: aws.Time(at[6].Add(-time.Millisecond))})
 		if len(out.ChannelMessages) != 0 || out.NextToken != nil {
 			t.Errorf("empty window: %d messages, NextToken %v", len(out.ChannelMessages), out.NextToken)
+		}
+		// botocore sends microseconds: a NotBefore inside a millisecond starts
+		// at the next one (times are kept in milliseconds).
+		q := url.Values{"not-before": {at[10].Add(500 * time.Microsecond).Format("2006-01-02T15:04:05.000000Z")},
+			"not-after": {at[11].Format("2006-01-02T15:04:05.000Z")}, "sort-order": {"ASCENDING"}}
+		status, _, body := e.raw("GET", "/channels/"+pathEsc(ch)+"/messages?"+q.Encode(), map[string]string{"x-amz-chime-bearer": f.member}, "")
+		var page struct{ ChannelMessages []struct{ MessageId string } }
+		if err := json.Unmarshal([]byte(body), &page); status != 200 || err != nil || len(page.ChannelMessages) != 1 || page.ChannelMessages[0].MessageId != ids[11] {
+			t.Errorf("NotBefore 0.5 ms after message 10: status %d, %s; want message 11 alone", status, body)
 		}
 	})
 	t.Run("a token is bound to its request (D8)", func(t *testing.T) {

@@ -113,8 +113,14 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 	// within them), so it replaces the bound on its side: the walk starts at
 	// the cursor instead of at the bound and skipping the pages before it.
 	if q.NotBefore != nil && (q.After == nil || !q.Ascending) {
+		// Times are kept in milliseconds: a NotBefore between two is the next
+		// one, or a message of the millisecond before it would be in.
 		where += ` AND m.created_ms >= ?`
-		args = append(args, ms(*q.NotBefore))
+		nb := ms(*q.NotBefore)
+		if q.NotBefore.After(time.UnixMilli(nb)) {
+			nb++
+		}
+		args = append(args, nb)
 	}
 	if q.NotAfter != nil && (q.After == nil || q.Ascending) {
 		where += ` AND m.created_ms <= ?`
