@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -878,10 +879,11 @@ func TestElasticRefusals(t *testing.T) {
 		MemberArn: aws.String(f.users[2]), Type: types.ChannelMembershipTypeHidden, ChimeBearer: aws.String(f.mod)})
 	wantErr(t, err, "BadRequestException")
 	wantMessage(t, err, "HIDDEN memberships are not supported in elastic channels.")
-	b, err := e.Msg.BatchCreateChannelMembership(e.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(f.ch),
+	// Type is the whole call's: a batch is refused whole, as the single add.
+	_, err = e.Msg.BatchCreateChannelMembership(e.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(f.ch),
 		MemberArns: []string{f.users[2]}, Type: types.ChannelMembershipTypeHidden, ChimeBearer: aws.String(f.mod)})
-	noErr(t, err)
-	wantBatchErrors(t, b.Errors, map[string]types.ErrorCode{f.users[2]: types.ErrorCodeBadRequest})
+	wantErr(t, err, "BadRequestException")
+	wantMessage(t, err, "HIDDEN memberships are not supported in elastic channels.")
 	_, err = e.Msg.UpdateChannelReadMarker(e.ctx, &chimesdkmessaging.UpdateChannelReadMarkerInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(u)})
 	wantErr(t, err, "BadRequestException")
 	wantMessage(t, err, "Read markers are not supported in elastic channels.")
@@ -1731,5 +1733,44 @@ func TestKill9ElasticRebalance(t *testing.T) {
 				return
 			}
 		}
+	}
+}
+
+// TestElasticPrefetch_ModeratorInTwoSubChannels: a moderator who joined two
+// subchannels of an elastic channel gets its prefetch (SEMANTICS.md §10):
+// the elastic channel once, with the messages of the first subchannel it
+// holds, and its other channels as well. Before, the history read without
+// a SubChannelId failed and the whole prefetch was dropped.
+func TestElasticPrefetch_ModeratorInTwoSubChannels(t *testing.T) {
+	e := newEnv(t)
+	f := newElastic(t, e, 4, 3, 40, 4)
+	f.batch(f.users...)
+	l := f.layout()
+	if len(l.subs) != 2 {
+		t.Fatalf("%d subchannels, want 2", len(l.subs))
+	}
+	for _, sub := range l.subs {
+		_, err := f.joinSub(f.mod, f.mod, sub)
+		noErr(t, err)
+	}
+	_, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(l.members[l.subs[0]][0]),
+		Content: aws.String("in the first")})
+	noErr(t, err)
+	plain := e.channel(f.ai, f.mod, "UNRESTRICTED", "PUBLIC")
+	marker := func() {
+		_, err := e.Msg.UpdateChannel(e.ctx, &chimesdkmessaging.UpdateChannelInput{ChannelArn: aws.String(plain), Name: aws.String("plain"),
+			ChimeBearer: aws.String(f.mod)})
+		noErr(t, err)
+	}
+	ds := prefetched(t, e, e.connect(f.mod, url.Values{"prefetch-on": {"connect"}}), marker)
+	var arns []string
+	for _, d := range ds {
+		arns = append(arns, d.Channel.ChannelArn)
+	}
+	slices.Sort(arns)
+	want := []string{f.ch, plain}
+	slices.Sort(want)
+	if !slices.Equal(arns, want) {
+		t.Fatalf("CHANNEL_DETAILS for %v, want the elastic channel and the plain one once each", f.nameAll(arns))
 	}
 }

@@ -16,6 +16,10 @@ type added struct {
 	events []chime.Event
 }
 
+func errHiddenElastic() error {
+	return chime.Errorf(chime.KindBadRequest, "HIDDEN memberships are not supported in elastic channels.")
+}
+
 // addMember adds u to ch unless a ban or a quota stops it. An existing
 // membership is left as it stands (rule D1: nil result); a banned user is
 // Forbidden (rule D2). In an elastic channel a regular member is assigned a
@@ -25,7 +29,7 @@ func (s *Service) addMember(tx *store.Tx, ch chime.Channel, u chime.AppInstanceU
 	moderator := false
 	if ch.Elastic != nil {
 		if typ == chime.MembershipHidden {
-			return nil, chime.Errorf(chime.KindBadRequest, "HIDDEN memberships are not supported in elastic channels.")
+			return nil, errHiddenElastic()
 		}
 		var err error
 		if moderator, err = s.isModerator(tx, ch.Arn, u.Arn); err != nil {
@@ -220,6 +224,10 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 		outsider := !r.member && !r.privileged() && r.channel.Privacy == chime.PrivacyPrivate
 		if r.banned || outsider || (typ == chime.MembershipHidden && !r.privileged()) || (r.channel.Mode == chime.ModeRestricted && !r.privileged()) {
 			return r.canAdd("", typ)
+		}
+		// As CreateChannelMembership answers it: the whole call, not each member.
+		if typ == chime.MembershipHidden && r.channel.Elastic != nil {
+			return errHiddenElastic()
 		}
 		// The SubChannelId names one subchannel for the whole call: unknown, the call fails (rule D3).
 		if subChannelID != "" {

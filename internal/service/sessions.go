@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -70,6 +71,14 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 		if picked, err = tx.PrefetchChannels(userArn, sortBy != PrefetchSortLastMessage, PrefetchChannels); err != nil {
 			return err
 		}
+		// A moderator of an elastic channel holds a membership per subchannel
+		// it joined: the channel is told once, with its first one's.
+		seen := map[string]bool{}
+		picked = slices.DeleteFunc(picked, func(um chime.UserMembership) bool {
+			dup := seen[um.Channel.Arn]
+			seen[um.Channel.Arn] = true
+			return dup
+		})
 		for _, um := range picked {
 			d := &wsChannelDetails{Channel: channelPayload(um.Channel), ChannelMessages: []any{}, ChannelMemberships: []wsMemberSummary{},
 				ReadMarkerTimestamp: isoTimePtr(um.Membership.ReadMarker)}
@@ -93,7 +102,7 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 		// The history is read as the user reads it, through ListChannelMessages,
 		// so its visibility rules (targeted messages, redaction) hold here too.
 		msgs, _, next, err := s.ListChannelMessages(ctx, chime.Caller{Bearer: userArn},
-			ListChannelMessagesInput{ChannelArn: um.Channel.Arn, PageRequest: PageRequest{MaxResults: PrefetchMessages}})
+			ListChannelMessagesInput{ChannelArn: um.Channel.Arn, SubChannelID: um.Membership.SubChannelID, PageRequest: PageRequest{MaxResults: PrefetchMessages}})
 		switch {
 		case chime.KindOf(err) == chime.KindNotFound || chime.KindOf(err) == chime.KindForbidden:
 			continue // the channel or the membership went away since it was picked
