@@ -85,30 +85,16 @@ func TestTwoNodesQuota(t *testing.T) {
 	for i := range users {
 		users[i] = a.user(ai, fmt.Sprintf("u%d", i))
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	added, limited := 0, 0
+	var calls []func() error
 	for i, u := range users {
-		node := a
-		if i%2 == 1 {
-			node = b
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		node := []*env{a, b}[i%2]
+		calls = append(calls, func() error {
 			_, err := node.Msg.CreateChannelMembership(node.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
 				MemberArn: aws.String(u), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				added++
-				return
-			}
-			wantErr(t, err, "ResourceLimitExceededException")
-			limited++
-		}()
+			return err
+		})
 	}
-	wg.Wait()
+	added, limited := raceLimited(t, calls)
 	if added != 5 || limited != 25 {
 		t.Fatalf("added %d and refused %d, want 5 and 25", added, limited)
 	}
@@ -186,24 +172,12 @@ func TestTwoNodesCreateAppInstance(t *testing.T) {
 		}
 	}
 	// 5 exist; 20 different tokens at once: 2 more, 18 refused.
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	created, limited := 0, 0
+	var calls []func() error
 	for i := 0; i < 20; i++ {
 		node := []*env{a, b}[i%2]
-		wg.Go(func() {
-			_, err := create(node, token())
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				created++
-				return
-			}
-			wantErr(t, err, "ResourceLimitExceededException")
-			limited++
-		})
+		calls = append(calls, func() error { _, err := create(node, token()); return err })
 	}
-	wg.Wait()
+	created, limited := raceLimited(t, calls)
 	out, err := b.ID.ListAppInstances(b.ctx, &chimesdkidentity.ListAppInstancesInput{})
 	noErr(t, err)
 	if created != 2 || limited != 18 || len(out.AppInstances) != 7 {
@@ -239,6 +213,28 @@ func TestTwoNodesBanRacesAdmin(t *testing.T) {
 		_, err := a.Msg.DescribeChannelBan(a.ctx, &chimesdkmessaging.DescribeChannelBanInput{ChannelArn: aws.String(ch), MemberArn: aws.String(x), ChimeBearer: aws.String(owner)})
 		wantErr(t, err, "NotFoundException")
 	}
+}
+
+// raceLimited runs calls at once and counts those that succeed and those
+// refused with ResourceLimitExceededException; any other answer fails t.
+func raceLimited(t *testing.T, calls []func() error) (ok, limited int) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, call := range calls {
+		wg.Go(func() {
+			err := call()
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+				return
+			}
+			wantErr(t, err, "ResourceLimitExceededException")
+			limited++
+		})
+	}
+	wg.Wait()
+	return ok, limited
 }
 
 // startNATS runs an embedded NATS server for the test and returns its URL.
