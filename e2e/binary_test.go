@@ -526,3 +526,38 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("exit after SIGINT: %v", st)
 	}
 }
+
+// TestQuotasFlag: --quotas sets resource quotas other than AWS's defaults
+// (rule D17: configurable), as the server answers them to a real client:
+// with MembershipsPerChannel=3, the creator and two members fill a channel
+// and a third add is a 400 ResourceLimitExceededException.
+func TestQuotasFlag(t *testing.T) {
+	p := startBelfry(t, t.TempDir(), "--quotas", "MembershipsPerChannel=3, AdminsPerAppInstance=1")
+	id, msg := p.clients()
+	ctx := context.Background()
+	ai, err := id.CreateAppInstance(ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("q"), ClientRequestToken: aws.String(token())})
+	noErr(t, err)
+	var users []string
+	for _, u := range []string{"owner", "a", "b", "c"} {
+		out, err := id.CreateAppInstanceUser(ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: ai.AppInstanceArn,
+			AppInstanceUserId: aws.String(u), Name: aws.String(u), ClientRequestToken: aws.String(token())})
+		noErr(t, err)
+		users = append(users, *out.AppInstanceUserArn)
+	}
+	ch, err := msg.CreateChannel(ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: ai.AppInstanceArn, Name: aws.String("c"),
+		ChimeBearer: aws.String(users[0]), ClientRequestToken: aws.String(token())})
+	noErr(t, err)
+	for i, u := range users[1:] {
+		_, err := msg.CreateChannelMembership(ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: ch.ChannelArn, MemberArn: aws.String(u),
+			Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(users[0])})
+		if i < 2 {
+			noErr(t, err)
+		} else {
+			wantErr(t, err, "ResourceLimitExceededException")
+		}
+	}
+	_, err = id.CreateAppInstanceAdmin(ctx, &chimesdkidentity.CreateAppInstanceAdminInput{AppInstanceArn: ai.AppInstanceArn, AppInstanceAdminArn: aws.String(users[1])})
+	noErr(t, err)
+	_, err = id.CreateAppInstanceAdmin(ctx, &chimesdkidentity.CreateAppInstanceAdminInput{AppInstanceArn: ai.AppInstanceArn, AppInstanceAdminArn: aws.String(users[2])})
+	wantErr(t, err, "ResourceLimitExceededException")
+}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/token"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,6 +54,8 @@ type config struct {
 	tlsListen       string // where the TLS listener answers when TLS is on
 	sessionEndpoint string // what GetMessagingSessionEndpoint returns, "" to derive it
 	maxSessions     int
+
+	quotas service.Quotas // --quotas over service.DefaultQuotas (rule D17)
 
 	sec securityConfig // credentials, rate limits, connection cap and timeouts (security.go)
 }
@@ -96,6 +100,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	maxSessions := env("BELFRY_MAX_SESSIONS_PER_USER", "10")
 	fs.Func("max-sessions-per-user", "concurrent messaging sessions per user (BELFRY_MAX_SESSIONS_PER_USER, default 10)", func(v string) error {
 		maxSessions = v
+		return nil
+	})
+	quotas := env("BELFRY_QUOTAS", "")
+	fs.Func("quotas", "resource quotas other than AWS's defaults, as Name=N,...; names: "+strings.Join(quotaNames(), ", ")+" (BELFRY_QUOTAS)", func(v string) error {
+		quotas = v
 		return nil
 	})
 	checkSecurity := c.sec.flags(fs, env)
@@ -156,6 +165,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		problems = append(problems, fmt.Sprintf("--log-level %q is not debug, info, warn or error", c.logLevel))
 	}
 	problems = append(problems, c.parseSessionConfig(selfSigned, maxSessions)...)
+	var err error
+	if c.quotas, err = parseQuotas(quotas); err != nil {
+		problems = append(problems, err.Error())
+	}
 	problems = append(problems, checkSecurity()...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
@@ -248,7 +261,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer events.Close()
 	reg, m := newMetrics(st)
-	svc, err := service.New(ctx, st, service.Options{Bus: m.Bus(events)})
+	svc, err := service.New(ctx, st, service.Options{Bus: m.Bus(events), Quotas: &cfg.quotas})
 	if err != nil {
 		return err
 	}
@@ -432,4 +445,37 @@ func adminHandler(st *store.Store, busHealth func() error, metrics http.Handler)
 		fmt.Fprintln(w, "ready")
 	})
 	return mux
+}
+
+// quotaNames are the names --quotas takes: service.Quotas' fields.
+func quotaNames() []string {
+	t := reflect.TypeFor[service.Quotas]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Name
+	}
+	return names
+}
+
+// parseQuotas reads --quotas, "Name=N,..." with Name one of quotaNames and N
+// a positive integer, over AWS's defaults.
+func parseQuotas(s string) (service.Quotas, error) {
+	q := service.DefaultQuotas
+	v := reflect.ValueOf(&q).Elem()
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, val, _ := strings.Cut(kv, "=")
+		f := v.FieldByName(strings.TrimSpace(name))
+		if !f.IsValid() || !token.IsExported(name) {
+			return q, fmt.Errorf("--quotas %q: no quota %q (names: %s)", s, name, strings.Join(quotaNames(), ", "))
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(val))
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("--quotas %q: %s must be a positive integer", s, name)
+		}
+		f.SetInt(int64(n))
+	}
+	return q, nil
 }

@@ -59,6 +59,8 @@ func TestRunBadConfig(t *testing.T) {
 			[]string{"--data", "unexpected arguments: serve"}},
 		{"missing value", []string{"--account-id", "abc", "--listen"}, nil,
 			[]string{`"abc"`, "needs an argument: -listen"}},
+		{"quotas", []string{"--quotas", "MembershipsPerChannel=0"}, nil, []string{"MembershipsPerChannel must be a positive integer"}},
+		{"unknown quota", nil, map[string]string{"BELFRY_QUOTAS": "Nope=3"}, []string{`no quota "Nope"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
