@@ -522,6 +522,73 @@ func TestRateLimitsAWS(t *testing.T) {
 			t.Fatal("the batch was not throttled first: the retry path was not exercised")
 		}
 	})
+	t.Run("elastic channel: 30 membership writes, messages per subchannel", func(t *testing.T) {
+		// One user a tick: the users' own rate (10 a second per app instance) stays out of the way.
+		mk := func(id string) string {
+			clock.Advance(200 * time.Millisecond)
+			return e.user(ai, id)
+		}
+		var admins []string
+		for i := range 4 {
+			admins = append(admins, mk(fmt.Sprintf("adm%d", i)))
+			e.admin(ai, admins[i])
+		}
+		clock.Advance(time.Second)
+		out, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), Name: aws.String("elastic"),
+			ChimeBearer: aws.String(owner), ClientRequestToken: aws.String(token()), ElasticChannelConfiguration: elasticConfig(10, 4, 1)})
+		noErr(t, err)
+		el := aws.ToString(out.ChannelArn)
+		var joiners []string
+		for i := range 31 {
+			joiners = append(joiners, mk(fmt.Sprintf("j%02d", i)))
+		}
+		// 4 admins, 8 adds each in one second: 30 pass (15 in a plain channel), the 31st is 429.
+		clock.Advance(time.Second)
+		added := 0
+		for i, j := range joiners[:32-1] {
+			_, err := e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(el),
+				MemberArn: aws.String(j), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(admins[i/8])})
+			if err != nil {
+				wantErr(t, err, "ThrottledClientException")
+				if !strings.Contains(err.Error(), "30 requests per second per channel") {
+					t.Fatalf("add %d: %v", i, err)
+				}
+				break
+			}
+			added++
+		}
+		if added != 30 {
+			t.Fatalf("%d adds in one second, want 30", added)
+		}
+		// Messages: the 30 a second of a subchannel leave another's alone.
+		clock.Advance(time.Second)
+		subs, err := e.Msg.ListSubChannels(e.ctx, &chimesdkmessaging.ListSubChannelsInput{ChannelArn: aws.String(el), ChimeBearer: aws.String(owner)})
+		noErr(t, err)
+		members := func(sub string) []string {
+			page, err := e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(el),
+				SubChannelId: aws.String(sub), ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+			var arns []string
+			for _, m := range page.ChannelMemberships {
+				arns = append(arns, aws.ToString(m.Member.Arn))
+			}
+			return arns
+		}
+		first, second := members(aws.ToString(subs.SubChannels[0].SubChannelId)), members(aws.ToString(subs.SubChannels[1].SubChannelId))
+		if len(first) < 4 || len(second) < 1 {
+			t.Fatalf("subchannels of %d and %d members", len(first), len(second))
+		}
+		clock.Advance(time.Second)
+		send := func(bearer string) error {
+			_, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(el), ChimeBearer: aws.String(bearer), Content: aws.String("hi")})
+			return err
+		}
+		for i := range 30 {
+			noErr(t, send(first[i/8]))
+		}
+		wantErr(t, send(first[3]), "ThrottledClientException")
+		noErr(t, send(second[0]))
+	})
 	if limits.Buckets() == 0 {
 		t.Fatal("no rate bucket held")
 	}

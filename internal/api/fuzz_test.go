@@ -357,7 +357,7 @@ func checksSee(op *opSpec, in map[string]any) string {
 		{AccessKeyID: "AKIAAPP", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAppInstance, ARN: fzInstance}},
 		{AccessKeyID: "AKIAUSER", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeUser, ARN: fzU1}},
 	} {
-		fmt.Fprintf(&b, "%v %v %q %+v\n", authorize(p, op, in), ownAccount(p, op, in, known), looked, limitsFor(p, op, in))
+		fmt.Fprintf(&b, "%v %v %q %+v\n", authorize(p, op, in), ownAccount(p, op, in, known), looked, limitsFor(context.Background(), p, op, in, nil))
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -54,13 +55,24 @@ type limit struct {
 // dims name the resource a rate is counted per.
 type dims struct {
 	account, appInstance, channel, user, bearer string
+	elastic                                     bool   // the channel is elastic
+	sub                                         string // its subchannel the request acts in, when known
 }
+
+// ChannelScope is what the rates of one channel need to know that the
+// request does not say: whether the channel is elastic and, for a bearer in
+// exactly one of its subchannels, which. A store read, made only with rate
+// limits on and for a request whose rates are counted per channel.
+type ChannelScope func(ctx context.Context, channelArn, bearer string) (elastic bool, sub string)
 
 // rule is a rate of one or more operations, counted per one dimension.
 type rule struct {
 	group  string
 	us, eu float64 // us-east-1 (and every other region), eu-central-1
 	per    string  // "account", "app instance", "channel", "user", "bearer"
+
+	elasticUS float64 // us-east-1's rate for an elastic channel, when it differs
+	perSub    bool    // an elastic channel's subchannels are counted apart
 }
 
 // awsRules are the per-operation rates of SEMANTICS.md §9; operations that
@@ -85,14 +97,15 @@ var awsRules = func() map[string][]rule {
 	add(rule{us: 15, eu: 15, per: "app instance"}, "CreateChannel", "UpdateChannel", "DeleteChannel")
 	add(rule{us: 10, eu: 10, per: "app instance"}, "ListChannels")
 	add(rule{us: 20, eu: 20, per: "channel"}, "DescribeChannel")
-	add(rule{us: 15, eu: 10, per: "channel"}, "CreateChannelMembership", "DeleteChannelMembership", "CreateChannelBan",
+	add(rule{us: 15, eu: 10, per: "channel", elasticUS: 30}, "CreateChannelMembership", "DeleteChannelMembership", "CreateChannelBan",
 		"DeleteChannelBan", "CreateChannelModerator", "DeleteChannelModerator")
 	add(rule{us: 15, eu: 15, per: "channel"}, "ListChannelMemberships", "ListChannelBans", "ListChannelModerators")
-	add(rule{us: 30, eu: 10, per: "channel"}, "SendChannelMessage", "UpdateChannelMessage", "RedactChannelMessage", "DeleteChannelMessage")
-	add(rule{us: 30, eu: 30, per: "channel"}, "ListChannelMessages", "GetChannelMessage")
+	add(rule{us: 30, eu: 10, per: "channel", perSub: true}, "SendChannelMessage", "UpdateChannelMessage", "RedactChannelMessage", "DeleteChannelMessage")
+	add(rule{us: 30, eu: 30, per: "channel", perSub: true}, "ListChannelMessages", "GetChannelMessage")
 	add(rule{group: "ListChannelsForAppInstanceUser", us: 15, eu: 15, per: "user"},
 		"ListChannelMembershipsForAppInstanceUser", "ListChannelsModeratedByAppInstanceUser")
 	add(rule{us: 1, eu: 1, per: "channel"}, "BatchCreateChannelMembership") // batch APIs: 1 per resource
+	add(rule{us: 15, eu: 15, per: "channel"}, "ListSubChannels")
 	return r
 }()
 
@@ -104,8 +117,8 @@ var (
 )
 
 // limitsFor returns the rates that apply to one request with input in (as
-// decodeInput returns it).
-func limitsFor(p chime.Principal, spec *opSpec, in map[string]any) []limit {
+// decodeInput returns it); scope, when not nil, tells an elastic channel.
+func limitsFor(ctx context.Context, p chime.Principal, spec *opSpec, in map[string]any, scope ChannelScope) []limit {
 	arns, bearer := inputARNs(spec, in)
 	d := dims{account: p.Account, bearer: bearer}
 	for _, a := range arns {
@@ -114,6 +127,13 @@ func limitsFor(p chime.Principal, spec *opSpec, in map[string]any) []limit {
 		}
 	}
 	d.channel, _ = in["ChannelArn"].(string)
+	d.sub, _ = in["SubChannelId"].(string)
+	if scope != nil && d.channel != "" && perChannel(awsRules[spec.name]) {
+		var mine string
+		if d.elastic, mine = scope(ctx, d.channel, bearer); d.sub == "" {
+			d.sub = mine
+		}
+	}
 	d.user, _ = in["AppInstanceUserArn"].(string)
 	if d.user == "" {
 		d.user = bearer
@@ -143,6 +163,9 @@ func (ru rule) limit(region string, d dims) (limit, bool) {
 		id = d.appInstance
 	case "channel":
 		id = d.channel
+		if ru.perSub && d.elastic && d.sub != "" {
+			id += "\x00" + d.sub
+		}
 	case "user":
 		id = d.user
 	case "bearer":
@@ -152,11 +175,24 @@ func (ru rule) limit(region string, d dims) (limit, bool) {
 		return limit{}, false
 	}
 	rate := ru.us
+	if d.elastic && ru.per == "channel" && ru.elasticUS > 0 {
+		rate = ru.elasticUS
+	}
 	if region == "eu-central-1" {
 		rate = ru.eu
 	}
 	return limit{key: ru.group + "\x00" + region + "\x00" + id, rate: rate,
 		what: fmt.Sprintf("%s allows %g requests per second per %s", ru.group, rate, ru.per)}, true
+}
+
+// perChannel reports whether any of rules is counted per channel.
+func perChannel(rules []rule) bool {
+	for _, ru := range rules {
+		if ru.per == "channel" {
+			return true
+		}
+	}
+	return false
 }
 
 // check takes a token from every bucket of ls, or from none.

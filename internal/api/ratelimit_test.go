@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestRateLimitsFor(t *testing.T) {
 	ch := "arn:aws:chime:eu-central-1:1:app-instance/a/channel/c"
 	bearer := "arn:aws:chime:eu-central-1:1:app-instance/a/user/u"
 	p := chime.Principal{Account: "1", Region: "eu-central-1"}
-	ls := limitsFor(p, spec["SendChannelMessage"], map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x"})
+	ls := limitsFor(context.Background(), p, spec["SendChannelMessage"], map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x"}, nil)
 	got := map[string]float64{}
 	for _, l := range ls {
 		got[l.what] = l.rate
@@ -77,11 +78,11 @@ func TestRateLimitsFor(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("SendChannelMessage in eu-central-1: %v, want %v", got, want)
 	}
-	ls = limitsFor(chime.Principal{Account: "1", Region: "us-east-1"}, spec["CreateAppInstance"], map[string]any{"Name": "x"})
+	ls = limitsFor(context.Background(), chime.Principal{Account: "1", Region: "us-east-1"}, spec["CreateAppInstance"], map[string]any{"Name": "x"}, nil)
 	if len(ls) != 2 || ls[0].rate != 5 || ls[1].rate != 50 {
 		t.Fatalf("CreateAppInstance: %+v", ls)
 	}
-	ls = limitsFor(p, spec["GetMessagingSessionEndpoint"], map[string]any{})
+	ls = limitsFor(context.Background(), p, spec["GetMessagingSessionEndpoint"], map[string]any{}, nil)
 	if len(ls) != 0 {
 		t.Fatalf("GetMessagingSessionEndpoint is not rate limited at AWS: %+v", ls)
 	}

@@ -240,7 +240,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.limits != nil {
-		if err := s.limits.check(limitsFor(principal, spec, in)); err != nil {
+		if err := s.limits.check(limitsFor(r.Context(), principal, spec, in, s.svc.RateScope)); err != nil {
 			writeError(w, s.log, requestID, err)
 			return
 		}
