@@ -62,7 +62,7 @@ type dims struct {
 // ChannelScope is what the rates of one channel need to know that the
 // request does not say: whether the channel is elastic and, for a bearer in
 // exactly one of its subchannels, which. A store read, made only with rate
-// limits on and for a request whose rates are counted per channel.
+// limits on and for an operation whose rates differ in an elastic channel.
 type ChannelScope func(ctx context.Context, channelArn, bearer string) (elastic bool, sub string)
 
 // rule is a rate of one or more operations, counted per one dimension.
@@ -128,7 +128,7 @@ func limitsFor(ctx context.Context, p chime.Principal, spec *opSpec, in map[stri
 	}
 	d.channel, _ = in["ChannelArn"].(string)
 	d.sub, _ = in["SubChannelId"].(string)
-	if scope != nil && d.channel != "" && perChannel(awsRules[spec.name]) {
+	if scope != nil && d.channel != "" && elasticAware(awsRules[spec.name]) {
 		var mine string
 		if d.elastic, mine = scope(ctx, d.channel, bearer); d.sub == "" {
 			d.sub = mine
@@ -185,10 +185,11 @@ func (ru rule) limit(region string, d dims) (limit, bool) {
 		what: fmt.Sprintf("%s allows %g requests per second per %s", ru.group, rate, ru.per)}, true
 }
 
-// perChannel reports whether any of rules is counted per channel.
-func perChannel(rules []rule) bool {
+// elasticAware reports whether any of rules counts an elastic channel
+// otherwise than a plain one: only then is the channel looked up.
+func elasticAware(rules []rule) bool {
 	for _, ru := range rules {
-		if ru.per == "channel" {
+		if ru.elasticUS > 0 || ru.perSub {
 			return true
 		}
 	}

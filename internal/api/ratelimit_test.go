@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,38 @@ func TestRateLimitsFor(t *testing.T) {
 	ls = limitsFor(context.Background(), p, spec["GetMessagingSessionEndpoint"], map[string]any{}, nil)
 	if len(ls) != 0 {
 		t.Fatalf("GetMessagingSessionEndpoint is not rate limited at AWS: %+v", ls)
+	}
+
+	// An elastic channel (ChannelScope): twice the membership writes in
+	// us-east-1, messages counted per subchannel; the channel is looked up
+	// only for the operations whose rates it changes.
+	us := chime.Principal{Account: "1", Region: "us-east-1"}
+	looked := 0
+	scope := func(_ context.Context, channel, b string) (bool, string) {
+		looked++
+		return true, "s1"
+	}
+	channelLimit := func(op string, in map[string]any) limit {
+		t.Helper()
+		for _, l := range limitsFor(context.Background(), us, spec[op], in, scope) {
+			if strings.Contains(l.what, "per channel") {
+				return l
+			}
+		}
+		t.Fatalf("%s: no per-channel rate", op)
+		return limit{}
+	}
+	if l := channelLimit("CreateChannelMembership", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "MemberArn": bearer}); l.rate != 30 {
+		t.Errorf("elastic CreateChannelMembership: %g a second, want 30", l.rate)
+	}
+	own := channelLimit("SendChannelMessage", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x"})
+	named := channelLimit("SendChannelMessage", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x", "SubChannelId": "s2"})
+	if own.key == named.key || !strings.HasSuffix(own.key, "s1") || !strings.HasSuffix(named.key, "s2") {
+		t.Errorf("per-subchannel keys: %q and %q", own.key, named.key)
+	}
+	looked = 0
+	channelLimit("ListChannelMemberships", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer})
+	if looked != 0 {
+		t.Errorf("ListChannelMemberships looked the channel up %d times; its rate is the same in an elastic channel", looked)
 	}
 }
