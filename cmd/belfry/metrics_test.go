@@ -17,7 +17,8 @@ import (
 )
 
 // TestAdminMetrics: the admin listener serves Prometheus metrics counting
-// requests by operation and status, and the store, bus and session figures.
+// requests by operation and status, and the store, bus and session figures;
+// and execution traces.
 func TestAdminMetrics(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -99,6 +100,11 @@ func TestAdminMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
+	}
+	// An execution trace, as `go tool trace` reads it (pprof.Index alone
+	// answers "Unknown profile" for it).
+	if code, body := get("/debug/pprof/trace?seconds=0.1"); code != 200 || !strings.HasPrefix(body, "go 1.") {
+		t.Errorf("/debug/pprof/trace: %d %.40q", code, body)
 	}
 	cancel()
 	if err := <-done; err != nil {

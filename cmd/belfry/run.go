@@ -420,12 +420,13 @@ func redact(target string) string {
 
 // adminHandler serves /healthz (the process answers) and /readyz (the store
 // and the bus answer too; 503 with the reason otherwise), /metrics
-// (Prometheus) and /debug/pprof/ (profiles).
+// (Prometheus) and /debug/pprof/ (profiles, and execution traces).
 func adminHandler(st *store.Store, busHealth func() error, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
