@@ -60,10 +60,11 @@ type dims struct {
 }
 
 // ChannelScope is what the rates of one channel need to know that the
-// request does not say: whether the channel is elastic and, for a bearer in
-// exactly one of its subchannels, which. A store read, made only with rate
-// limits on and for an operation whose rates differ in an elastic channel.
-type ChannelScope func(ctx context.Context, channelArn, bearer string) (elastic bool, sub string)
+// request does not say: whether the channel is elastic and, when wantSub
+// and the bearer is in exactly one of its subchannels, which. A store read,
+// made only with rate limits on and for an operation whose rates differ in
+// an elastic channel; wantSub only where they are counted per subchannel.
+type ChannelScope func(ctx context.Context, channelArn, bearer string, wantSub bool) (elastic bool, sub string)
 
 // rule is a rate of one or more operations, counted per one dimension.
 type rule struct {
@@ -128,9 +129,9 @@ func limitsFor(ctx context.Context, p chime.Principal, spec *opSpec, in map[stri
 	}
 	d.channel, _ = in["ChannelArn"].(string)
 	d.sub, _ = in["SubChannelId"].(string)
-	if scope != nil && d.channel != "" && elasticAware(awsRules[spec.name]) {
+	if aware, perSub := elasticAware(awsRules[spec.name]); scope != nil && d.channel != "" && aware {
 		var mine string
-		if d.elastic, mine = scope(ctx, d.channel, bearer); d.sub == "" {
+		if d.elastic, mine = scope(ctx, d.channel, bearer, perSub && d.sub == ""); d.sub == "" {
 			d.sub = mine
 		}
 	}
@@ -186,14 +187,15 @@ func (ru rule) limit(region string, d dims) (limit, bool) {
 }
 
 // elasticAware reports whether any of rules counts an elastic channel
-// otherwise than a plain one: only then is the channel looked up.
-func elasticAware(rules []rule) bool {
+// otherwise than a plain one (only then is the channel looked up), and
+// whether any counts its subchannels apart (only then is the bearer's
+// subchannel looked up).
+func elasticAware(rules []rule) (aware, perSub bool) {
 	for _, ru := range rules {
-		if ru.elasticUS > 0 || ru.perSub {
-			return true
-		}
+		aware = aware || ru.elasticUS > 0 || ru.perSub
+		perSub = perSub || ru.perSub
 	}
-	return false
+	return aware, perSub
 }
 
 // check takes a token from every bucket of ls, or from none.

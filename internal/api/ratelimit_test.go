@@ -92,9 +92,13 @@ func TestRateLimitsFor(t *testing.T) {
 	// us-east-1, messages counted per subchannel; the channel is looked up
 	// only for the operations whose rates it changes.
 	us := chime.Principal{Account: "1", Region: "us-east-1"}
-	looked := 0
-	scope := func(_ context.Context, channel, b string) (bool, string) {
+	looked, subsLooked := 0, 0
+	scope := func(_ context.Context, channel, b string, wantSub bool) (bool, string) {
 		looked++
+		if !wantSub {
+			return true, ""
+		}
+		subsLooked++
 		return true, "s1"
 	}
 	channelLimit := func(op string, in map[string]any) limit {
@@ -110,10 +114,16 @@ func TestRateLimitsFor(t *testing.T) {
 	if l := channelLimit("CreateChannelMembership", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "MemberArn": bearer}); l.rate != 30 {
 		t.Errorf("elastic CreateChannelMembership: %g a second, want 30", l.rate)
 	}
+	if subsLooked != 0 {
+		t.Errorf("CreateChannelMembership looked the bearer's subchannel up; its rates are per channel")
+	}
 	own := channelLimit("SendChannelMessage", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x"})
 	named := channelLimit("SendChannelMessage", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer, "Content": "x", "SubChannelId": "s2"})
 	if own.key == named.key || !strings.HasSuffix(own.key, "s1") || !strings.HasSuffix(named.key, "s2") {
 		t.Errorf("per-subchannel keys: %q and %q", own.key, named.key)
+	}
+	if subsLooked != 1 {
+		t.Errorf("SendChannelMessage looked the bearer's subchannel up %d times, want once (not when SubChannelId is given)", subsLooked)
 	}
 	looked = 0
 	channelLimit("ListChannelMemberships", map[string]any{"ChannelArn": ch, "ChimeBearer": bearer})

@@ -230,17 +230,20 @@ func (s *Service) subChannelOf(tx *store.Tx, r role, given string, send bool) (s
 }
 
 // RateScope tells the rate limits (api.ChannelScope) whether channelArn is
-// an elastic channel and, when bearer holds exactly one of its
+// an elastic channel and, when wantSub and bearer holds exactly one of its
 // subchannels, which: AWS counts an elastic channel's membership writes at
 // twice a plain one's rate and its messages per subchannel. An unknown
 // channel or bearer is a plain channel: the request fails later anyway.
-func (s *Service) RateScope(ctx context.Context, channelArn, bearer string) (elastic bool, sub string) {
+func (s *Service) RateScope(ctx context.Context, channelArn, bearer string, wantSub bool) (elastic bool, sub string) {
 	_ = s.store.Read(ctx, func(tx *store.Tx) error {
 		ch, err := tx.GetChannel(channelArn)
 		if err != nil || ch.Elastic == nil {
 			return err
 		}
 		elastic = true
+		if !wantSub {
+			return nil
+		}
 		mine, err := tx.MembershipsOf(channelArn, bearer)
 		if err == nil && len(mine) == 1 {
 			sub = mine[0].SubChannelID
