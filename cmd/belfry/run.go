@@ -468,7 +468,8 @@ func parseQuotas(s string) (service.Quotas, error) {
 			continue
 		}
 		name, val, _ := strings.Cut(kv, "=")
-		f := v.FieldByName(strings.TrimSpace(name))
+		name = strings.TrimSpace(name)
+		f := v.FieldByName(name)
 		if !f.IsValid() || !token.IsExported(name) {
 			return q, fmt.Errorf("--quotas %q: no quota %q (names: %s)", s, name, strings.Join(quotaNames(), ", "))
 		}
