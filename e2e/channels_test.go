@@ -206,7 +206,8 @@ func TestCreateChannel_InvalidArns_D4(t *testing.T) {
 }
 
 // TestChannelOps_ForeignBearer_D5: a bearer of another app instance is a 401
-// on every channel operation.
+// on every channel operation, the same 401 for a channel that exists and one
+// that does not: the answer must not tell it which channels exist.
 func TestChannelOps_ForeignBearer_D5(t *testing.T) {
 	e := newEnv(t)
 	ai := e.appInstance("home")
@@ -215,65 +216,103 @@ func TestChannelOps_ForeignBearer_D5(t *testing.T) {
 	stranger := e.user(other, "stranger")
 	e.admin(other, stranger) // even an admin of another app instance
 	ch := e.channel(ai, erin, "UNRESTRICTED", "PUBLIC")
+	missing := ai + "/channel/" + "0000000000000000000000000000000000000000"
 	b := aws.String(stranger)
-	calls := map[string]func() error{
-		"CreateChannel": func() error {
+	calls := map[string]func(ch string) error{
+		"CreateChannel": func(ch string) error {
 			_, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: b,
 				Name: aws.String("x"), ClientRequestToken: aws.String(token())})
 			return err
 		},
-		"DescribeChannel": func() error {
+		"DescribeChannel": func(ch string) error {
 			_, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(ch), ChimeBearer: b})
 			return err
 		},
-		"ListChannels": func() error {
+		"ListChannels": func(ch string) error {
 			_, err := e.Msg.ListChannels(e.ctx, &chimesdkmessaging.ListChannelsInput{AppInstanceArn: aws.String(ai), ChimeBearer: b})
 			return err
 		},
-		"UpdateChannel": func() error {
+		"UpdateChannel": func(ch string) error {
 			_, err := e.Msg.UpdateChannel(e.ctx, &chimesdkmessaging.UpdateChannelInput{ChannelArn: aws.String(ch), ChimeBearer: b, Name: aws.String("x")})
 			return err
 		},
-		"DeleteChannel": func() error {
+		"DeleteChannel": func(ch string) error {
 			_, err := e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(ch), ChimeBearer: b})
 			return err
 		},
-		"CreateChannelMembership": func() error {
+		"CreateChannelMembership": func(ch string) error {
 			_, err := e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch), ChimeBearer: b,
 				MemberArn: b, Type: types.ChannelMembershipTypeDefault})
 			return err
 		},
-		"BatchCreateChannelMembership": func() error {
+		"BatchCreateChannelMembership": func(ch string) error {
 			_, err := e.Msg.BatchCreateChannelMembership(e.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(ch),
 				ChimeBearer: b, MemberArns: []string{stranger}})
 			return err
 		},
-		"DescribeChannelMembership": func() error {
+		"DescribeChannelMembership": func(ch string) error {
 			_, err := e.Msg.DescribeChannelMembership(e.ctx, &chimesdkmessaging.DescribeChannelMembershipInput{ChannelArn: aws.String(ch),
 				ChimeBearer: b, MemberArn: aws.String(erin)})
 			return err
 		},
-		"ListChannelMemberships": func() error {
+		"ListChannelMemberships": func(ch string) error {
 			_, err := e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), ChimeBearer: b})
 			return err
 		},
-		"DeleteChannelMembership": func() error {
+		"DeleteChannelMembership": func(ch string) error {
 			_, err := e.Msg.DeleteChannelMembership(e.ctx, &chimesdkmessaging.DeleteChannelMembershipInput{ChannelArn: aws.String(ch),
 				ChimeBearer: b, MemberArn: aws.String(erin)})
 			return err
 		},
-		"DescribeChannelMembershipForAppInstanceUser": func() error {
+		"DescribeChannelMembershipForAppInstanceUser": func(ch string) error {
 			_, err := e.Msg.DescribeChannelMembershipForAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelMembershipForAppInstanceUserInput{
 				ChannelArn: aws.String(ch), ChimeBearer: b, AppInstanceUserArn: b})
 			return err
 		},
+		"DescribeChannelMembershipForAppInstanceUser/other user": func(ch string) error {
+			_, err := e.Msg.DescribeChannelMembershipForAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelMembershipForAppInstanceUserInput{
+				ChannelArn: aws.String(ch), ChimeBearer: b, AppInstanceUserArn: aws.String(erin)})
+			return err
+		},
+		"DescribeChannelModeratedByAppInstanceUser": func(ch string) error {
+			_, err := e.Msg.DescribeChannelModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelModeratedByAppInstanceUserInput{
+				ChannelArn: aws.String(ch), ChimeBearer: b, AppInstanceUserArn: b})
+			return err
+		},
+		"DescribeChannelModeratedByAppInstanceUser/other user": func(ch string) error {
+			_, err := e.Msg.DescribeChannelModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.DescribeChannelModeratedByAppInstanceUserInput{
+				ChannelArn: aws.String(ch), ChimeBearer: b, AppInstanceUserArn: aws.String(erin)})
+			return err
+		},
+		"SendChannelMessage": func(ch string) error {
+			_, err := e.Msg.SendChannelMessage(e.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: b,
+				Content: aws.String("hi"), Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent,
+				ClientRequestToken: aws.String(token())})
+			return err
+		},
+		"ListChannelMessages": func(ch string) error {
+			_, err := e.Msg.ListChannelMessages(e.ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(ch), ChimeBearer: b})
+			return err
+		},
+		"CreateChannelModerator": func(ch string) error {
+			_, err := e.Msg.CreateChannelModerator(e.ctx, &chimesdkmessaging.CreateChannelModeratorInput{ChannelArn: aws.String(ch), ChimeBearer: b,
+				ChannelModeratorArn: b})
+			return err
+		},
+		"CreateChannelBan": func(ch string) error {
+			_, err := e.Msg.CreateChannelBan(e.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(ch), ChimeBearer: b,
+				MemberArn: aws.String(erin)})
+			return err
+		},
 	}
 	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			err := call()
-			wantErr(t, err, "UnauthorizedClientException")
-			wantMessage(t, err, "An invalid app instance user ARN was supplied for the x-amz-chime-bearer HTTP header.")
-		})
+		for _, c := range []struct{ name, arn string }{{"existing", ch}, {"missing", missing}} {
+			t.Run(name+"/"+c.name, func(t *testing.T) {
+				err := call(c.arn)
+				wantErr(t, err, "UnauthorizedClientException")
+				wantMessage(t, err, "An invalid app instance user ARN was supplied for the x-amz-chime-bearer HTTP header.")
+			})
+		}
 	}
 	// Nothing changed.
 	if got := listMemberArns(t, e, ch, erin, ""); !slices.Equal(got, []string{erin}) {

@@ -152,13 +152,14 @@ func inputARNs(spec *opSpec, in map[string]any) (arns []string, bearer string) {
 // scope's. A request naming a resource of another account or region is
 // answered exactly as one naming a resource that does not exist:
 //
-//   - a bearer elsewhere: 401 UnauthorizedClientException, as for an unknown
-//     bearer (the service resolves the bearer before anything else);
+//   - a request with a bearer: 401 UnauthorizedClientException, as the
+//     service answers a bearer that is unknown or of another app instance
+//     than the resource, before it looks for the resource (rule D5): a
+//     bearer of the caller's own account is of another app instance than
+//     a resource elsewhere, and a bearer elsewhere is unknown;
 //   - else the resource the operation works on (its app instance, channel,
 //     user, bot or tagged resource) elsewhere: 404 NotFoundException with
-//     the service's message for a missing one; but 401 first when the
-//     bearer, of the caller's own account, does not exist (bearerKnown), as
-//     the service answers.
+//     the service's message for a missing one.
 //
 // Other ARNs of the input (members, moderators, admins, the user of a
 // messaging call) need no check here: the service takes them only within
@@ -170,7 +171,7 @@ func inputARNs(spec *opSpec, in map[string]any) (arns []string, bearer string) {
 // account and is not held to one, so that development tools (curl, a
 // WebSocket client with just userArn) keep working.
 // Errors: Unauthorized, NotFound.
-func ownAccount(p chime.Principal, spec *opSpec, in map[string]any, bearerKnown func(arn string) (bool, error)) error {
+func ownAccount(p chime.Principal, spec *opSpec, in map[string]any) error {
 	if p.Scope.Kind != chime.ScopeAccount || p.AccessKeyID == "" || spec.input == nil {
 		return nil
 	}
@@ -181,13 +182,7 @@ func ownAccount(p chime.Principal, spec *opSpec, in map[string]any, bearerKnown 
 	for _, r := range spec.resources {
 		if arn, _ := in[r.member].(string); elsewhere(p, arn) {
 			if bearer != "" {
-				known, err := bearerKnown(bearer)
-				if err != nil {
-					return err
-				}
-				if !known {
-					return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
-				}
+				return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 			}
 			return chime.Errorf(chime.KindNotFound, r.missing, arn)
 		}

@@ -229,13 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, requestID, err)
 		return
 	}
-	if err := ownAccount(principal, spec, in, func(arn string) (bool, error) {
-		_, err := s.svc.SessionUser(r.Context(), arn)
-		if chime.KindOf(err) == chime.KindUnauthorized {
-			return false, nil
-		}
-		return err == nil, err
-	}); err != nil {
+	if err := ownAccount(principal, spec, in); err != nil {
 		writeError(w, s.log, requestID, err)
 		return
 	}

@@ -41,15 +41,11 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		// Mode, and a run again (store.Write) would otherwise fingerprint
 		// the changed request for its ClientRequestToken.
 		in := req
-		b, err := s.bearer(tx, c, "")
+		// A bearer of another app instance is a 401 whether or not
+		// AppInstanceArn exists (D5); a user's app instance exists.
+		b, err := s.bearer(tx, c, in.AppInstanceArn)
 		if err != nil {
 			return err
-		}
-		if _, err := s.appInstance(tx, in.AppInstanceArn); err != nil {
-			return err
-		}
-		if b.AppInstanceArn != in.AppInstanceArn {
-			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		scope := in.AppInstanceArn + "/CreateChannel:" + b.Arn
 		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
@@ -216,15 +212,11 @@ func (s *Service) ListChannels(ctx context.Context, c chime.Caller, in ListChann
 	filter := in.AppInstanceArn + "|" + in.Privacy
 	var page store.Page[chime.Channel]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		b, err := s.bearer(tx, c, "")
+		// A bearer of another app instance is a 401 whether or not
+		// AppInstanceArn exists (D5); a user's app instance exists.
+		b, err := s.bearer(tx, c, in.AppInstanceArn)
 		if err != nil {
 			return err
-		}
-		if _, err := s.appInstance(tx, in.AppInstanceArn); err != nil {
-			return err
-		}
-		if b.AppInstanceArn != in.AppInstanceArn {
-			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		if in.Privacy == chime.PrivacyPrivate {
 			admin, err := tx.IsAdmin(in.AppInstanceArn, b.Arn)

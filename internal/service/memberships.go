@@ -467,8 +467,10 @@ func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in
 
 // forUser resolves the user a *ForAppInstanceUser or *ModeratedByAppInstanceUser
 // call is about: the bearer for themself, anyone of the app instance for its admins.
-func (s *Service) forUser(tx *store.Tx, c chime.Caller, userArn string) (chime.AppInstanceUser, error) {
-	b, err := s.bearer(tx, c, "")
+// A call about one channel names the channel's app instance in appInstance: a
+// bearer of another one is unauthorized before anything else is checked (D5).
+func (s *Service) forUser(tx *store.Tx, c chime.Caller, appInstance, userArn string) (chime.AppInstanceUser, error) {
+	b, err := s.bearer(tx, c, appInstance)
 	if err != nil {
 		return b, err
 	}
@@ -497,7 +499,7 @@ func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, 
 	var page store.Page[chime.UserMembership]
 	var filter string
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		u, err := s.forUser(tx, c, userArn)
+		u, err := s.forUser(tx, c, "", userArn)
 		if err != nil {
 			return err
 		}
@@ -523,16 +525,12 @@ func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, 
 func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.UserMembership, error) {
 	var um chime.UserMembership
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		u, err := s.forUser(tx, c, userArn)
+		u, err := s.forUser(tx, c, chime.AppInstanceOf(channelArn), userArn)
 		if err != nil {
 			return err
 		}
-		ch, err := s.channel(tx, channelArn)
-		if err != nil {
+		if _, err = s.channel(tx, channelArn); err != nil {
 			return err
-		}
-		if ch.AppInstanceArn != u.AppInstanceArn { // a bearer of another app instance (rule D5)
-			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		um, err = tx.GetUserMembership(channelArn, u.Arn)
 		if err != nil {

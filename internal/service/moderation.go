@@ -129,7 +129,7 @@ func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c 
 	var page store.Page[chime.Channel]
 	var filter string
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		u, err := s.forUser(tx, c, userArn)
+		u, err := s.forUser(tx, c, "", userArn)
 		if err != nil {
 			return err
 		}
@@ -152,15 +152,12 @@ func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c 
 func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context, c chime.Caller, channelArn, userArn string) (chime.Channel, error) {
 	var ch chime.Channel
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		u, err := s.forUser(tx, c, userArn)
+		u, err := s.forUser(tx, c, chime.AppInstanceOf(channelArn), userArn)
 		if err != nil {
 			return err
 		}
 		if ch, err = s.channel(tx, channelArn); err != nil {
 			return err
-		}
-		if ch.AppInstanceArn != u.AppInstanceArn { // a bearer of another app instance (rule D5)
-			return chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 		}
 		if ch.Elastic != nil {
 			return chime.Errorf(chime.KindBadRequest, "DescribeChannelModeratedByAppInstanceUser is not supported in elastic channels.")

@@ -29,11 +29,13 @@ func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role,
 	if r.bearer, err = s.bearer(tx, c, ""); err != nil {
 		return r, err
 	}
+	// A bearer of another app instance is unauthorized whether or not the
+	// channel exists: the answer must not tell it which channels do (D5).
+	if chime.AppInstanceOf(channelArn) != r.bearer.AppInstanceArn {
+		return r, chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
+	}
 	if r.channel, err = s.channel(tx, channelArn); err != nil {
 		return r, err
-	}
-	if r.bearer.AppInstanceArn != r.channel.AppInstanceArn {
-		return r, chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 	}
 	// Admin, moderator, member and banned, in one statement.
 	sr, err := tx.RoleOf(r.channel.AppInstanceArn, channelArn, r.bearer.Arn)
@@ -71,6 +73,19 @@ func (r role) canRead() error {
 		return nil
 	}
 	return forbidden("The bearer is not a member of this private channel.")
+}
+
+// canWrite: changing a channel's messages belongs to its members, moderators
+// and the app instance's admins; not to a non-member who may read a PUBLIC
+// channel, nor to a banned user.
+func (r role) canWrite() error {
+	switch {
+	case r.banned:
+		return forbidden("The bearer is banned from this channel.")
+	case r.admin || r.moderator || r.member:
+		return nil
+	}
+	return forbidden("The bearer is not a member of this channel.")
 }
 
 // canModerate: moderator powers belong to the channel's moderators and the app instance's admins.
