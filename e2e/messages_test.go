@@ -540,6 +540,56 @@ func TestGetChannelMessageStatus_SenderOnly(t *testing.T) {
 	}
 }
 
+// TestFormerMember_ChangesNoMessages_S5: editing, redacting and reading the
+// status of one's own messages are member powers (SEMANTICS.md §5 "Member
+// powers"). A member who left a PUBLIC channel may still read it, but is
+// refused all three on the messages they sent while a member; once they join
+// again they may.
+func TestFormerMember_ChangesNoMessages_S5(t *testing.T) {
+	e := newEnv(t)
+	f := newMsgFixture(e, e.appInstance("former"))
+	for _, mode := range []string{"UNRESTRICTED", "RESTRICTED"} {
+		ch := f.channel(mode, "PUBLIC")
+		id := e.send(ch, f.member, "original")
+		_, err := e.Msg.DeleteChannelMembership(e.ctx, &chimesdkmessaging.DeleteChannelMembershipInput{ChannelArn: aws.String(ch),
+			ChimeBearer: aws.String(f.member), MemberArn: aws.String(f.member)})
+		noErr(t, err)
+		update := func() error {
+			_, err := e.Msg.UpdateChannelMessage(e.ctx, &chimesdkmessaging.UpdateChannelMessageInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(f.member), MessageId: aws.String(id), Content: aws.String("edited")})
+			return err
+		}
+		redact := func() error {
+			_, err := e.Msg.RedactChannelMessage(e.ctx, &chimesdkmessaging.RedactChannelMessageInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(f.member), MessageId: aws.String(id)})
+			return err
+		}
+		status := func() error {
+			_, err := e.Msg.GetChannelMessageStatus(e.ctx, &chimesdkmessaging.GetChannelMessageStatusInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(f.member), MessageId: aws.String(id)})
+			return err
+		}
+		for name, call := range map[string]func() error{"UpdateChannelMessage": update, "RedactChannelMessage": redact, "GetChannelMessageStatus": status} {
+			t.Run(mode+"/former member/"+name, func(t *testing.T) {
+				wantErr(t, call(), "ForbiddenException")
+			})
+		}
+		// Still readable, and unchanged.
+		m, err := e.getMessage(ch, f.member, id)
+		noErr(t, err)
+		if aws.ToString(m.Content) != "original" || m.Redacted || m.LastEditedTimestamp != nil {
+			t.Errorf("%s: a refused change changed the message: %+v", mode, m)
+		}
+		// A member again (a moderator adds them back in a RESTRICTED channel).
+		_, err = e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+			ChimeBearer: aws.String(f.creator), MemberArn: aws.String(f.member), Type: types.ChannelMembershipTypeDefault})
+		noErr(t, err)
+		noErr(t, status())
+		noErr(t, update())
+		noErr(t, redact())
+	}
+}
+
 // TestListChannelMessages_Pagination: 120 messages one second apart; pages of
 // 50/50/20 newest first by default and oldest first with ASCENDING, the last
 // page without NextToken (D8) so the v2 paginator stops; NotBefore/NotAfter

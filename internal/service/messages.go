@@ -252,15 +252,27 @@ func (s *Service) GetChannelMessage(ctx context.Context, c chime.Caller, channel
 	return m, err
 }
 
-// GetChannelMessageStatus returns a message's status to its sender only.
-// Errors: Unauthorized, NotFound, Forbidden, BadRequest (SubChannelId).
+// GetChannelMessageStatus returns a message's status to its sender, while
+// they are a member, moderator or admin of the channel (SEMANTICS.md §5: a
+// member power, "own only"). Errors: Unauthorized, NotFound, Forbidden,
+// BadRequest (SubChannelId).
 func (s *Service) GetChannelMessageStatus(ctx context.Context, c chime.Caller, channelArn, id, subChannelID string) (string, error) {
-	m, err := s.GetChannelMessage(ctx, c, channelArn, id, subChannelID)
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		r, err := s.roleIn(tx, c, channelArn)
+		if err != nil {
+			return err
+		}
+		if err := r.canWrite(); err != nil {
+			return err
+		}
+		m, err := s.visibleMessage(tx, r, id, subChannelID)
+		if err == nil && m.Sender.Arn != r.bearer.Arn {
+			err = forbidden("Only the sender can get a message's status.")
+		}
+		return err
+	})
 	if err != nil {
 		return "", err
-	}
-	if m.Sender.Arn != c.Bearer {
-		return "", forbidden("Only the sender can get a message's status.")
 	}
 	return chime.StatusSent, nil
 }
@@ -297,7 +309,7 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, c chime.Caller, in U
 func (s *Service) RedactChannelMessage(ctx context.Context, c chime.Caller, channelArn, id, subChannelID string) (chime.Message, error) {
 	return s.changeMessage(ctx, c, channelArn, id, subChannelID, chime.EventRedactChannelMessage,
 		func(r role, m *chime.Message, now time.Time) error {
-			if !r.privileged() && !(r.member && m.Sender.Arn == r.bearer.Arn) {
+			if !r.privileged() && m.Sender.Arn != r.bearer.Arn {
 				return forbidden("Members can redact only their own messages; moderators and admins any.")
 			}
 			m.Content, m.Metadata, m.Redacted = "", "", true
@@ -316,7 +328,10 @@ func (s *Service) changeMessage(ctx context.Context, c chime.Caller, channelArn,
 		if err != nil {
 			return err
 		}
-		if err := r.canRead(); err != nil {
+		// Editing and redacting are member powers (own messages) and
+		// moderator powers: a former member of a PUBLIC channel, who may
+		// still read it, changes nothing (SEMANTICS.md §5).
+		if err := r.canWrite(); err != nil {
 			return err
 		}
 		if m, err = s.visibleMessage(tx, r, id, subChannelID); err != nil {
