@@ -370,3 +370,89 @@ func TestTwoNodesChannelAndUserQuota(t *testing.T) {
 		t.Fatalf("%d channels listed, want 5", n)
 	}
 }
+
+// TestMemberQuota_ChannelCreatedAgain: a channel deleted and created again
+// under the same ChannelId while members are being added to it starts
+// counting its members afresh: the quota of memberships per channel then
+// admits exactly the members it has room for, no more and no fewer. (The
+// SQLite writer once carried the deleted channel's pending count to the new
+// one when both fell in one commit group; the store's
+// TestGroupMemberCountOfAChannelCreatedAgain holds that case exactly.)
+func TestMemberQuota_ChannelCreatedAgain(t *testing.T) {
+	const quota = 12
+	q := service.DefaultQuotas
+	q.MembershipsPerChannel = quota
+	e := newEnv(t, withQuotas(q))
+	ai := e.appInstance("again")
+	owner := e.user(ai, "owner")
+	var users []string
+	for i := range 2 * quota {
+		users = append(users, e.user(ai, fmt.Sprintf("u%02d", i)))
+	}
+	// create creates the channel, trying again while the ChannelId is taken.
+	create := func() string {
+		for {
+			out, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
+				Name: aws.String("again"), ClientRequestToken: aws.String(token()), ChannelId: aws.String("again")})
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() == "ConflictException" {
+				continue
+			}
+			if err != nil {
+				t.Errorf("CreateChannel: %v", err) // Errorf: create also runs in a goroutine
+				return ""
+			}
+			return *out.ChannelArn
+		}
+	}
+	add := func(ch, u string) error {
+		_, err := e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+			ChimeBearer: aws.String(owner), MemberArn: aws.String(u), Type: types.ChannelMembershipTypeDefault})
+		return err
+	}
+	for round := range 15 {
+		ch := create()
+		// Adders fill the channel while it is deleted and created again.
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(users); i += 6 {
+					add(ch, users[i]) // refused once it is full or while it is gone
+				}
+			}()
+		}
+		// The create is sent with the delete, so that both may share a commit.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			create()
+		}()
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		_, err := e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+		noErr(t, err)
+		wg.Wait()
+		// The new channel has room for exactly quota - its members.
+		members := listMemberArns(t, e, ch, owner, "")
+		have, added := len(members), 0
+		for _, u := range users {
+			if slices.Contains(members, u) {
+				continue // adding a member again is a 201 (D1)
+			}
+			err := add(ch, u)
+			if err == nil {
+				added++
+				continue
+			}
+			if !isLimit(err) {
+				t.Fatalf("round %d: add: %v", round, err)
+			}
+		}
+		if got := len(listMemberArns(t, e, ch, owner, "")); have+added != quota || got != quota {
+			t.Fatalf("round %d: %d members after the race, %d more admitted, %d listed; the quota is %d", round, have, added, got, quota)
+		}
+		_, err = e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+		noErr(t, err)
+	}
+}

@@ -158,6 +158,12 @@ func (t *Tx) DeleteChannel(arn string) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	// The count changes the writer's group holds for this ARN were of the
+	// row deleted here: written later, they would land on a channel
+	// created again under the same ARN in the same group.
+	if t.inWriterGroup() {
+		t.delta.resetMemberCount(arn)
+	}
 	var res sql.Result
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_id = ` + channelKey,
@@ -297,6 +303,9 @@ func (t *Tx) pendingMemberCount(channel string) int {
 	if !t.inWriterGroup() {
 		return 0
 	}
+	if t.delta.countsReset[channel] { // deleted in this transaction: the group's changes were of the old row
+		return t.delta.memberCounts[channel]
+	}
 	return t.group.memberCounts[channel] + t.delta.memberCounts[channel]
 }
 
@@ -304,7 +313,7 @@ func (t *Tx) pendingMemberCount(channel string) int {
 // one statement a channel, before its commit.
 func (t *Tx) flushMemberCounts() error {
 	counts := t.group.memberCounts
-	t.group.memberCounts = nil
+	t.group.memberCounts, t.group.countsReset = nil, nil
 	t.delta = &memberDelta{}
 	for ch, n := range counts {
 		if n == 0 {

@@ -366,3 +366,74 @@ func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
 		t.Fatalf("member_count %d, memberships %d (%s), want 3", kept, counted, members)
 	}
 }
+
+// TestGroupMemberCountOfAChannelCreatedAgain: a channel deleted and created
+// again under the same ARN (a ChannelId reused) in one group starts its
+// member count from its own memberships: the count changes the group held
+// for the deleted row are not written to the new one (they were, and the
+// new channel's quota then counted members it never had).
+func TestGroupMemberCountOfAChannelCreatedAgain(t *testing.T) {
+	ctx := context.Background()
+	st, ch, user, member := channelWithUsers(t, 10)
+	var c chime.Channel
+	if err := st.Read(ctx, func(tx *Tx) error {
+		var err error
+		c, err = tx.GetChannel(ch)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(i int) func(*Tx) error {
+		return func(tx *Tx) error {
+			ok, err := tx.InsertMembershipIfAllowed(member(i), 100, 100)
+			if err == nil && !ok {
+				err = fmt.Errorf("member %d not added", i)
+			}
+			return err
+		}
+	}
+	recreate := func(tx *Tx) error {
+		if err := tx.DeleteChannel(ch); err != nil {
+			return err
+		}
+		return tx.InsertChannel(c)
+	}
+	// In one transaction too: adds, the delete, the insert and an add.
+	addRecreateAdd := func(tx *Tx) error {
+		for _, f := range []func(*Tx) error{add(5), add(6), recreate, add(7)} {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	want := map[string]int{"apart": 2, "within one": 1}
+	for name, fns := range map[string][]func(*Tx) error{
+		"apart":      {add(1), add(2), add(3), recreate, add(4), add(8)},
+		"within one": {add(1), add(2), addRecreateAdd},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := st.Write(ctx, recreate); err != nil { // empty again
+				t.Fatal(err)
+			}
+			for i, err := range inOneGroup(t, st, fns...) {
+				if err != nil {
+					t.Fatalf("transaction %d: %v", i, err)
+				}
+			}
+			var kept, counted int
+			if err := st.Read(ctx, func(tx *Tx) error {
+				if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
+					return err
+				}
+				return tx.queryRow(`SELECT COUNT(*) FROM memberships`).Scan(&counted)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if kept != want[name] || counted != want[name] {
+				t.Fatalf("member_count %d, memberships %d, want %d", kept, counted, want[name])
+			}
+			_ = user
+		})
+	}
+}

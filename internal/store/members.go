@@ -252,6 +252,10 @@ type memberDelta struct {
 	// writes a group's once, before its commit (flushMemberCounts), where
 	// each add rewrote the channel's row.
 	memberCounts map[string]int
+	// Channels deleted: the changes of their counts before (in memberCounts
+	// of earlier transactions) were of a row that is gone, and must not be
+	// written to a channel created again under the same ARN.
+	countsReset map[string]bool
 }
 
 func (d *memberDelta) empty() bool {
@@ -323,9 +327,22 @@ func (d *memberDelta) merge(e *memberDelta) {
 		}
 		d.userAdds[u] += n
 	}
+	for ch := range e.countsReset { // e's own changes come after its reset
+		d.resetMemberCount(ch)
+	}
 	for ch, n := range e.memberCounts {
 		d.addMemberCount(ch, n)
 	}
+}
+
+// resetMemberCount forgets the changes of channel's count so far: the
+// channel was deleted.
+func (d *memberDelta) resetMemberCount(channel string) {
+	if d.countsReset == nil {
+		d.countsReset = map[string]bool{}
+	}
+	d.countsReset[channel] = true
+	delete(d.memberCounts, channel)
 }
 
 func (d *memberDelta) addMemberCount(channel string, n int) {

@@ -275,3 +275,47 @@ func execThenOpen(t *testing.T, db *sql.DB, rows []string, target string) *Store
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestRecountMembersMigration: migration 0009 sets every channel's member
+// count to its memberships, repairing those the group writer left wrong
+// (TestGroupMemberCountOfAChannelCreatedAgain).
+func TestRecountMembersMigration(t *testing.T) { onBothStores(t, testRecountMembersMigration) }
+
+func testRecountMembersMigration(t *testing.T, target string) {
+	ctx := context.Background()
+	db, _ := schemaBefore(t, target, "0009")
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	user := func(u string) string { return ai + "/user/" + u }
+	rows := []string{
+		`INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES ('` + ai + `', 'us-east-1:123456789012', 'n', '', 1, 1)`,
+	}
+	for _, u := range []string{"a", "b", "c"} {
+		rows = append(rows, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user(u)+`', '`+ai+`', 'user', '`+u+`', '', 1, 1)`)
+	}
+	// x counts 5 for its 2 members, y 0 for its 1, z 3 for its 3.
+	want := map[string]int{"x": 2, "y": 1, "z": 3, "empty": 0}
+	for c, kept := range map[string]int{"x": 5, "y": 0, "z": 3, "empty": 4} {
+		rows = append(rows, `INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count)
+			VALUES ('`+ai+`/channel/`+c+`', '`+ai+`', '`+c+`', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, `+strconv.Itoa(kept)+`)`)
+	}
+	for _, m := range [][2]string{{"x", "a"}, {"x", "b"}, {"y", "c"}, {"z", "a"}, {"z", "b"}, {"z", "c"}} {
+		rows = append(rows, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = '`+ai+`/channel/`+m[0]+`'), (SELECT seq FROM identities WHERE arn = '`+user(m[1])+`'), '', 'DEFAULT', '`+user("a")+`', 1, 1)`)
+	}
+	st := execThenOpen(t, db, rows, target)
+	err := st.Read(ctx, func(tx *Tx) error {
+		for c, w := range want {
+			n, err := tx.CountMemberships(ai + "/channel/" + c)
+			if err != nil {
+				return err
+			}
+			if n != w {
+				t.Errorf("channel %s counts %d members after the migration, want %d", c, n, w)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
