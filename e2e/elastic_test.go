@@ -1774,3 +1774,31 @@ func TestElasticPrefetch_ModeratorInTwoSubChannels(t *testing.T) {
 		t.Fatalf("CHANNEL_DETAILS for %v, want the elastic channel and the plain one once each", f.nameAll(arns))
 	}
 }
+
+// TestElasticSendReplay_D12: a SendChannelMessage sent again with its
+// ClientRequestToken answers as the first did, SubChannelId included (it
+// answered none): the subchannel the message went to.
+func TestElasticSendReplay_D12(t *testing.T) {
+	e := newEnv(t)
+	f := newElastic(t, e, 3, 2, 40, 1)
+	sub := f.join(f.users[0])
+	in := chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.users[0]), Content: aws.String("once"),
+		ClientRequestToken: aws.String("elastic-resend-1")}
+	first, err := e.sendIn(in)
+	noErr(t, err)
+	for _, when := range []string{"again", "after a restart"} {
+		if when == "after a restart" {
+			e.restart()
+		}
+		again, err := e.sendIn(in)
+		noErr(t, err)
+		if aws.ToString(again.MessageId) != aws.ToString(first.MessageId) || aws.ToString(again.SubChannelId) != sub ||
+			aws.ToString(first.SubChannelId) != sub {
+			t.Errorf("%s: MessageId %s SubChannelId %q, first %s %q, want the same in %s", when, aws.ToString(again.MessageId),
+				aws.ToString(again.SubChannelId), aws.ToString(first.MessageId), aws.ToString(first.SubChannelId), sub)
+		}
+	}
+	if ids := elasticHistory(t, e, f.ch, f.users[0], ""); len(ids) != 1 {
+		t.Errorf("history %v, want one message", ids)
+	}
+}

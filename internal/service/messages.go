@@ -123,7 +123,14 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			return err
 		}
 		if prev != "" {
-			m = chime.Message{ChannelArn: in.ChannelArn, MessageID: prev, Persistence: in.Persistence}
+			// The answer as first given: the subchannel the message went to
+			// (a member may have moved since), else the bearer's.
+			m = chime.Message{ChannelArn: in.ChannelArn, MessageID: prev, Persistence: in.Persistence, SubChannelID: sub}
+			if stored, err := tx.GetMessage(in.ChannelArn, prev); err == nil {
+				m.SubChannelID = stored.SubChannelID
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 			return nil
 		}
 		now := s.clock()
