@@ -95,7 +95,7 @@ func (e *env) start() {
 		st.Close()
 		e.t.Fatal(err)
 	}
-	srv := httptest.NewServer(e.startSessions(svc, h))
+	srv := httptest.NewServer(e.startSessions(svc, noNulls(e.t, h)))
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {

@@ -223,7 +223,9 @@ func TestSendChannelMessage_Fields(t *testing.T) {
 	e := newEnv(t, withClock(clk))
 	f := newMsgFixture(e, e.appInstance("fields"))
 	ch := f.channel("UNRESTRICTED", "PRIVATE")
-	attrs := map[string]types.MessageAttributeValue{"priority": {StringValues: []string{"high"}}, "tags": {StringValues: []string{"a", "b"}}}
+	// "none" has no StringValues: it reads back as {} (every response is
+	// checked for nulls: noNulls).
+	attrs := map[string]types.MessageAttributeValue{"priority": {StringValues: []string{"high"}}, "tags": {StringValues: []string{"a", "b"}}, "none": {}}
 	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.memberBot),
 		Content: aws.String(`{"text":"hi"}`), Metadata: aws.String("meta"), ContentType: aws.String("application/json"), MessageAttributes: attrs,
 		PushNotification: &types.PushNotificationConfiguration{Title: aws.String("t"), Body: aws.String("b"), Type: types.PushNotificationTypeDefault}})
@@ -238,7 +240,7 @@ func TestSendChannelMessage_Fields(t *testing.T) {
 	if aws.ToString(m.Sender.Arn) != f.memberBot || aws.ToString(m.Sender.Name) != "member-bot" {
 		t.Errorf("Sender %+v", m.Sender)
 	}
-	if len(m.MessageAttributes) != 2 || !slices.Equal(m.MessageAttributes["tags"].StringValues, []string{"a", "b"}) ||
+	if _, ok := m.MessageAttributes["none"]; len(m.MessageAttributes) != 3 || !ok || !slices.Equal(m.MessageAttributes["tags"].StringValues, []string{"a", "b"}) ||
 		!slices.Equal(m.MessageAttributes["priority"].StringValues, []string{"high"}) {
 		t.Errorf("MessageAttributes %+v", m.MessageAttributes)
 	}
@@ -254,7 +256,7 @@ func TestSendChannelMessage_Fields(t *testing.T) {
 	msgs, err := e.history(ch, f.member, chimesdkmessaging.ListChannelMessagesInput{})
 	noErr(t, err)
 	if len(msgs) != 2 || aws.ToString(msgs[0].MessageId) != aws.ToString(ctl.MessageId) || msgs[0].Type != types.ChannelMessageTypeControl ||
-		aws.ToString(msgs[1].Metadata) != "meta" || len(msgs[1].MessageAttributes) != 2 || aws.ToString(msgs[1].ContentType) != "application/json" {
+		aws.ToString(msgs[1].Metadata) != "meta" || len(msgs[1].MessageAttributes) != 3 || aws.ToString(msgs[1].ContentType) != "application/json" {
 		t.Errorf("history %+v", msgs)
 	}
 	// Unknown bearer (D5), unknown channel (D3), SubChannelId outside an elastic channel.

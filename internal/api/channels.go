@@ -84,8 +84,7 @@ func (s *Server) createChannelMembership(ctx context.Context, c chime.Caller, in
 // createChannelMembershipOut is CreateChannelMembership's response. It
 // writes its own JSON (appendJSON, and MarshalJSON with it), byte for byte
 // what the map it replaced gave (TestCreateChannelMembershipOutput): the
-// keys in order, Member and SubChannelId null when empty, Member's Name
-// left out when empty.
+// keys in order, Member, SubChannelId and Member's Name left out when empty.
 type createChannelMembershipOut struct {
 	channelArn, memberArn, memberName, subChannelID string
 }
@@ -97,12 +96,12 @@ func createChannelMembershipOutput(m chime.Membership) createChannelMembershipOu
 func (o createChannelMembershipOut) appendJSON(b []byte) []byte {
 	b = append(b, `{"ChannelArn":`...)
 	b = appendJSONString(b, o.channelArn)
-	b = append(b, `,"Member":`...)
-	b = appendIdentityJSON(b, chime.Identity{Arn: o.memberArn, Name: o.memberName})
-	b = append(b, `,"SubChannelId":`...)
-	if o.subChannelID == "" {
-		b = append(b, "null"...)
-	} else {
+	if o.memberArn != "" {
+		b = append(b, `,"Member":`...)
+		b = appendIdentityJSON(b, chime.Identity{Arn: o.memberArn, Name: o.memberName})
+	}
+	if o.subChannelID != "" {
+		b = append(b, `,"SubChannelId":`...)
 		b = appendJSONString(b, o.subChannelID)
 	}
 	return append(b, '}')

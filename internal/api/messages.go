@@ -9,7 +9,7 @@ import (
 )
 
 type messageAttribute struct {
-	StringValues []string `json:"StringValues"`
+	StringValues []string `json:"StringValues,omitempty"` // {"k":{}} reads back as {"k":{}}
 }
 
 type target struct {

@@ -266,6 +266,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if m, ok := out.(map[string]any); ok {
+		omitNils(m)
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		writeError(w, s.log, requestID, fmt.Errorf("encode %s output: %w", spec.name, err))
@@ -274,6 +277,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(spec.status)
 	w.Write(b)
+}
+
+// omitNils leaves out of an output the members that have no value (a nil
+// pointer, map, slice or interface), in it and in the maps it holds, as AWS
+// leaves them out: json.Marshal would write them as null.
+func omitNils(m map[string]any) {
+	for k, v := range m {
+		switch x := v.(type) {
+		case nil:
+			delete(m, k)
+		case map[string]any:
+			omitNils(x)
+		default:
+			switch r := reflect.ValueOf(v); r.Kind() {
+			case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+				if r.IsNil() {
+					delete(m, k)
+				}
+			}
+		}
+	}
 }
 
 func firstValue(vals []string) string {

@@ -143,7 +143,7 @@ type wsMessage struct {
 }
 
 type wsValues struct {
-	StringValues []string `json:"StringValues"`
+	StringValues []string `json:"StringValues,omitempty"`
 }
 
 type wsTarget struct {
