@@ -705,6 +705,66 @@ func TestQuotaTagsPerResource_D17(t *testing.T) {
 	if len(tags.Tags) != 2 {
 		t.Fatalf("a rejected TagResource left tags behind: %+v", tags.Tags)
 	}
+
+	// Tags given at creation count the same: three are refused and create
+	// nothing; two (a key given twice is one tag) are taken.
+	idTags := func(keys ...string) []idtypes.Tag {
+		var out []idtypes.Tag
+		for _, k := range keys {
+			out = append(out, idtypes.Tag{Key: aws.String(k), Value: aws.String("v")})
+		}
+		return out
+	}
+	msgTags := func(keys ...string) []types.Tag {
+		var out []types.Tag
+		for _, k := range keys {
+			out = append(out, types.Tag{Key: aws.String(k), Value: aws.String("v")})
+		}
+		return out
+	}
+	owner := e.user(ai, "owner")
+	creates := map[string]func(keys ...string) error{
+		"CreateAppInstance": func(keys ...string) error {
+			_, err := e.ID.CreateAppInstance(e.ctx, &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("t"), ClientRequestToken: aws.String(token()),
+				Tags: idTags(keys...)})
+			return err
+		},
+		"CreateAppInstanceUser": func(keys ...string) error {
+			_, err := e.ID.CreateAppInstanceUser(e.ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai),
+				AppInstanceUserId: aws.String("u-" + strings.Join(keys, "")), Name: aws.String("t"), ClientRequestToken: aws.String(token()), Tags: idTags(keys...)})
+			return err
+		},
+		"CreateAppInstanceBot": func(keys ...string) error {
+			_, err := e.ID.CreateAppInstanceBot(e.ctx, &chimesdkidentity.CreateAppInstanceBotInput{AppInstanceArn: aws.String(ai),
+				Name: aws.String("t"), ClientRequestToken: aws.String(token()), Configuration: lexConfig("en_US"), Tags: idTags(keys...)})
+			return err
+		},
+		"CreateChannel": func(keys ...string) error {
+			_, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
+				Name: aws.String("t"), ClientRequestToken: aws.String(token()), Tags: msgTags(keys...)})
+			return err
+		},
+	}
+	count := func() string {
+		ais, err := e.ID.ListAppInstances(e.ctx, &chimesdkidentity.ListAppInstancesInput{})
+		noErr(t, err)
+		users, err := e.ID.ListAppInstanceUsers(e.ctx, &chimesdkidentity.ListAppInstanceUsersInput{AppInstanceArn: aws.String(ai)})
+		noErr(t, err)
+		bots, err := e.ID.ListAppInstanceBots(e.ctx, &chimesdkidentity.ListAppInstanceBotsInput{AppInstanceArn: aws.String(ai)})
+		noErr(t, err)
+		return fmt.Sprintf("%d app instances, %d users, %d bots, %d channels", len(ais.AppInstances), len(users.AppInstanceUsers), len(bots.AppInstanceBots),
+			listedChannels(t, e, ai, owner))
+	}
+	for name, create := range creates {
+		t.Run(name, func(t *testing.T) {
+			before := count()
+			wantErr(t, create("x", "y", "z"), "ResourceLimitExceededException")
+			if after := count(); after != before {
+				t.Errorf("a refused create left %s, before %s", after, before)
+			}
+			noErr(t, create("x", "y", "x"))
+		})
+	}
 }
 
 // TestAccountRegionFromSigV4_D14: the account is the 12-digit access key

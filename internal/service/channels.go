@@ -117,7 +117,7 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 				return err
 			}
 		}
-		if err := tx.PutTags(arn, in.Tags); err != nil {
+		if err := s.putTags(tx, arn, in.Tags); err != nil {
 			return err
 		}
 		return s.remember(tx, scope, in.ClientRequestToken, fp, arn)

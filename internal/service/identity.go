@@ -40,7 +40,7 @@ func (s *Service) CreateAppInstance(ctx context.Context, p chime.Principal, in C
 		if err := tx.InsertAppInstance(owner(p), chime.AppInstance{Arn: arn, Name: in.Name, Metadata: in.Metadata, Created: now, Updated: now}); err != nil {
 			return err
 		}
-		if err := tx.PutTags(arn, in.Tags); err != nil {
+		if err := s.putTags(tx, arn, in.Tags); err != nil {
 			return err
 		}
 		return s.remember(tx, scope, in.ClientRequestToken, fp, arn)
@@ -172,7 +172,7 @@ func (s *Service) createIdentity(ctx context.Context, kind string, in CreateIden
 			}
 			return err
 		}
-		if err := tx.PutTags(arn, in.Tags); err != nil {
+		if err := s.putTags(tx, arn, in.Tags); err != nil {
 			return err
 		}
 		return s.remember(tx, scope, in.ClientRequestToken, fp, arn)

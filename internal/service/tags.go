@@ -36,15 +36,25 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []chime.Tag)
 		if err := s.taggable(tx, arn); err != nil {
 			return err
 		}
-		if err := tx.PutTags(arn, tags); err != nil {
-			return err
-		}
-		all, err := tx.ListTags(arn)
-		if err == nil && len(all) > s.quotas.TagsPerResource {
-			return limitExceeded("tags per resource", s.quotas.TagsPerResource)
-		}
-		return err
+		return s.putTags(tx, arn, tags)
 	})
+}
+
+// putTags adds or replaces tags of arn within the quota of tags per
+// resource: TagResource and every create that takes Tags.
+// Errors: ResourceLimitExceeded.
+func (s *Service) putTags(tx *store.Tx, arn string, tags []chime.Tag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	if err := tx.PutTags(arn, tags); err != nil {
+		return err
+	}
+	all, err := tx.ListTags(arn)
+	if err == nil && len(all) > s.quotas.TagsPerResource {
+		return limitExceeded("tags per resource", s.quotas.TagsPerResource)
+	}
+	return err
 }
 
 // UntagResource removes tags by key. Errors: NotFound, BadRequest.
