@@ -47,6 +47,11 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		if err != nil {
 			return err
 		}
+		// Creates in one app instance wait for each other (PostgreSQL), so
+		// that the channel quota below holds across nodes.
+		if err := tx.LockAppInstance(in.AppInstanceArn); err != nil {
+			return err
+		}
 		scope := in.AppInstanceArn + "/CreateChannel:" + b.Arn
 		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
 		if err != nil || prev != "" {
