@@ -314,6 +314,14 @@ func TestChannelOps_ForeignBearer_D5(t *testing.T) {
 			})
 		}
 	}
+	// An ARN that names no channel of any app instance is a channel that
+	// does not exist (D3), not a bearer of another app instance.
+	for _, bad := range []string{ai + "/channel/", ch + "/extra", strings.Replace(ch, ":chime:", ":s3:", 1), ai + "/channelX/abc"} {
+		_, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(bad), ChimeBearer: aws.String(erin)})
+		if errorCode(err) != "NotFoundException" {
+			t.Errorf("DescribeChannel %s: %v, want NotFoundException", bad, err)
+		}
+	}
 	// Nothing changed.
 	if got := listMemberArns(t, e, ch, erin, ""); !slices.Equal(got, []string{erin}) {
 		t.Errorf("members %v, want only the creator", got)

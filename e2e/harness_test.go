@@ -259,6 +259,15 @@ func (e *env) raw(method, path string, headers map[string]string, body string) (
 	return resp.StatusCode, resp.Header, string(b)
 }
 
+// errorCode is err's AWS error code, or "" when err is not an API error.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
 // wantErr fails unless err is an AWS API error with the given error code
 // (the x-amzn-ErrorType shape name, e.g. "ForbiddenException").
 func wantErr(t *testing.T, err error, code string) {

@@ -394,8 +394,7 @@ func TestMemberQuota_ChannelCreatedAgain(t *testing.T) {
 		for {
 			out, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
 				Name: aws.String("again"), ClientRequestToken: aws.String(token()), ChannelId: aws.String("again")})
-			var ae smithy.APIError
-			if errors.As(err, &ae) && ae.ErrorCode() == "ConflictException" {
+			if errorCode(err) == "ConflictException" {
 				continue
 			}
 			if err != nil {

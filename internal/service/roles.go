@@ -31,7 +31,8 @@ func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role,
 	}
 	// A bearer of another app instance is unauthorized whether or not the
 	// channel exists: the answer must not tell it which channels do (D5).
-	if chime.AppInstanceOf(channelArn) != r.bearer.AppInstanceArn {
+	// (An ARN that names no app instance is a channel that does not exist.)
+	if ai := chime.AppInstanceOf(channelArn); ai != "" && ai != r.bearer.AppInstanceArn {
 		return r, chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 	}
 	if r.channel, err = s.channel(tx, channelArn); err != nil {
