@@ -96,6 +96,8 @@ func TestSessionCloseCodes(t *testing.T) {
 		code websocket.StatusCode
 	}{
 		{"unknown user", e.presignedURL(ai+"/user/nobody", now, nil), session.CloseUnauthorized},
+		// No store can hold U+0000 in a user ARN (PostgreSQL cannot even look it up).
+		{"user ARN with U+0000", e.presignedURL(ai+"/user/no\x00body", now, nil), session.CloseUnauthorized},
 		{"deleted user", e.presignedURL(gone, now, nil), session.CloseUnauthorized},
 		{"no userArn", e.presignedURL("", now, nil), session.CloseUnauthorized},
 		{"not an ARN", e.presignedURL("bob", now, nil), session.CloseUnauthorized},

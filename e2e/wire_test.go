@@ -245,6 +245,9 @@ func TestWireValidationNamesField(t *testing.T) {
 		{"empty MemberArns", "POST", "/channels/" + pathEsc(w.ch) + "/memberships?operation=batch-create", w.bearer(w.erin), `{"MemberArns":[]}`, "MemberArns"},
 		{"bad ChannelId pattern", "POST", "/channels", w.bearer(w.erin),
 			`{"AppInstanceArn":"` + w.ai + `","Name":"c","ClientRequestToken":"tok-c1","ChannelId":"-bad/id!"}`, "ChannelId"},
+		// U+0000 fits no store (PostgreSQL text refuses it): a 400 on every store.
+		{"Metadata with U+0000", "POST", "/app-instances", nil, `{"Name":"x","ClientRequestToken":"tok-a0","Metadata":"a\u0000b"}`, "Metadata"},
+		{"path ARN with U+0000", "GET", "/app-instances/" + pathEsc(w.ai) + "%00", nil, "", "AppInstanceArn"},
 		{"Name too long", "POST", "/app-instances", nil, `{"Name":"` + strings.Repeat("n", 257) + `","ClientRequestToken":"tok-a1"}`, "Name"},
 		{"Name missing", "POST", "/app-instances", nil, `{"ClientRequestToken":"tok-a2"}`, "Name"},
 		{"Name empty", "POST", "/app-instances", nil, `{"Name":"","ClientRequestToken":"tok-a3"}`, "Name"},
