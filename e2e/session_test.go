@@ -528,6 +528,28 @@ func TestSessionEvents_Messages(t *testing.T) {
 			ChimeBearer: aws.String(f.arn["adminIn"])})
 		noErr(t, err)
 		f.expect(t, "DELETE_CHANNEL_MESSAGE", "alice", "bot")
+		// A target who is banned (or leaves) hears no more of the message:
+		// the edit, the redaction and the deletion reach its sender alone.
+		tid = f.send(t, "alice", chimesdkmessaging.SendChannelMessageInput{Content: aws.String("psst"),
+			Target: []types.Target{{MemberArn: aws.String(f.arn["bot"])}}})
+		f.expect(t, "CREATE_CHANNEL_MESSAGE", "alice", "bot")
+		_, err = e.Msg.CreateChannelBan(e.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: aws.String(f.ch),
+			MemberArn: aws.String(f.arn["bot"]), ChimeBearer: aws.String(f.arn["alice"])})
+		noErr(t, err)
+		f.expect(t, "DELETE_CHANNEL_MEMBERSHIP", members...)
+		members = without(members, "bot")
+		_, err = e.Msg.UpdateChannelMessage(e.ctx, &chimesdkmessaging.UpdateChannelMessageInput{ChannelArn: aws.String(f.ch), MessageId: aws.String(tid),
+			Content: aws.String("psst, edited"), ChimeBearer: aws.String(f.arn["alice"])})
+		noErr(t, err)
+		f.expect(t, "UPDATE_CHANNEL_MESSAGE", "alice")
+		_, err = e.Msg.RedactChannelMessage(e.ctx, &chimesdkmessaging.RedactChannelMessageInput{ChannelArn: aws.String(f.ch), MessageId: aws.String(tid),
+			ChimeBearer: aws.String(f.arn["alice"])})
+		noErr(t, err)
+		f.expect(t, "REDACT_CHANNEL_MESSAGE", "alice")
+		_, err = e.Msg.DeleteChannelMessage(e.ctx, &chimesdkmessaging.DeleteChannelMessageInput{ChannelArn: aws.String(f.ch), MessageId: aws.String(tid),
+			ChimeBearer: aws.String(f.arn["adminIn"])})
+		noErr(t, err)
+		f.expect(t, "DELETE_CHANNEL_MESSAGE", "alice")
 	})
 	t.Run("NON_PERSISTENT: connected members only, never stored", func(t *testing.T) {
 		// bob's session goes away; he stays a member.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -182,9 +183,23 @@ func nilIfEmpty(s string) *string {
 func messageEvent(tx *store.Tx, typ string, m chime.Message) (chime.Event, error) {
 	ev := chime.Event{Type: typ, MessageType: m.Type, ChannelArn: m.ChannelArn, Payload: MessagePayload(m)}
 	if m.Target != "" {
-		ev.Recipients = []string{m.Sender.Arn}
-		if m.Target != m.Sender.Arn {
-			ev.Recipients = append(ev.Recipients, m.Target)
+		// Its sender and target, while they are members of its (sub)channel:
+		// one who left or was banned hears no more of it.
+		for _, arn := range []string{m.Sender.Arn, m.Target} {
+			if len(ev.Recipients) == 1 && ev.Recipients[0] == arn {
+				continue
+			}
+			var err error
+			if m.SubChannelID != "" {
+				_, err = tx.GetMembershipIn(m.ChannelArn, arn, m.SubChannelID)
+			} else {
+				_, err = tx.GetMembership(m.ChannelArn, arn)
+			}
+			if err == nil {
+				ev.Recipients = append(ev.Recipients, arn)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return ev, err
+			}
 		}
 		return ev, nil
 	}
