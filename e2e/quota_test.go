@@ -455,3 +455,73 @@ func TestMemberQuota_ChannelCreatedAgain(t *testing.T) {
 		noErr(t, err)
 	}
 }
+
+// TestBatchCreateChannelMembership_ChannelQuota_D17: a batch that would take
+// a channel past its quota of memberships fails whole, a 400
+// ResourceLimitExceededException that adds no one (the quota is the
+// channel's, not a member's: SEMANTICS.md §2 whole-call failures); a batch
+// that fits is taken, and members already in count for nothing (D1).
+func TestBatchCreateChannelMembership_ChannelQuota_D17(t *testing.T) {
+	const quota = 6
+	q := service.DefaultQuotas
+	q.MembershipsPerChannel = quota
+	e := newEnv(t, withQuotas(q))
+	ai := e.appInstance("batch-quota")
+	owner := e.user(ai, "owner")
+	ch := e.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	var users []string
+	for i := range 8 {
+		users = append(users, e.user(ai, fmt.Sprintf("q%d", i)))
+	}
+	batch := func(arns ...string) (*chimesdkmessaging.BatchCreateChannelMembershipOutput, error) {
+		return e.Msg.BatchCreateChannelMembership(e.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(ch),
+			ChimeBearer: aws.String(owner), MemberArns: arns})
+	}
+	_, err := batch(users[0])
+	noErr(t, err)
+	_, err = batch(users...) // 2 + 7 new > 6
+	wantLimit(t, err)
+	if got := listMemberArns(t, e, ch, owner, ""); len(got) != 2 {
+		t.Fatalf("a refused batch left %d members, want 2: %v", len(got), got)
+	}
+	out, err := batch(append([]string{owner, users[0]}, users[1:5]...)...) // 2 existing + 4 new = 6
+	noErr(t, err)
+	if len(out.Errors) != 0 || len(out.BatchChannelMemberships.Members) != 6 {
+		t.Errorf("batch that fits: %d members, errors %+v", len(out.BatchChannelMemberships.Members), out.Errors)
+	}
+	out, err = batch(owner, users[1]) // nothing new: fits a full channel
+	noErr(t, err)
+	if len(out.Errors) != 0 {
+		t.Errorf("existing members in a full channel: errors %+v", out.Errors)
+	}
+	_, err = batch(users[5])
+	wantLimit(t, err)
+	if got := listMemberArns(t, e, ch, owner, ""); len(got) != quota {
+		t.Errorf("%d members, want %d", len(got), quota)
+	}
+}
+
+// TestCreateChannel_ModeratorQuota_D17: CreateChannel's ModeratorArns, with
+// the creator, count against the quota of moderators per channel as
+// CreateChannelModerator does; over it, nothing is created.
+func TestCreateChannel_ModeratorQuota_D17(t *testing.T) {
+	q := service.DefaultQuotas
+	q.ModeratorsPerChannel = 3
+	e := newEnv(t, withQuotas(q))
+	ai := e.appInstance("mod-quota")
+	owner := e.user(ai, "owner")
+	var mods []string
+	for i := range 3 {
+		mods = append(mods, e.user(ai, fmt.Sprintf("m%d", i)))
+	}
+	create := func(mods ...string) error {
+		_, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
+			Name: aws.String("mods"), ClientRequestToken: aws.String(token()), ModeratorArns: mods})
+		return err
+	}
+	wantLimit(t, create(mods...)) // the creator and 3 more
+	if n := listedChannels(t, e, ai, owner); n != 0 {
+		t.Errorf("a refused CreateChannel left %d channels", n)
+	}
+	noErr(t, create(append(mods[:2], owner, mods[0])...)) // the creator and 2 more, named twice
+}

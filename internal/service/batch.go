@@ -71,7 +71,9 @@ func (b *batchAdder) add(arn string) (chime.AppInstanceUser, *added, error) {
 		return u, nil, forbidden("%s is banned from this channel.", u.Arn)
 	}
 	if b.inChan >= b.s.quotas.MembershipsPerChannel {
-		return u, nil, limitExceeded("memberships per channel", b.s.quotas.MembershipsPerChannel)
+		// The channel's quota is the channel's problem, not this member's:
+		// the whole call fails and adds no one (SEMANTICS.md §2, D17).
+		return u, nil, wholeCall{limitExceeded("memberships per channel", b.s.quotas.MembershipsPerChannel)}
 	}
 	if b.counts[arn] >= b.s.quotas.MembershipsPerUser {
 		return u, nil, limitExceeded("channel memberships per app instance user", b.s.quotas.MembershipsPerUser)
@@ -88,3 +90,9 @@ func (b *batchAdder) flush() error {
 	b.pending = nil
 	return err
 }
+
+// wholeCall marks an error of one member of a batch that fails the whole
+// call instead of becoming an Errors entry.
+type wholeCall struct{ error }
+
+func (w wholeCall) Unwrap() error { return w.error }

@@ -114,6 +114,9 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 				continue
 			}
 			seen[m] = true
+			if len(seen) > s.quotas.ModeratorsPerChannel { // as CreateChannelModerator counts
+				return limitExceeded("moderators per channel", s.quotas.ModeratorsPerChannel)
+			}
 			u, err := s.memberIdentity(tx, in.AppInstanceArn, m)
 			if err != nil {
 				return err

@@ -277,7 +277,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, c chime.Call
 				continue
 			}
 			code, ok := batchCodes[chime.KindOf(err)]
-			if !ok {
+			if !ok || errors.As(err, new(wholeCall)) {
 				return err
 			}
 			res.Errors = append(res.Errors, BatchError{MemberArn: arn, Code: code, Message: err.Error()})
