@@ -281,7 +281,11 @@ func with(names []string, more ...string) []string {
 func TestSessionEvents_Channel(t *testing.T) {
 	e := newEnv(t)
 	f := newEventFixture(t, e)
-	_, err := e.Msg.UpdateChannel(e.ctx, &chimesdkmessaging.UpdateChannelInput{ChannelArn: aws.String(f.ch), Name: aws.String("renamed"),
+	_, err := e.Msg.PutChannelExpirationSettings(e.ctx, &chimesdkmessaging.PutChannelExpirationSettingsInput{ChannelArn: aws.String(f.ch),
+		ChimeBearer: aws.String(f.arn["alice"]), ExpirationSettings: &types.ExpirationSettings{ExpirationDays: aws.Int32(7),
+			ExpirationCriterion: types.ExpirationCriterionCreatedTimestamp}})
+	noErr(t, err)
+	_, err = e.Msg.UpdateChannel(e.ctx, &chimesdkmessaging.UpdateChannelInput{ChannelArn: aws.String(f.ch), Name: aws.String("renamed"),
 		Metadata: aws.String("meta"), ChimeBearer: aws.String(f.arn["modOut"])})
 	noErr(t, err)
 	fr := f.expect(t, "UPDATE_CHANNEL", fixtureMembers...)
@@ -292,6 +296,10 @@ func TestSessionEvents_Channel(t *testing.T) {
 	fr.payload(t, &p)
 	if p["ChannelArn"] != f.ch || p["Name"] != "renamed" || p["Metadata"] != "meta" || p["Privacy"] != "PRIVATE" || p["Mode"] != "UNRESTRICTED" {
 		t.Errorf("UPDATE_CHANNEL payload %v", p)
+	}
+	// The model's Channel, ExpirationSettings included (and ElasticChannelConfiguration of an elastic channel).
+	if x, _ := p["ExpirationSettings"].(map[string]any); x["ExpirationDays"] != 7.0 || x["ExpirationCriterion"] != "CREATED_TIMESTAMP" {
+		t.Errorf("UPDATE_CHANNEL ExpirationSettings %v", p["ExpirationSettings"])
 	}
 	wantISO(t, p, "CreatedTimestamp", "LastUpdatedTimestamp")
 

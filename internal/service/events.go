@@ -51,11 +51,15 @@ type wsChannel struct {
 	CreatedTimestamp     string      `json:"CreatedTimestamp"`
 	LastUpdatedTimestamp string      `json:"LastUpdatedTimestamp"`
 	LastMessageTimestamp *string     `json:"LastMessageTimestamp,omitempty"`
+	// The model's Channel members, under its names.
+	ElasticChannelConfiguration *chime.ElasticConfig      `json:"ElasticChannelConfiguration,omitempty"`
+	ExpirationSettings          *chime.ExpirationSettings `json:"ExpirationSettings,omitempty"`
 }
 
 func channelPayload(c chime.Channel) wsChannel {
 	return wsChannel{ChannelArn: c.Arn, Name: c.Name, Mode: c.Mode, Privacy: c.Privacy, Metadata: c.Metadata, CreatedBy: wsID(c.CreatedBy),
-		CreatedTimestamp: isoTime(c.Created), LastUpdatedTimestamp: isoTime(c.Updated), LastMessageTimestamp: isoTimePtr(c.LastMessage)}
+		CreatedTimestamp: isoTime(c.Created), LastUpdatedTimestamp: isoTime(c.Updated), LastMessageTimestamp: isoTimePtr(c.LastMessage),
+		ElasticChannelConfiguration: c.Elastic, ExpirationSettings: c.Expiration}
 }
 
 type wsMembership struct {
