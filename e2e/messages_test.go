@@ -364,6 +364,36 @@ func TestUpdateChannelMessage_OwnOnly(t *testing.T) {
 	}
 }
 
+// TestUpdateChannelMessage_KeepsWhatIsNotSent: Metadata and ContentType left
+// out of an edit stay as they were (as UpdateChannel keeps a Metadata it is
+// not sent); sent, even empty, they replace the old ones.
+func TestUpdateChannelMessage_KeepsWhatIsNotSent(t *testing.T) {
+	e := newEnv(t)
+	f := newMsgFixture(e, e.appInstance("update-keeps"))
+	ch := f.channel("UNRESTRICTED", "PUBLIC")
+	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
+		Content: aws.String("v1"), Metadata: aws.String(`{"attachment":"a.png"}`), ContentType: aws.String("text/markdown")})
+	noErr(t, err)
+	id := aws.ToString(out.MessageId)
+	update := func(in chimesdkmessaging.UpdateChannelMessageInput) *types.ChannelMessage {
+		t.Helper()
+		in.ChannelArn, in.ChimeBearer, in.MessageId = aws.String(ch), aws.String(f.member), aws.String(id)
+		_, err := e.Msg.UpdateChannelMessage(e.ctx, &in)
+		noErr(t, err)
+		m, err := e.getMessage(ch, f.member, id)
+		noErr(t, err)
+		return m
+	}
+	m := update(chimesdkmessaging.UpdateChannelMessageInput{Content: aws.String("v2")})
+	if aws.ToString(m.Content) != "v2" || aws.ToString(m.Metadata) != `{"attachment":"a.png"}` || aws.ToString(m.ContentType) != "text/markdown" {
+		t.Errorf("content-only edit: %q %q %q", aws.ToString(m.Content), aws.ToString(m.Metadata), aws.ToString(m.ContentType))
+	}
+	m = update(chimesdkmessaging.UpdateChannelMessageInput{Content: aws.String("v3"), Metadata: aws.String(""), ContentType: aws.String("text/plain")})
+	if aws.ToString(m.Content) != "v3" || m.Metadata != nil || aws.ToString(m.ContentType) != "text/plain" {
+		t.Errorf("edit clearing Metadata: %q %v %q", aws.ToString(m.Content), m.Metadata, aws.ToString(m.ContentType))
+	}
+}
+
 func kindName(f *msgFixture, arn string) string {
 	for _, r := range f.msgRoles() {
 		if r.arn == arn {

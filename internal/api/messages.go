@@ -126,7 +126,8 @@ func (s *Server) getChannelMessageStatus(ctx context.Context, c chime.Caller, in
 }
 
 type updateChannelMessageIn struct {
-	ChannelArn, MessageId, Content, Metadata, ContentType, SubChannelId string
+	ChannelArn, MessageId, Content, SubChannelId string
+	Metadata, ContentType                        *string // left out: unchanged
 }
 
 func (s *Server) updateChannelMessage(ctx context.Context, c chime.Caller, in *updateChannelMessageIn) (any, error) {

@@ -284,9 +284,12 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, c chime.Caller, c
 	return chime.StatusSent, nil
 }
 
-// UpdateChannelMessageInput is the input of UpdateChannelMessage.
+// UpdateChannelMessageInput is the input of UpdateChannelMessage. Metadata
+// and ContentType left out (nil) stay as they are, as UpdateChannel keeps
+// a Metadata it is not sent.
 type UpdateChannelMessageInput struct {
-	ChannelArn, MessageID, Content, Metadata, ContentType, SubChannelID string
+	ChannelArn, MessageID, Content, SubChannelID string
+	Metadata, ContentType                        *string
 }
 
 // UpdateChannelMessage edits a message: the sender's own only, whatever
@@ -303,10 +306,16 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, c chime.Caller, in U
 			if in.Content != "" { // none (it cannot be empty): unchanged (the legacy model's optional Content)
 				m.Content = in.Content
 			}
-			if err := checkContent(m.Type, m.Content, in.Metadata); err != nil {
+			if in.Metadata != nil {
+				m.Metadata = *in.Metadata
+			}
+			if in.ContentType != nil {
+				m.ContentType = *in.ContentType
+			}
+			if err := checkContent(m.Type, m.Content, m.Metadata); err != nil {
 				return err
 			}
-			m.Metadata, m.ContentType, m.Edited = in.Metadata, in.ContentType, &now
+			m.Edited = &now
 			return nil
 		})
 }
