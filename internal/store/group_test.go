@@ -265,7 +265,6 @@ func channelWithUsers(t *testing.T, n int) (st *Store, ch string, user func(int)
 // AddStateOf) adds what the group has added, and a failed transaction's adds
 // count for nothing. SEMANTICS.md quotas: memberships per channel.
 func TestGroupMemberCountsAndQuota(t *testing.T) {
-	ctx := context.Background()
 	st, ch, user, member := channelWithUsers(t, 20)
 	const quota = 5
 	errOwn := errors.New("fails on purpose")
@@ -305,17 +304,25 @@ func TestGroupMemberCountsAndQuota(t *testing.T) {
 	if got := fmt.Sprint(seen[len(seen)-5:]); got != "[1 2 3 4 5]" {
 		t.Errorf("counts read in the group %v, want [1 2 3 4 5] last", seen)
 	}
+	wantMemberCount(t, st, ch, quota)
+}
+
+// wantMemberCount fails t unless the channel ch, the only one of st with
+// members, counts want members and holds as many memberships.
+func wantMemberCount(t *testing.T, st *Store, ch string, want int) {
+	t.Helper()
 	var kept, counted int
-	if err := st.Read(ctx, func(tx *Tx) error {
+	var members string
+	if err := st.Read(context.Background(), func(tx *Tx) error {
 		if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
 			return err
 		}
-		return tx.queryRow(`SELECT COUNT(*) FROM memberships`).Scan(&counted)
+		return tx.queryRow(`SELECT COUNT(*), COALESCE(group_concat(member_id), '') FROM memberships`).Scan(&counted, &members)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if kept != quota || counted != quota {
-		t.Fatalf("member_count %d, memberships %d, want %d", kept, counted, quota)
+	if kept != want || counted != want {
+		t.Fatalf("member_count %d, memberships %d (%s), want %d", kept, counted, members, want)
 	}
 }
 
@@ -325,7 +332,6 @@ func TestGroupMemberCountsAndQuota(t *testing.T) {
 // not exist, so its key is NULL) must leave nothing of itself, before or
 // after other adds in its group, which keep theirs, and count for nothing.
 func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
-	ctx := context.Background()
 	st, ch, _, member := channelWithUsers(t, 4)
 	ifAllowed := func(i int) func(*Tx) error {
 		return func(tx *Tx) error {
@@ -352,19 +358,7 @@ func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
 			t.Errorf("transaction %d: %v", i, errs[i])
 		}
 	}
-	var kept, counted int
-	var members string
-	if err := st.Read(ctx, func(tx *Tx) error {
-		if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
-			return err
-		}
-		return tx.queryRow(`SELECT COUNT(*), group_concat(member_id) FROM memberships`).Scan(&counted, &members)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if kept != 3 || counted != 3 {
-		t.Fatalf("member_count %d, memberships %d (%s), want 3", kept, counted, members)
-	}
+	wantMemberCount(t, st, ch, 3)
 }
 
 // TestGroupMemberCountOfAChannelCreatedAgain: a channel deleted and created
@@ -374,7 +368,7 @@ func TestMembershipInsertThatFailsAConstraintLeavesNoChange(t *testing.T) {
 // new channel's quota then counted members it never had).
 func TestGroupMemberCountOfAChannelCreatedAgain(t *testing.T) {
 	ctx := context.Background()
-	st, ch, user, member := channelWithUsers(t, 10)
+	st, ch, _, member := channelWithUsers(t, 10)
 	var c chime.Channel
 	if err := st.Read(ctx, func(tx *Tx) error {
 		var err error
@@ -421,19 +415,7 @@ func TestGroupMemberCountOfAChannelCreatedAgain(t *testing.T) {
 					t.Fatalf("transaction %d: %v", i, err)
 				}
 			}
-			var kept, counted int
-			if err := st.Read(ctx, func(tx *Tx) error {
-				if err := tx.queryRow(`SELECT member_count FROM channels WHERE arn = ?`, ch).Scan(&kept); err != nil {
-					return err
-				}
-				return tx.queryRow(`SELECT COUNT(*) FROM memberships`).Scan(&counted)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if kept != want[name] || counted != want[name] {
-				t.Fatalf("member_count %d, memberships %d, want %d", kept, counted, want[name])
-			}
-			_ = user
+			wantMemberCount(t, st, ch, want[name])
 		})
 	}
 }
