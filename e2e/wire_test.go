@@ -368,6 +368,8 @@ func TestWireMissingBearerIs401_D5(t *testing.T) {
 		"malformed":          "not an arn",
 		"unknown user":       w.ai + "/user/ghost",
 		"other app instance": stranger,
+		// Not UTF-8: PostgreSQL cannot even look it up (it answered 500).
+		"invalid UTF-8": w.ai + "/user/\xff",
 	}
 	for _, op := range ops {
 		for bname, b := range bearers {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -88,8 +89,12 @@ func New(ctx context.Context, st *store.Store, opt Options) (*Service, error) {
 		if k == "" {
 			b := make([]byte, 32)
 			rand.Read(b)
-			k = hex.EncodeToString(b)
-			if err := tx.PutMeta("token-key", k); err != nil {
+			// Another node starting now may add its own first: the key is
+			// whichever was added, read back, so that all nodes share it.
+			if err := tx.AddMeta("token-key", hex.EncodeToString(b)); err != nil {
+				return err
+			}
+			if k, err = tx.GetMeta("token-key"); err != nil {
 				return err
 			}
 		}
@@ -244,7 +249,8 @@ func (s *Service) channel(tx *store.Tx, arn string) (chime.Channel, error) {
 // must be an existing user or bot and, when appInstance is given, belong to it.
 func (s *Service) bearer(tx *store.Tx, c chime.Caller, appInstance string) (chime.AppInstanceUser, error) {
 	unauthorized := chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
-	if c.Bearer == "" {
+	// Not text a user's ARN can be (PostgreSQL cannot even look it up): unknown.
+	if c.Bearer == "" || !utf8.ValidString(c.Bearer) || strings.IndexByte(c.Bearer, 0) >= 0 {
 		return chime.AppInstanceUser{}, unauthorized
 	}
 	u, err := tx.GetIdentity(c.Bearer)

@@ -1142,6 +1142,13 @@ func (t *Tx) GetMeta(key string) (string, error) {
 	return v, err
 }
 
+// AddMeta sets key to value unless it is set already (by anyone: two nodes
+// starting at once both find it missing, and the first to commit wins).
+func (t *Tx) AddMeta(key, value string) error {
+	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+	return err
+}
+
 // PutMeta sets a value in the meta table.
 func (t *Tx) PutMeta(key, value string) error {
 	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
