@@ -189,10 +189,11 @@ func messageEvent(tx *store.Tx, typ string, m chime.Message) (chime.Event, error
 	if m.Target != "" {
 		// Its sender and target, while they are members of its (sub)channel:
 		// one who left or was banned hears no more of it.
-		for _, arn := range []string{m.Sender.Arn, m.Target} {
-			if len(ev.Recipients) == 1 && ev.Recipients[0] == arn {
-				continue
-			}
+		who := []string{m.Sender.Arn}
+		if m.Target != m.Sender.Arn {
+			who = append(who, m.Target)
+		}
+		for _, arn := range who {
 			var err error
 			if m.SubChannelID != "" {
 				_, err = tx.GetMembershipIn(m.ChannelArn, arn, m.SubChannelID)

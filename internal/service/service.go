@@ -249,8 +249,7 @@ func (s *Service) channel(tx *store.Tx, arn string) (chime.Channel, error) {
 // must be an existing user or bot and, when appInstance is given, belong to it.
 func (s *Service) bearer(tx *store.Tx, c chime.Caller, appInstance string) (chime.AppInstanceUser, error) {
 	unauthorized := chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
-	// Not text a user's ARN can be (PostgreSQL cannot even look it up): unknown.
-	if c.Bearer == "" || !utf8.ValidString(c.Bearer) || strings.IndexByte(c.Bearer, 0) >= 0 {
+	if c.Bearer == "" || !lookupable(c.Bearer) {
 		return chime.AppInstanceUser{}, unauthorized
 	}
 	u, err := tx.GetIdentity(c.Bearer)
@@ -285,6 +284,11 @@ func limitExceeded(what string, limit int) error {
 }
 
 // owner is the key that scopes app instances to an account and region.
+// lookupable tells whether s is text a stored ARN can be: valid UTF-8
+// without U+0000, as the API's validation admits. PostgreSQL cannot even
+// look up other text (an error, not "not found").
+func lookupable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
 func owner(p chime.Principal) string { return p.Region + ":" + p.Account }
 
 func isChild(arn, kind string) bool {

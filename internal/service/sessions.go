@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -28,9 +26,7 @@ const (
 // be an existing app instance user or bot. Errors: Unauthorized.
 func (s *Service) SessionUser(ctx context.Context, userArn string) (chime.AppInstanceUser, error) {
 	var u chime.AppInstanceUser
-	// No user's ARN holds U+0000 or invalid UTF-8 (the API refuses them),
-	// and PostgreSQL cannot look such text up: unknown, not an error.
-	if strings.IndexByte(userArn, 0) >= 0 || !utf8.ValidString(userArn) {
+	if !lookupable(userArn) {
 		return u, unknownSessionUser(userArn, store.ErrNotFound)
 	}
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
