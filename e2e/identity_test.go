@@ -1125,6 +1125,14 @@ func TestTagResourceAppInstanceUserChannel(t *testing.T) {
 		t.Fatalf("app instance tags changed by other resources: %q", got)
 	}
 
+	// Keys are listed in byte order on every store, whatever the PostgreSQL
+	// database's collation (which would put "_" and "a" before "B").
+	_, err = e.ID.TagResource(e.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(user), Tags: tags("b", "1", "_", "2", "B", "3", "a", "4")})
+	noErr(t, err)
+	if got := listed(user); got != "B=3,_=2,a=4,b=1" {
+		t.Fatalf("tags not in byte order of key: %q", got)
+	}
+
 	// A deleted user's tags do not come back with a new user of the same id.
 	_, err = e.ID.TagResource(e.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(user), Tags: tags("old", "yes")})
 	noErr(t, err)

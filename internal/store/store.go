@@ -1201,9 +1201,10 @@ func (t *Tx) RemoveTags(resource string, keys []string) error {
 	return nil
 }
 
-// ListTags returns the resource's tags sorted by key.
+// ListTags returns the resource's tags sorted by key, byte by byte: sorted
+// here, not by ORDER BY, whose order on PostgreSQL is the database's collation.
 func (t *Tx) ListTags(resource string) ([]chime.Tag, error) {
-	rows, err := t.query(`SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key`, resource)
+	rows, err := t.query(`SELECT key, value FROM tags WHERE resource_arn = ?`, resource)
 	if err != nil {
 		return nil, err
 	}
@@ -1216,6 +1217,7 @@ func (t *Tx) ListTags(resource string) ([]chime.Tag, error) {
 		}
 		tags = append(tags, tag)
 	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 	return tags, rows.Err()
 }
 
