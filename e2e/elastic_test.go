@@ -402,13 +402,20 @@ func TestElasticQuotas_D17(t *testing.T) {
 	_, err = create(e, ai, b, 2, 2)
 	noErr(t, err)
 
-	// Configured quotas.
+	// Configured quotas; however high, a channel holds at most 1,000,000
+	// members: MaximumSubChannels × TargetMembershipsPerSubChannel ≤ 1M (§6).
 	q := service.DefaultQuotas
-	q.ElasticChannelsPerAppInstance, q.SubChannelsPerElasticChannel, q.MembershipsPerSubChannel = 2, 1000, 5000
+	q.ElasticChannelsPerAppInstance, q.SubChannelsPerElasticChannel, q.MembershipsPerSubChannel = 3, 1000, 5000
 	e = newEnv(t, withQuotas(q))
 	ai = e.appInstance("quota")
 	b = e.user(ai, "b")
 	_, err = create(e, ai, b, 1000, 5000)
+	wantLimit(t, err)
+	_, err = create(e, ai, b, 201, 5000)
+	wantLimit(t, err)
+	_, err = create(e, ai, b, 1000, 1000)
+	noErr(t, err)
+	_, err = create(e, ai, b, 200, 5000)
 	noErr(t, err)
 	_, err = create(e, ai, b, 2, 2)
 	noErr(t, err)

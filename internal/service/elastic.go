@@ -19,6 +19,10 @@ import (
 // DELETE_CHANNEL_MEMBERSHIP a moderator receives when its subchannel is merged away.
 const EventReasonSubChannelDeleted = "subchannel_DELETED"
 
+// maxElasticMembers is the most members an elastic channel can hold,
+// moderators aside (SEMANTICS §6).
+const maxElasticMembers = 1_000_000
+
 func newSubChannelID() string { return newMessageID() }
 
 func errNotElastic() error {
@@ -37,6 +41,12 @@ func (s *Service) checkElastic(tx *store.Tx, in *CreateChannelInput) error {
 		return limitExceeded("subchannels per elastic channel", s.quotas.SubChannelsPerElasticChannel)
 	case e.TargetMembershipsPerSubChannel > s.quotas.MembershipsPerSubChannel:
 		return limitExceeded("memberships per subchannel", s.quotas.MembershipsPerSubChannel)
+	case e.MaximumSubChannels > maxElasticMembers/e.TargetMembershipsPerSubChannel:
+		// SEMANTICS §6: the product of the two cannot exceed 1M, whatever
+		// quotas --quotas raises (both are at least 2 by now: validated).
+		return chime.Errorf(chime.KindResourceLimitExceeded,
+			"An elastic channel holds at most %d members: MaximumSubChannels × TargetMembershipsPerSubChannel is %d × %d.",
+			maxElasticMembers, e.MaximumSubChannels, e.TargetMembershipsPerSubChannel)
 	}
 	in.Mode = chime.ModeRestricted
 	n, err := tx.CountElasticChannels(in.AppInstanceArn)
