@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"slices"
@@ -344,5 +345,80 @@ func TestTwoNodesDeleteUserEndsSessions(t *testing.T) {
 	}
 	for _, n := range []*env{a, b} {
 		n.dial(n.presignedURL(bob, time.Now().UTC(), nil)).wantClose(session.CloseUnauthorized)
+	}
+}
+
+// TestTwoNodesDeleteAppInstanceRacesWrites: DeleteAppInstance on node B while
+// node A adds members, sends messages and creates channels in it. Every call
+// either succeeds before the deletion or finds what it needs gone (401 for a
+// bearer that no longer exists, 404 for a channel), and nothing outlives the
+// app instance: no membership, message, channel, user, tag or token is left
+// in the store (on PostgreSQL the deletion locks the app instance's users and
+// channels as the writers do; without it rows added meanwhile were left).
+func TestTwoNodesDeleteAppInstanceRacesWrites(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	for round := 0; round < 6; round++ {
+		ai := a.appInstance("doomed")
+		owner := a.user(ai, "owner")
+		var users []string
+		for i := 0; i < 12; i++ {
+			users = append(users, a.user(ai, fmt.Sprintf("u%d", i)))
+		}
+		ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var bad []string
+		check := func(op string, err error) {
+			if err == nil {
+				return
+			}
+			if c := errorCode(err); c != "UnauthorizedClientException" && c != "NotFoundException" {
+				mu.Lock()
+				bad = append(bad, fmt.Sprintf("%s: %v", op, err))
+				mu.Unlock()
+			}
+		}
+		for i, u := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := a.Msg.CreateChannelMembership(a.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+					MemberArn: aws.String(u), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+				check("CreateChannelMembership", err)
+				_, err = a.Msg.SendChannelMessage(a.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), Content: aws.String("hi"),
+					Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent,
+					ClientRequestToken: aws.String(token()), ChimeBearer: aws.String(owner)})
+				check("SendChannelMessage", err)
+				if i%3 == 0 {
+					_, err = a.Msg.CreateChannel(a.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), Name: aws.String("late"),
+						ChimeBearer: aws.String(u), ClientRequestToken: aws.String(token()), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+					check("CreateChannel", err)
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
+		_, err := b.ID.DeleteAppInstance(b.ctx, &chimesdkidentity.DeleteAppInstanceInput{AppInstanceArn: aws.String(ai)})
+		noErr(t, err)
+		wg.Wait()
+		if len(bad) > 0 {
+			t.Fatalf("round %d: calls racing DeleteAppInstance answered otherwise than success, 401 or 404:\n%s", round, strings.Join(bad, "\n"))
+		}
+	}
+	db, err := sql.Open("pgx", a.Dir)
+	noErr(t, err)
+	defer db.Close()
+	for _, table := range []string{"app_instances", "identities", "admins", "channels", "memberships", "moderators", "bans", "messages",
+		"sub_channels", "last_targeted", "tags"} {
+		var n int
+		noErr(t, db.QueryRow(`SELECT count(*) FROM `+table).Scan(&n))
+		if n != 0 {
+			t.Errorf("%d rows left in %s after every app instance was deleted", n, table)
+		}
+	}
+	var n int
+	noErr(t, db.QueryRow(`SELECT count(*) FROM idempotency WHERE scope LIKE '%app-instance/%'`).Scan(&n))
+	if n != 0 {
+		t.Errorf("%d ClientRequestTokens of deleted app instances left", n)
 	}
 }

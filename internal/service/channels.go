@@ -41,15 +41,16 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		// Mode, and a run again (store.Write) would otherwise fingerprint
 		// the changed request for its ClientRequestToken.
 		in := req
+		// Creates in one app instance wait for each other (PostgreSQL), so
+		// that the channel quota below holds across nodes; and for
+		// DeleteAppInstance, so that the bearer read next is current.
+		if err := tx.LockAppInstance(in.AppInstanceArn); err != nil {
+			return err
+		}
 		// A bearer of another app instance is a 401 whether or not
 		// AppInstanceArn exists (D5); a user's app instance exists.
 		b, err := s.bearer(tx, c, in.AppInstanceArn)
 		if err != nil {
-			return err
-		}
-		// Creates in one app instance wait for each other (PostgreSQL), so
-		// that the channel quota below holds across nodes.
-		if err := tx.LockAppInstance(in.AppInstanceArn); err != nil {
 			return err
 		}
 		scope := in.AppInstanceArn + "/CreateChannel:" + b.Arn

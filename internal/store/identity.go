@@ -137,6 +137,26 @@ func (t *Tx) UpdateAppInstance(a chime.AppInstance) error {
 // it (its counts go with its row).
 func (t *Tx) DeleteAppInstance(arn string) error {
 	under := likePrefix(arn + "/")
+	// On PostgreSQL the caller holds the app instance's lock; its users and
+	// bots, then its channels, are locked too, in the order every writer
+	// takes them (lockMembers, then GetChannel): a write that locked one
+	// first commits before the rows below are deleted (each DELETE sees it),
+	// and one that locks it after finds it gone. Without this, a membership
+	// or message added meanwhile outlived its channel.
+	if t.pg {
+		for _, q := range []string{
+			`SELECT arn FROM identities WHERE app_instance_arn = ? ORDER BY arn FOR UPDATE`,
+			`SELECT arn FROM channels WHERE app_instance_arn = ? ORDER BY seq FOR UPDATE`,
+		} {
+			rows, err := t.query(q, arn)
+			if err != nil {
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+	}
 	for _, q := range []string{
 		`DELETE FROM memberships WHERE channel_id IN (SELECT seq FROM channels WHERE arn LIKE ? ESCAPE '\')`,
 		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE arn LIKE ? ESCAPE '\')`,
