@@ -135,7 +135,7 @@ func (t *Tx) ListChannels(appInstance, privacy string, after int64, limit int) (
 	if err != nil {
 		return Page[chime.Channel]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.Channel, int64, error) { return scanChannel(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.Channel, int64, error) { return scanChannel(r) })
 }
 
 // UpdateChannel sets name, mode and metadata.
@@ -358,7 +358,7 @@ func (t *Tx) MembershipsOf(channel, member string) ([]chime.Membership, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := scanPage(rows, 1<<30, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+	page, err := scanPage(rows, 1<<30, func(r *resultRows) (chime.Membership, int64, error) { return scanMembership(r) })
 	return page.Items, err
 }
 
@@ -388,7 +388,7 @@ func (t *Tx) ListMemberships(channel, sub, typ string, after int64, limit int) (
 	if err != nil {
 		return Page[chime.Membership]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.Membership, int64, error) { return scanMembership(r) })
 }
 
 // ListUserMemberships pages through a user's memberships, with their channels, in the order they were made.
@@ -397,7 +397,7 @@ func (t *Tx) ListUserMemberships(member string, after int64, limit int) (Page[ch
 	if err != nil {
 		return Page[chime.UserMembership]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.UserMembership, int64, error) { return scanUserMembership(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.UserMembership, int64, error) { return scanUserMembership(r) })
 }
 
 // GetUserMembership returns a user's membership in a channel with the channel, or ErrNotFound.
@@ -483,7 +483,7 @@ func (t *Tx) ListModerators(channel string, after int64, limit int) (Page[chime.
 	if err != nil {
 		return Page[chime.Moderator]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.Moderator, int64, error) { return scanModerator(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.Moderator, int64, error) { return scanModerator(r) })
 }
 
 // ListModeratedChannels pages through the channels a user moderates, in the order they became moderator.
@@ -493,7 +493,7 @@ func (t *Tx) ListModeratedChannels(moderator string, after int64, limit int) (Pa
 	if err != nil {
 		return Page[chime.Channel]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.Channel, int64, error) {
+	return scanPage(rows, limit, func(r *resultRows) (chime.Channel, int64, error) {
 		var mseq int64
 		var cs channelScan
 		if err := r.Scan(append([]any{&mseq}, cs.dest()...)...); err != nil {
@@ -545,7 +545,7 @@ func (t *Tx) ListBans(channel string, after int64, limit int) (Page[chime.Ban], 
 	if err != nil {
 		return Page[chime.Ban]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.Ban, int64, error) { return scanBan(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.Ban, int64, error) { return scanBan(r) })
 }
 
 // DeleteBan removes a ban; it reports whether one was removed.

@@ -118,7 +118,7 @@ func (t *Tx) ListAppInstances(owner string, after int64, limit int) (Page[chime.
 	if err != nil {
 		return Page[chime.AppInstance]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstance, int64, error) {
+	return scanPage(rows, limit, func(r *resultRows) (chime.AppInstance, int64, error) {
 		var a chime.AppInstance
 		var seq, c, u int64
 		err := r.Scan(&seq, &a.Arn, &a.Name, &a.Metadata, &c, &u)
@@ -292,7 +292,7 @@ func (t *Tx) ListIdentities(appInstance, kind string, after int64, limit int) (P
 	if err != nil {
 		return Page[chime.AppInstanceUser]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstanceUser, int64, error) { return scanIdentity(r) })
+	return scanPage(rows, limit, func(r *resultRows) (chime.AppInstanceUser, int64, error) { return scanIdentity(r) })
 }
 
 // UpdateIdentity sets name, metadata and configuration.
@@ -417,7 +417,7 @@ func (t *Tx) ListAdmins(appInstance string, after int64, limit int) (Page[chime.
 	if err != nil {
 		return Page[chime.AppInstanceAdmin]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.AppInstanceAdmin, int64, error) {
+	return scanPage(rows, limit, func(r *resultRows) (chime.AppInstanceAdmin, int64, error) {
 		var a chime.AppInstanceAdmin
 		var seq, c int64
 		err := r.Scan(&seq, &a.AppInstanceArn, &a.Admin.Arn, &a.Admin.Name, &c)

@@ -143,7 +143,7 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 	if err != nil {
 		return Page[chime.Message]{}, nil, err
 	}
-	page, err := scanPage(rows, q.Limit, func(r *sql.Rows) (chime.Message, int64, error) { return scanMessage(r) })
+	page, err := scanPage(rows, q.Limit, func(r *resultRows) (chime.Message, int64, error) { return scanMessage(r) })
 	if err != nil || page.Next == 0 {
 		return page, nil, err
 	}

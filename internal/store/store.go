@@ -1025,24 +1025,35 @@ func (t *Tx) mayWrite(q string) {
 	}
 }
 
-func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
+// resultRows is a query's result whose Scan and Err map driver errors as exec
+// does: a connection lost mid-iteration is a 503, not a 500.
+type resultRows struct {
+	*sql.Rows
+	t *Tx
+}
+
+func (r *resultRows) Scan(dest ...any) error { return r.t.mapErr(r.Rows.Scan(dest...)) }
+
+func (r *resultRows) Err() error { return r.t.mapErr(r.Rows.Err()) }
+
+func (t *Tx) query(q string, args ...any) (*resultRows, error) {
 	t.mayWrite(q)
 	if t.explain != nil && !t.pg {
 		t.explainQuery(q, args)
 	}
-	var rows *sql.Rows
+	var r *sql.Rows
 	var err error
 	if st, perr := t.stmt(q); perr != nil {
 		err = perr
 	} else if st != nil {
-		rows, err = st.QueryContext(t.ctx, args...)
+		r, err = st.QueryContext(t.ctx, args...)
 	} else {
-		rows, err = t.db.QueryContext(t.ctx, t.rebind(q), args...)
+		r, err = t.db.QueryContext(t.ctx, t.rebind(q), args...)
 	}
 	if err != nil {
 		return nil, t.mapErr(err)
 	}
-	return rows, nil
+	return &resultRows{Rows: r, t: t}, nil
 }
 
 // row is a single-row result whose Scan maps driver errors like exec does.
@@ -1110,7 +1121,7 @@ type Page[T any] struct {
 
 // scanPage reads up to limit rows with scan, which returns each row's seq,
 // and sets Next when a further row exists.
-func scanPage[T any](rows *sql.Rows, limit int, scan func(*sql.Rows) (T, int64, error)) (Page[T], error) {
+func scanPage[T any](rows *resultRows, limit int, scan func(*resultRows) (T, int64, error)) (Page[T], error) {
 	defer rows.Close()
 	var p Page[T]
 	var last int64

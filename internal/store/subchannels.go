@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"strings"
 	"time"
 
@@ -28,7 +27,7 @@ func (t *Tx) ListSubChannels(channel string, after int64, limit int) (Page[chime
 	if err != nil {
 		return Page[chime.SubChannel]{}, err
 	}
-	return scanPage(rows, limit, func(r *sql.Rows) (chime.SubChannel, int64, error) {
+	return scanPage(rows, limit, func(r *resultRows) (chime.SubChannel, int64, error) {
 		var s chime.SubChannel
 		var seq int64
 		err := r.Scan(&seq, &s.ID, &s.MembershipCount)
@@ -95,7 +94,7 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 	if err != nil {
 		return nil, err
 	}
-	page, err := scanPage(rows, n, func(r *sql.Rows) (chime.Membership, int64, error) { return scanMembership(r) })
+	page, err := scanPage(rows, n, func(r *resultRows) (chime.Membership, int64, error) { return scanMembership(r) })
 	if err != nil {
 		return nil, err
 	}
