@@ -969,6 +969,15 @@ func TestPaginationForgedNextToken_D8(t *testing.T) {
 	}
 	// A token as the server might write one, with a made-up signature.
 	forged := base64.RawURLEncoding.EncodeToString(append([]byte(`{"o":"ListAppInstanceUsers","f":"`+ai+`","a":1}`), make([]byte, 32)...))
+	// The same bytes written another way: the last character's unused low
+	// bits set. A lenient decoder reads it as the good token (D8: tamper-evident).
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	spare := map[int]int{2: 4, 3: 2}[len(good)%4]
+	if spare == 0 {
+		t.Fatalf("setup: a token of %d characters has no unused bits to set", len(good))
+	}
+	last := strings.IndexByte(b64, good[len(good)-1])
+	noncanonical := good[:len(good)-1] + string(b64[last|(1<<spare-1)])
 	flip := []byte(good)
 	i := len(flip) / 2
 	if flip[i] == 'A' {
@@ -990,6 +999,7 @@ func TestPaginationForgedNextToken_D8(t *testing.T) {
 		"base64 of junk":         "eyJvIjoiTGlzdEFwcEluc3RhbmNlVXNlcnMiLCJmIjoiIiwiYSI6MX0",
 		"unsigned lookalike":     forged,
 		"flipped character":      string(flip),
+		"non-canonical base64":   noncanonical,
 		"truncated":              good[:len(good)-4],
 		"extended":               good + "AAAA",
 		"bots token":             *botTok.NextToken,

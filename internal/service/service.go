@@ -155,7 +155,7 @@ func (s *Service) readToken(op, filter, token string) (tokenBody, error) {
 		return tokenBody{}, nil
 	}
 	bad := chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) < sha256.Size {
 		return tokenBody{}, bad
 	}
