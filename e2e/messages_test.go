@@ -823,6 +823,24 @@ func TestListChannelMessages_Pagination(t *testing.T) {
 				t.Errorf("%s: status %d, want 400", tc.name, errStatus(err))
 			}
 		}
+		// Bound to the NotBefore the query applies, the next millisecond
+		// for one inside a millisecond (botocore sends microseconds): the
+		// same bound written another way continues, another one is refused.
+		for _, tc := range []struct {
+			name   string
+			before time.Time
+			want   int
+		}{
+			{"NotBefore 0.5 ms earlier, the same bound", at[10].Add(-500 * time.Microsecond), http.StatusOK},
+			{"NotBefore 0.5 ms later, the next millisecond", at[10].Add(500 * time.Microsecond), http.StatusBadRequest},
+		} {
+			q := url.Values{"not-before": {tc.before.Format("2006-01-02T15:04:05.000000Z")}, "not-after": {at[109].Format("2006-01-02T15:04:05.000Z")},
+				"max-results": {"10"}, "next-token": {*tok}}
+			status, _, body := e.raw("GET", "/channels/"+pathEsc(ch)+"/messages?"+q.Encode(), map[string]string{"x-amz-chime-bearer": f.member}, "")
+			if status != tc.want {
+				t.Errorf("%s: status %d, want %d: %s", tc.name, status, tc.want, body)
+			}
+		}
 		// A ListChannelMemberships token is not a history token.
 		mem, err := e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch),
 			ChimeBearer: aws.String(f.member), MaxResults: aws.Int32(1)})

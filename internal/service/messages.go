@@ -197,7 +197,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 			return err
 		}
 		subChannelID = sub
-		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", in.ChannelArn, sub, r.bearer.Arn, in.Ascending, msOrNil(in.NotBefore), msOrNil(in.NotAfter))
+		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", in.ChannelArn, sub, r.bearer.Arn, in.Ascending, notBeforeOrNil(in.NotBefore), msOrNil(in.NotAfter))
 		tb, err := s.readToken("ListChannelMessages", filter, in.NextToken)
 		if err != nil {
 			return err
@@ -217,6 +217,15 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		next = s.writeToken(tokenBody{Op: "ListChannelMessages", Filter: filter, After: cursor.Seq, Time: cursor.Created})
 	}
 	return page.Items, subChannelID, next, nil
+}
+
+// notBeforeOrNil is the bound a NotBefore sets (store.NotBeforeMS): a token
+// is bound to the bound the query applied, not to how the client wrote it.
+func notBeforeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return store.NotBeforeMS(*t)
 }
 
 func msOrNil(t *time.Time) any {

@@ -103,6 +103,17 @@ type MessageQuery struct {
 	Limit     int
 }
 
+// NotBeforeMS is the first millisecond a NotBefore lets in. Times are kept
+// in milliseconds: a NotBefore between two is the next one, or a message of
+// the millisecond before it would be in.
+func NotBeforeMS(t time.Time) int64 {
+	nb := ms(t)
+	if t.After(time.UnixMilli(nb)) {
+		nb++
+	}
+	return nb
+}
+
 // ListMessages returns one page of history: a walk of the messages_history
 // index from the cursor, bounded by the time window. Next is set, with
 // NextCursor, when more messages follow.
@@ -113,14 +124,8 @@ func (t *Tx) ListMessages(q MessageQuery) (Page[chime.Message], *MessageCursor, 
 	// within them), so it replaces the bound on its side: the walk starts at
 	// the cursor instead of at the bound and skipping the pages before it.
 	if q.NotBefore != nil && (q.After == nil || !q.Ascending) {
-		// Times are kept in milliseconds: a NotBefore between two is the next
-		// one, or a message of the millisecond before it would be in.
 		where += ` AND m.created_ms >= ?`
-		nb := ms(*q.NotBefore)
-		if q.NotBefore.After(time.UnixMilli(nb)) {
-			nb++
-		}
-		args = append(args, nb)
+		args = append(args, NotBeforeMS(*q.NotBefore))
 	}
 	if q.NotAfter != nil && (q.After == nil || q.Ascending) {
 		where += ` AND m.created_ms <= ?`
