@@ -1032,6 +1032,98 @@ func TestPaginationForgedNextToken_D8(t *testing.T) {
 	wantErr(t, err, "BadRequestException")
 }
 
+// TestPaginationTokenOfDeletedChannel_D8: a channel deleted and created
+// again under the same ChannelId is another channel; a NextToken of the
+// first's members, moderators, bans or messages is a 400 on the second, not
+// a page that mixes the two.
+func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
+	clk := newFakeClock(clockStart)
+	e := newEnv(t, withClock(clk))
+	ai := e.appInstance("recreated")
+	owner := e.user(ai, "owner")
+	var others []string
+	for _, id := range []string{"a", "b", "c", "d"} {
+		others = append(others, e.user(ai, id))
+	}
+	create := func() string {
+		t.Helper()
+		out, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
+			Name: aws.String("same id"), ClientRequestToken: aws.String(token()), ChannelId: aws.String("same-id"),
+			Mode: types.ChannelModeRestricted, Privacy: types.ChannelPrivacyPrivate, MemberArns: others, ModeratorArns: others[:2]})
+		noErr(t, err)
+		for _, ban := range others[2:] {
+			_, err = e.Msg.CreateChannelBan(e.ctx, &chimesdkmessaging.CreateChannelBanInput{ChannelArn: out.ChannelArn, MemberArn: aws.String(ban),
+				ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+		}
+		for i := 0; i < 2; i++ {
+			_, err = e.Msg.SendChannelMessage(e.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: out.ChannelArn, Content: aws.String("hi"),
+				Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent,
+				ClientRequestToken: aws.String(token()), ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+		}
+		return *out.ChannelArn
+	}
+	ch := create()
+	one := aws.Int32(1)
+	lists := map[string]func(tok *string) (*string, error){
+		"ListChannelMemberships": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+		"ListChannelModerators": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelModerators(e.ctx, &chimesdkmessaging.ListChannelModeratorsInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+		"ListChannelBans": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelBans(e.ctx, &chimesdkmessaging.ListChannelBansInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+		"ListChannelMessages": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelMessages(e.ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(ch),
+				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+	}
+	tokens := map[string]*string{}
+	for name, list := range lists {
+		tok, err := list(nil)
+		noErr(t, err)
+		if tok == nil {
+			t.Fatalf("%s: no NextToken for a first page of 1", name)
+		}
+		if _, err := list(tok); err != nil { // good on the channel it came from
+			t.Fatalf("%s: the token's own channel refused it: %v", name, err)
+		}
+		tokens[name] = tok
+	}
+	_, err := e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	clk.Advance(time.Second)
+	if again := create(); again != ch {
+		t.Fatalf("the channel created again has ARN %s, want %s", again, ch)
+	}
+	for name, list := range lists {
+		_, err := list(tokens[name])
+		wantErr(t, err, "BadRequestException")
+	}
+}
+
 // TestPaginationTokenSurvivesRestart_D8: a NextToken issued before a restart
 // continues the list after it.
 func TestPaginationTokenSurvivesRestart_D8(t *testing.T) {

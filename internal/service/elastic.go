@@ -182,6 +182,7 @@ func (s *Service) scaleIn(tx *store.Tx, ch chime.Channel, sub string, now time.T
 // Errors: Unauthorized, NotFound, Forbidden, BadRequest (not elastic, token).
 func (s *Service) ListSubChannels(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.SubChannel, *string, error) {
 	var page store.Page[chime.SubChannel]
+	var filter string
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
 		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
@@ -190,14 +191,15 @@ func (s *Service) ListSubChannels(ctx context.Context, c chime.Caller, channelAr
 		if r.channel.Elastic == nil {
 			return chime.Errorf(chime.KindBadRequest, "The channel %s is not an elastic channel.", channelArn)
 		}
-		after, err := s.after("ListSubChannels", channelArn, pr)
+		filter = r.channelKey()
+		after, err := s.after("ListSubChannels", filter, pr)
 		if err != nil {
 			return err
 		}
 		page, err = tx.ListSubChannels(channelArn, after, pr.limit())
 		return err
 	})
-	return page.Items, s.token("ListSubChannels", channelArn, page.Next), err
+	return page.Items, s.token("ListSubChannels", filter, page.Next), err
 }
 
 // subChannelOf resolves the subchannel an operation on messages acts in.

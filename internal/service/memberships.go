@@ -432,7 +432,7 @@ func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in
 	if in.Type == "" {
 		in.Type = chime.MembershipDefault
 	}
-	filter := in.ChannelArn + "|" + in.Type + "|" + in.SubChannelID
+	var filter string
 	var page store.Page[chime.Membership]
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
 		r, err := s.roleIn(tx, c, in.ChannelArn)
@@ -455,6 +455,7 @@ func (s *Service) ListChannelMemberships(ctx context.Context, c chime.Caller, in
 		if in.Type == chime.MembershipHidden && !r.privileged() {
 			return forbidden("Only moderators and app instance admins can list HIDDEN members.")
 		}
+		filter = r.channelKey() + "|" + in.Type + "|" + in.SubChannelID
 		after, err := s.after("ListChannelMemberships", filter, in.PageRequest)
 		if err != nil {
 			return err

@@ -197,7 +197,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 			return err
 		}
 		subChannelID = sub
-		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", in.ChannelArn, sub, r.bearer.Arn, in.Ascending, notBeforeOrNil(in.NotBefore), msOrNil(in.NotAfter))
+		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", r.channelKey(), sub, r.bearer.Arn, in.Ascending, notBeforeOrNil(in.NotBefore), msOrNil(in.NotAfter))
 		tb, err := s.readToken("ListChannelMessages", filter, in.NextToken)
 		if err != nil {
 			return err

@@ -76,18 +76,21 @@ func (s *Service) DescribeChannelModerator(ctx context.Context, c chime.Caller, 
 // admins only. Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
 func (s *Service) ListChannelModerators(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Moderator, *string, error) {
 	var page store.Page[chime.Moderator]
+	var filter string
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
+		r, err := s.moderatorIn(tx, c, channelArn)
+		if err != nil {
 			return err
 		}
-		after, err := s.after("ListChannelModerators", channelArn, pr)
+		filter = r.channelKey()
+		after, err := s.after("ListChannelModerators", filter, pr)
 		if err != nil {
 			return err
 		}
 		page, err = tx.ListModerators(channelArn, after, pr.limit())
 		return err
 	})
-	return page.Items, s.token("ListChannelModerators", channelArn, page.Next), err
+	return page.Items, s.token("ListChannelModerators", filter, page.Next), err
 }
 
 // DeleteChannelModerator removes a moderator; moderators and admins only.
@@ -242,18 +245,21 @@ func (s *Service) DescribeChannelBan(ctx context.Context, c chime.Caller, channe
 // Errors: Unauthorized, NotFound, Forbidden, BadRequest (token).
 func (s *Service) ListChannelBans(ctx context.Context, c chime.Caller, channelArn string, pr PageRequest) ([]chime.Ban, *string, error) {
 	var page store.Page[chime.Ban]
+	var filter string
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
-		if _, err := s.moderatorIn(tx, c, channelArn); err != nil {
+		r, err := s.moderatorIn(tx, c, channelArn)
+		if err != nil {
 			return err
 		}
-		after, err := s.after("ListChannelBans", channelArn, pr)
+		filter = r.channelKey()
+		after, err := s.after("ListChannelBans", filter, pr)
 		if err != nil {
 			return err
 		}
 		page, err = tx.ListBans(channelArn, after, pr.limit())
 		return err
 	})
-	return page.Items, s.token("ListChannelBans", channelArn, page.Next), err
+	return page.Items, s.token("ListChannelBans", filter, page.Next), err
 }
 
 // DeleteChannelBan lifts a ban; moderators and admins only.

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"strconv"
+
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
 )
@@ -19,6 +21,13 @@ type role struct {
 }
 
 func (r role) privileged() bool { return r.admin || r.moderator }
+
+// channelKey names this channel, not only its ARN, for the NextToken of a
+// list of its contents: a channel deleted and created again under the same
+// ChannelId is another channel, and a token of the first is refused (D8).
+func (r role) channelKey() string {
+	return r.channel.Arn + "@" + strconv.FormatInt(r.channel.Created.UnixMilli(), 10)
+}
 
 // roleIn loads the channel and the bearer's role in it. A bearer of another
 // app instance is unauthorized (rule D5).
