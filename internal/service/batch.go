@@ -1,6 +1,8 @@
 package service
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -86,6 +88,9 @@ func (b *batchAdder) add(arn string) (chime.AppInstanceUser, *added, error) {
 
 // flush inserts the new memberships.
 func (b *batchAdder) flush() error {
+	// Members added together were created at the same instant: rule D7
+	// lists them by ARN, so they are inserted (and take their places) so.
+	slices.SortFunc(b.pending, func(x, y chime.Membership) int { return strings.Compare(x.Member.Arn, y.Member.Arn) })
 	_, err := b.tx.InsertMemberships(b.r.channel.Arn, b.pending)
 	b.pending = nil
 	return err
