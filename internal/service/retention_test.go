@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +20,8 @@ import (
 // a deadlock, and what expired is gone while the rest stays. SQLite has one
 // writer, so this concerns PostgreSQL only.
 func TestReapersOfOneStoreNeverDeadlock(t *testing.T) {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("set %s to a postgres:// URL: only PostgreSQL runs two writers at once", storetest.PostgresEnv)
-	}
+	dsn := storetest.Schema(t)
 	ctx := context.Background()
-	dsn = storetest.FreshSchema(t, dsn)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	now := t0

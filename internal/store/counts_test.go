@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,11 +24,7 @@ import (
 func TestAppInstanceCounts(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testAppInstanceCounts(t, t.TempDir()) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv(storetest.PostgresEnv)
-		if dsn == "" {
-			t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-		}
-		testAppInstanceCounts(t, storetest.FreshSchema(t, dsn))
+		testAppInstanceCounts(t, storetest.Schema(t))
 	})
 }
 
@@ -340,11 +335,7 @@ func testAppInstanceCounts(t *testing.T, target string) {
 func TestAppInstanceCountsAreOneRowRead(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testAppInstanceCountsAreOneRowRead(t, t.TempDir()) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv(storetest.PostgresEnv)
-		if dsn == "" {
-			t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-		}
-		testAppInstanceCountsAreOneRowRead(t, storetest.FreshSchema(t, dsn))
+		testAppInstanceCountsAreOneRowRead(t, storetest.Schema(t))
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -17,13 +16,9 @@ import (
 // by Err is a lost store, 503 ServiceUnavailable, as it is when the query
 // itself fails: not an internal error, which the service answers 500.
 func TestConnectionLostMidIterationIs503(t *testing.T) {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-	}
+	dsn := storetest.Schema(t)
 	ctx := context.Background()
-	target := storetest.FreshSchema(t, dsn)
-	st, err := Open(ctx, target)
+	st, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -18,11 +17,7 @@ import (
 func TestMembershipPreferences(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testMembershipPreferences(t, t.TempDir()) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv(storetest.PostgresEnv)
-		if dsn == "" {
-			t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-		}
-		testMembershipPreferences(t, storetest.FreshSchema(t, dsn))
+		testMembershipPreferences(t, storetest.Schema(t))
 	})
 }
 

@@ -86,11 +86,8 @@ func TestListsArePageSizedIndexedQueries(t *testing.T) {
 // TestConcurrentMigrationsOnPostgres: several nodes starting at once on an
 // empty database all come up, and the schema is applied once (issue 5).
 func TestConcurrentMigrationsOnPostgres(t *testing.T) {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-	}
-	target := storetest.FreshSchema(t, dsn)
+	dsn := storetest.Schema(t)
+	target := dsn
 	ctx := context.Background()
 	errs := make(chan error, 6)
 	stores := make(chan *Store, 6)
@@ -213,12 +210,9 @@ func explainedStore(t *testing.T) (*Store, map[string][]string) {
 // gone (ErrNotFound) instead of adding a membership for a user that no
 // longer exists.
 func TestLockIdentityFindsDeletedOnPostgres(t *testing.T) {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	if dsn == "" {
-		t.Skipf("set %s to run the PostgreSQL store tests", storetest.PostgresEnv)
-	}
+	dsn := storetest.Schema(t)
 	ctx := context.Background()
-	st, err := Open(ctx, storetest.FreshSchema(t, dsn))
+	st, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

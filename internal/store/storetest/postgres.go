@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver
@@ -14,6 +15,17 @@ import (
 // PostgresEnv names the variable that points the tests at a PostgreSQL
 // server (a postgres:// URL); .ci/run sets it.
 const PostgresEnv = "BELFRY_TEST_POSTGRES"
+
+// Schema returns the URL of a fresh schema on the server PostgresEnv names
+// (see FreshSchema), or skips the test when it names none.
+func Schema(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(PostgresEnv)
+	if dsn == "" {
+		t.Skipf("set %s to run the PostgreSQL store tests", PostgresEnv)
+	}
+	return FreshSchema(t, dsn)
+}
 
 // FreshSchema creates an empty schema on the server dsn names, drops it when
 // the test ends, and returns a URL whose connections use it.
