@@ -1124,6 +1124,77 @@ func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 	}
 }
 
+// TestPaginationTokenOfDeletedUser_D8: a user deleted and created again
+// under the same id is another user; a NextToken of the first's channels
+// (memberships, channels moderated) is a 400 for the second.
+func TestPaginationTokenOfDeletedUser_D8(t *testing.T) {
+	clk := newFakeClock(clockStart)
+	e := newEnv(t, withClock(clk))
+	ai := e.appInstance("recreated users")
+	owner := e.user(ai, "owner")
+	u := e.user(ai, "again")
+	var channels []string
+	for i := 0; i < 3; i++ {
+		channels = append(channels, e.channel(ai, owner, "RESTRICTED", "PUBLIC"))
+	}
+	join := func() {
+		t.Helper()
+		for _, ch := range channels {
+			_, err := e.Msg.CreateChannelMembership(e.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+				MemberArn: aws.String(u), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+			_, err = e.Msg.CreateChannelModerator(e.ctx, &chimesdkmessaging.CreateChannelModeratorInput{ChannelArn: aws.String(ch),
+				ChannelModeratorArn: aws.String(u), ChimeBearer: aws.String(owner)})
+			noErr(t, err)
+		}
+	}
+	join()
+	lists := map[string]func(tok *string) (*string, error){
+		"ListChannelMembershipsForAppInstanceUser": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelMembershipsForAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{
+				ChimeBearer: aws.String(u), MaxResults: aws.Int32(1), NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+		"ListChannelsModeratedByAppInstanceUser": func(tok *string) (*string, error) {
+			out, err := e.Msg.ListChannelsModeratedByAppInstanceUser(e.ctx, &chimesdkmessaging.ListChannelsModeratedByAppInstanceUserInput{
+				ChimeBearer: aws.String(u), MaxResults: aws.Int32(1), NextToken: tok})
+			if err != nil {
+				return nil, err
+			}
+			return out.NextToken, nil
+		},
+	}
+	tokens := map[string]*string{}
+	for name, list := range lists {
+		tok, err := list(nil)
+		noErr(t, err)
+		if tok == nil {
+			t.Fatalf("%s: no NextToken for a first page of 1", name)
+		}
+		if _, err := list(tok); err != nil {
+			t.Fatalf("%s: the token's own user had it refused: %v", name, err)
+		}
+		tokens[name] = tok
+	}
+	_, err := e.ID.DeleteAppInstanceUser(e.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(u)})
+	noErr(t, err)
+	clk.Advance(time.Second)
+	if again := e.user(ai, "again"); again != u {
+		t.Fatalf("the user created again has ARN %s, want %s", again, u)
+	}
+	join()
+	for name, list := range lists {
+		if _, err := list(tokens[name]); err == nil {
+			t.Errorf("%s: the deleted user's token was accepted", name)
+		} else {
+			wantErr(t, err, "BadRequestException")
+		}
+	}
+}
+
 // TestPaginationTokenSurvivesRestart_D8: a NextToken issued before a restart
 // continues the list after it.
 func TestPaginationTokenSurvivesRestart_D8(t *testing.T) {

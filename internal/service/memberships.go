@@ -504,7 +504,7 @@ func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, 
 		if err != nil {
 			return err
 		}
-		filter = u.Arn
+		filter = userKey(u)
 		after, err := s.after("ListChannelMembershipsForAppInstanceUser", filter, pr)
 		if err != nil {
 			return err

@@ -136,7 +136,7 @@ func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, c 
 		if err != nil {
 			return err
 		}
-		filter = u.Arn
+		filter = userKey(u)
 		after, err := s.after("ListChannelsModeratedByAppInstanceUser", filter, pr)
 		if err != nil {
 			return err

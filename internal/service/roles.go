@@ -29,6 +29,12 @@ func (r role) channelKey() string {
 	return r.channel.Arn + "@" + strconv.FormatInt(r.channel.Created.UnixMilli(), 10)
 }
 
+// userKey is channelKey for the lists of one user's channels: a user
+// deleted and created again under the same id is another user.
+func userKey(u chime.AppInstanceUser) string {
+	return u.Arn + "@" + strconv.FormatInt(u.Created.UnixMilli(), 10)
+}
+
 // roleIn loads the channel and the bearer's role in it. A bearer of another
 // app instance is unauthorized (rule D5).
 func (s *Service) roleIn(tx *store.Tx, c chime.Caller, channelArn string) (role, error) {
