@@ -1035,8 +1035,8 @@ func TestPaginationForgedNextToken_D8(t *testing.T) {
 
 // TestPaginationTokenOfDeletedChannel_D8: a channel deleted and created
 // again under the same ChannelId is another channel; a NextToken of the
-// first's members, moderators, bans or messages is a 400 on the second, not
-// a page that mixes the two.
+// first's members, moderators, bans, messages or subchannels is a 400 on the
+// second, not a page that mixes the two.
 func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 	clk := newFakeClock(clockStart)
 	e := newEnv(t, withClock(clk))
@@ -1046,8 +1046,17 @@ func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 	for _, id := range []string{"a", "b", "c", "d"} {
 		others = append(others, e.user(ai, id))
 	}
-	create := func() string {
+	create := func() (string, string) {
 		t.Helper()
+		// An elastic one too, its four members in two subchannels.
+		el, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
+			Name: aws.String("same elastic id"), ClientRequestToken: aws.String(token()), ChannelId: aws.String("same-elastic-id"),
+			ElasticChannelConfiguration: &types.ElasticChannelConfiguration{MaximumSubChannels: aws.Int32(2), TargetMembershipsPerSubChannel: aws.Int32(2),
+				MinimumMembershipPercentage: aws.Int32(40)}})
+		noErr(t, err)
+		_, err = e.Msg.BatchCreateChannelMembership(e.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: el.ChannelArn,
+			MemberArns: others, ChimeBearer: aws.String(owner)})
+		noErr(t, err)
 		out, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), ChimeBearer: aws.String(owner),
 			Name: aws.String("same id"), ClientRequestToken: aws.String(token()), ChannelId: aws.String("same-id"),
 			Mode: types.ChannelModeRestricted, Privacy: types.ChannelPrivacyPrivate, MemberArns: others, ModeratorArns: others[:2]})
@@ -1063,9 +1072,9 @@ func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 				ClientRequestToken: aws.String(token()), ChimeBearer: aws.String(owner)})
 			noErr(t, err)
 		}
-		return *out.ChannelArn
+		return *out.ChannelArn, *el.ChannelArn
 	}
-	ch := create()
+	ch, el := create()
 	one := aws.Int32(1)
 	lists := map[string]func(tok *string) (any, error){
 		"ListChannelMemberships": func(tok *string) (any, error) {
@@ -1084,6 +1093,10 @@ func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 			return e.Msg.ListChannelMessages(e.ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(ch),
 				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
 		},
+		"ListSubChannels": func(tok *string) (any, error) {
+			return e.Msg.ListSubChannels(e.ctx, &chimesdkmessaging.ListSubChannelsInput{ChannelArn: aws.String(el),
+				ChimeBearer: aws.String(owner), MaxResults: one, NextToken: tok})
+		},
 	}
 	tokens := map[string]*string{}
 	for name, list := range lists {
@@ -1098,11 +1111,13 @@ func TestPaginationTokenOfDeletedChannel_D8(t *testing.T) {
 		}
 		tokens[name] = tok
 	}
-	_, err := e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
-	noErr(t, err)
+	for _, c := range []string{ch, el} {
+		_, err := e.Msg.DeleteChannel(e.ctx, &chimesdkmessaging.DeleteChannelInput{ChannelArn: aws.String(c), ChimeBearer: aws.String(owner)})
+		noErr(t, err)
+	}
 	clk.Advance(time.Second)
-	if again := create(); again != ch {
-		t.Fatalf("the channel created again has ARN %s, want %s", again, ch)
+	if again, elAgain := create(); again != ch || elAgain != el {
+		t.Fatalf("the channels created again have ARNs %s and %s, want %s and %s", again, elAgain, ch, el)
 	}
 	for name, list := range lists {
 		_, err := list(tokens[name])

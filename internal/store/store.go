@@ -1025,14 +1025,13 @@ func (t *Tx) mayWrite(q string) {
 	}
 }
 
-// resultRows is a query's result whose Scan and Err map driver errors as exec
-// does: a connection lost mid-iteration is a 503, not a 500.
+// resultRows is a query's result whose Err maps driver errors as exec does:
+// a connection lost mid-iteration ends Next, and Err reports it as a 503,
+// not a 500. (Scan fails only on a column it cannot convert: a bug, left a 500.)
 type resultRows struct {
 	*sql.Rows
 	t *Tx
 }
-
-func (r *resultRows) Scan(dest ...any) error { return r.t.mapErr(r.Rows.Scan(dest...)) }
 
 func (r *resultRows) Err() error { return r.t.mapErr(r.Rows.Err()) }
 
