@@ -167,7 +167,8 @@ func TestLegacyChimeClient(t *testing.T) {
 // TestLegacyChimeErrors: errors reach the v1 client typed by x-amzn-ErrorType,
 // with the model's status: 403 for a non-member adding others (D9) and for
 // an unknown member (D4), 401 for an unknown bearer (D5), 400 for MaxResults
-// over 50 (D6) and a forged NextToken (D8), 404 for a missing channel (D3).
+// over 50 (D6) and a forged NextToken (D8), 404 for a missing channel (D3),
+// 501 for an operation not built.
 func TestLegacyChimeErrors(t *testing.T) {
 	e := newEnv(t)
 	c := e.legacyClient()
@@ -210,6 +211,14 @@ func TestLegacyChimeErrors(t *testing.T) {
 	wantLegacyErr(t, err, "BadRequestException", 400)
 	_, err = c.ListChannelMembershipsForAppInstanceUser(&chime.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: awsv1.String(erin), NextToken: awsv1.String("forged")})
 	wantLegacyErr(t, err, "BadRequestException", 400)
+
+	// An operation not built is a 501 naming the call the legacy client made,
+	// though it shares its path with a current operation of another name.
+	_, err = c.GetAppInstanceStreamingConfigurations(&chime.GetAppInstanceStreamingConfigurationsInput{AppInstanceArn: awsv1.String(ai)})
+	wantLegacyErr(t, err, "NotImplementedException", 501)
+	if msg := err.(awserr.Error).Message(); !strings.Contains(msg, "GetAppInstanceStreamingConfigurations") {
+		t.Errorf("501 message %q does not name GetAppInstanceStreamingConfigurations", msg)
+	}
 }
 
 // TestLegacyOptionalMembers: members the legacy chime model leaves optional

@@ -85,3 +85,12 @@ func (s *Server) routes() map[string]opFunc {
 		"GetMessagingSessionEndpoint": op(s.getMessagingSessionEndpoint).withHost(),
 	}
 }
+
+// legacyAlias completes the 501 message of an operation not built whose path
+// the legacy chime API serves under another name, so a v1 SDK caller
+// recognises the call it made.
+var legacyAlias = map[string]string{
+	"GetMessagingStreamingConfigurations":    " (GetAppInstanceStreamingConfigurations in the legacy chime API)",
+	"PutMessagingStreamingConfigurations":    " (PutAppInstanceStreamingConfigurations in the legacy chime API)",
+	"DeleteMessagingStreamingConfigurations": " (DeleteAppInstanceStreamingConfigurations in the legacy chime API)",
+}

@@ -217,7 +217,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	impl, ok := s.impl[spec.name]
 	if !ok {
-		writeError(w, s.log, requestID, chime.Errorf(chime.KindNotImplemented, "Belfry does not implement %s yet.", spec.name))
+		writeError(w, s.log, requestID, chime.Errorf(chime.KindNotImplemented, "Belfry does not implement %s yet.", spec.name+legacyAlias[spec.name]))
 		return
 	}
 	in, err := decodeInput(spec, path, query, r, body)
