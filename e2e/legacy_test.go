@@ -219,6 +219,11 @@ func TestLegacyChimeErrors(t *testing.T) {
 	if msg := err.(awserr.Error).Message(); !strings.Contains(msg, "GetAppInstanceStreamingConfigurations") {
 		t.Errorf("501 message %q does not name GetAppInstanceStreamingConfigurations", msg)
 	}
+	// The legacy TagResource (same path as the current one) tags meetings, which
+	// Belfry does not build: 501, not a 400 that would blame the ARN.
+	_, err = c.TagResource(&chime.TagResourceInput{ResourceARN: awsv1.String("arn:aws:chime::" + testAccount + ":meeting/5c7e6bb2-0d43-4a0e-9cb4-0b9d7b2a2f61"),
+		Tags: []*chime.Tag{{Key: awsv1.String("k"), Value: awsv1.String("v")}}})
+	wantLegacyErr(t, err, "NotImplementedException", 501)
 }
 
 // TestLegacyOptionalMembers: members the legacy chime model leaves optional

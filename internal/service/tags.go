@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -13,6 +14,9 @@ func (s *Service) taggable(tx *store.Tx, arn string) error {
 	a, ok := chime.ParseARN(arn)
 	var err error
 	switch {
+	case !ok && strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":meeting/"):
+		// The legacy chime TagResource, on this same path, tags meetings.
+		return chime.Errorf(chime.KindNotImplemented, "Belfry does not implement Chime SDK meetings: ResourceARN %s cannot be tagged here.", arn)
 	case !ok:
 		return chime.Errorf(chime.KindBadRequest, "ResourceARN %s is not a taggable Chime SDK resource.", arn)
 	case a.Kind == "":
