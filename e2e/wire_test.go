@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,8 +110,12 @@ func TestWireRequestIDOnEveryResponse(t *testing.T) {
 		}
 		seen[id] = c.name
 	}
-	if status, _, _ := w.raw("OPTIONS", "/app-instances", nil, ""); status/100 != 2 {
+	if status, h, _ := w.raw("OPTIONS", "/app-instances", nil, ""); status/100 != 2 {
 		t.Errorf("OPTIONS: status %d", status)
+	} else if allowed := strings.Split(strings.ToLower(h.Get("Access-Control-Allow-Headers")), ","); !slices.ContainsFunc(allowed, func(s string) bool { return strings.TrimSpace(s) == "authorization" }) {
+		// The Fetch standard's wildcard "*" never covers Authorization, which
+		// every signed browser request carries: it must be listed by name.
+		t.Errorf("preflight Access-Control-Allow-Headers %q does not name authorization", h.Get("Access-Control-Allow-Headers"))
 	}
 	// Browsers can read both headers only when they are exposed (§8).
 	_, h, _ := w.raw("GET", "/app-instances/"+pathEsc(missingAppInstance), nil, "")

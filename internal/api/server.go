@@ -125,7 +125,7 @@ var (
 	contentTypeJSON = []string{"application/json"}
 	// The preflight's (OPTIONS).
 	corsMethods = []string{"GET, POST, PUT, DELETE, OPTIONS"}
-	corsHeaders = []string{"*"}
+	corsHeaders = []string{"*, authorization"} // "*" never covers Authorization (Fetch standard)
 	corsMaxAge  = []string{"86400"}
 )
 
