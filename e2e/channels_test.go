@@ -205,6 +205,42 @@ func TestCreateChannel_InvalidArns_D4(t *testing.T) {
 	}
 }
 
+// TestAppInstanceArnNotAnAppInstance: CreateChannel and ListChannels given an
+// AppInstanceArn that is no app instance ARN (a channel's, the bearer's own,
+// one with a trailing slash) answer a 400 naming AppInstanceArn, not the D5
+// 401 that blames a header that is right; another app instance's ARN stays
+// the D5 401.
+func TestAppInstanceArnNotAnAppInstance(t *testing.T) {
+	e := newEnv(t)
+	ai := e.appInstance("home")
+	other := e.appInstance("away")
+	erin := e.user(ai, "erin")
+	ch := e.channel(ai, erin, "UNRESTRICTED", "PUBLIC")
+	create := func(appInstance string) error {
+		_, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(appInstance), ChimeBearer: aws.String(erin),
+			Name: aws.String("x"), ClientRequestToken: aws.String(token())})
+		return err
+	}
+	list := func(appInstance string) error {
+		_, err := e.Msg.ListChannels(e.ctx, &chimesdkmessaging.ListChannelsInput{AppInstanceArn: aws.String(appInstance), ChimeBearer: aws.String(erin)})
+		return err
+	}
+	for _, arn := range []string{ch, erin, ai + "/"} {
+		for name, call := range map[string]func(string) error{"CreateChannel": create, "ListChannels": list} {
+			err := call(arn)
+			wantErr(t, err, "BadRequestException")
+			if err != nil && !strings.Contains(err.Error(), "AppInstanceArn") {
+				t.Errorf("%s with AppInstanceArn %s: %v does not name AppInstanceArn", name, arn, err)
+			}
+		}
+	}
+	wantErr(t, create(other), "UnauthorizedClientException")
+	wantErr(t, list(other), "UnauthorizedClientException")
+	if got := listChannelArns(t, e, ai, erin, ""); len(got) != 1 {
+		t.Errorf("channels %v, want only %s", got, ch)
+	}
+}
+
 // TestChannelOps_ForeignBearer_D5: a bearer of another app instance is a 401
 // on every channel operation, the same 401 for a channel that exists and one
 // that does not: the answer must not tell it which channels exist.

@@ -246,7 +246,8 @@ func (s *Service) channel(tx *store.Tx, arn string) (chime.Channel, error) {
 }
 
 // bearer resolves the x-amz-chime-bearer of a messaging call (rule D5): it
-// must be an existing user or bot and, when appInstance is given, belong to it.
+// must be an existing user or bot and, when appInstance is given, belong to it
+// (an appInstance that is no app instance ARN is a 400 naming AppInstanceArn).
 func (s *Service) bearer(tx *store.Tx, c chime.Caller, appInstance string) (chime.AppInstanceUser, error) {
 	unauthorized := chime.Errorf(chime.KindUnauthorized, chime.MsgInvalidBearer)
 	if c.Bearer == "" || !lookupable(c.Bearer) {
@@ -260,6 +261,12 @@ func (s *Service) bearer(tx *store.Tx, c chime.Caller, appInstance string) (chim
 		return u, err
 	}
 	if appInstance != "" && u.AppInstanceArn != appInstance {
+		if a, ok := chime.ParseARN(appInstance); !ok || a.Kind != "" {
+			// Not an app instance ARN at all (a channel's, the bearer's
+			// own): the field is at fault, not the header. A 400, which
+			// CreateChannel and ListChannels model (they have no 404).
+			return u, chime.Errorf(chime.KindBadRequest, "AppInstanceArn %s is not an app instance ARN.", appInstance)
+		}
 		return u, unauthorized
 	}
 	return u, nil
