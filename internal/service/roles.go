@@ -133,7 +133,7 @@ func (r role) canAdd(member, typ string) error {
 		return nil
 	}
 	if member == r.bearer.Arn {
-		return forbidden("Only moderators and app instance admins can add members to a PRIVATE channel.")
+		return forbidden("A non-member cannot join a PRIVATE channel: its members, moderators and app instance admins add members.")
 	}
 	return forbidden("Only members, moderators and app instance admins can add other members to this channel.")
 }
