@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go/service/chime"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
+	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 
@@ -420,5 +423,92 @@ func TestTwoNodesDeleteAppInstanceRacesWrites(t *testing.T) {
 	noErr(t, db.QueryRow(`SELECT count(*) FROM idempotency WHERE scope LIKE '%app-instance/%'`).Scan(&n))
 	if n != 0 {
 		t.Errorf("%d ClientRequestTokens of deleted app instances left", n)
+	}
+}
+
+// TestTwoNodesIdentityWritesRace: writes that read a user before changing
+// it, run at once on two nodes, give a result some serial order gives (the
+// PostgreSQL store locks the user's row; at READ COMMITTED an unlocked read
+// lost updates, let tags past their quota and let tags outlive the user):
+//   - UpdateAppInstanceUser without Metadata racing one with it keeps the
+//     Metadata set (a left-out Metadata stays as it was);
+//   - two TagResource calls of 30 new keys each on one user: one is refused
+//     (50 tags a resource, D17), and the user has 30;
+//   - TagResource racing DeleteAppInstanceUser: the user created again under
+//     the same id has no tags.
+func TestTwoNodesIdentityWritesRace(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	ai := a.appInstance("identity-race")
+	tags := func(prefix string, n int) []idtypes.Tag {
+		var out []idtypes.Tag
+		for i := 0; i < n; i++ {
+			out = append(out, idtypes.Tag{Key: aws.String(fmt.Sprintf("%s%d", prefix, i)), Value: aws.String("v")})
+		}
+		return out
+	}
+	tagCount := func(arn string) int {
+		out, err := a.ID.ListTagsForResource(a.ctx, &chimesdkidentity.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+		noErr(t, err)
+		return len(out.Tags)
+	}
+	both := func(f, g func()) {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); f() }()
+		go func() { defer wg.Done(); g() }()
+		wg.Wait()
+	}
+	legacy := a.legacyClient()
+	for round := 0; round < 30; round++ {
+		u := a.user(ai, fmt.Sprintf("upd%d", round))
+		want := fmt.Sprintf("X%d", round)
+		var errA, errB error
+		both(func() {
+			// The legacy client may leave Metadata out (aws-sdk-go-v2 requires it).
+			_, errA = legacy.UpdateAppInstanceUser(&chime.UpdateAppInstanceUserInput{AppInstanceUserArn: aws.String(u), Name: aws.String("a")})
+		}, func() {
+			_, errB = b.ID.UpdateAppInstanceUser(b.ctx, &chimesdkidentity.UpdateAppInstanceUserInput{AppInstanceUserArn: aws.String(u), Name: aws.String("b"), Metadata: aws.String(want)})
+		})
+		noErr(t, errA)
+		noErr(t, errB)
+		out, err := a.ID.DescribeAppInstanceUser(a.ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(u)})
+		noErr(t, err)
+		if got := aws.ToString(out.AppInstanceUser.Metadata); got != want {
+			t.Fatalf("round %d: Metadata %q after an update without it raced one setting %q: an update was lost", round, got, want)
+		}
+	}
+	for round := 0; round < 15; round++ {
+		u := a.user(ai, fmt.Sprintf("tagged%d", round))
+		var errA, errB error
+		both(func() {
+			_, errA = a.ID.TagResource(a.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(u), Tags: tags("a", 30)})
+		}, func() {
+			_, errB = b.ID.TagResource(b.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(u), Tags: tags("b", 30)})
+		})
+		if (errA == nil) == (errB == nil) {
+			t.Fatalf("round %d: two TagResource calls of 30 keys answered %v and %v, want one refused", round, errA, errB)
+		}
+		wantErr(t, errors.Join(errA, errB), "ResourceLimitExceededException")
+		if n := tagCount(u); n != 30 {
+			t.Fatalf("round %d: %d tags, want 30", round, n)
+		}
+	}
+	for round := 0; round < 30; round++ {
+		id := fmt.Sprintf("victim%d", round)
+		u := a.user(ai, id)
+		var errTag, errDel error
+		both(func() {
+			_, errTag = a.ID.TagResource(a.ctx, &chimesdkidentity.TagResourceInput{ResourceARN: aws.String(u), Tags: tags("stale", 1)})
+		}, func() {
+			_, errDel = b.ID.DeleteAppInstanceUser(b.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(u)})
+		})
+		noErr(t, errDel)
+		if errTag != nil {
+			wantErr(t, errTag, "NotFoundException")
+		}
+		if again := a.user(ai, id); tagCount(again) != 0 {
+			t.Fatalf("round %d: the user created again under %s has the deleted one's tags", round, id)
+		}
 	}
 }

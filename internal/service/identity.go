@@ -190,7 +190,14 @@ func (s *Service) DescribeAppInstanceBot(ctx context.Context, arn string) (chime
 	return s.describeIdentity(ctx, chime.KindBot, arn)
 }
 
+// identity returns the user or bot of this kind. In a write transaction on
+// PostgreSQL it locks the row first, so that a read-modify-write of it (an
+// update keeping the members it is not given, tags under their quota) cannot
+// interleave with another, nor outlive a DeleteIdentity.
 func (s *Service) identity(tx *store.Tx, kind, arn string) (chime.AppInstanceUser, error) {
+	if err := tx.LockIdentity(arn); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return chime.AppInstanceUser{}, err
+	}
 	u, err := tx.GetIdentity(arn)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Kind != kind) {
 		return u, chime.Errorf(chime.KindNotFound, "The app instance %s %s does not exist.", kind, arn)

@@ -9,7 +9,9 @@ import (
 	"github.com/belfry/belfry/internal/store"
 )
 
-// taggable checks that arn names an existing app instance, user, bot or channel.
+// taggable checks that arn names an existing app instance, user, bot or
+// channel; in a write on PostgreSQL it holds the resource's row locked, so
+// that the tag quota holds and no tag outlives a concurrent delete.
 func (s *Service) taggable(tx *store.Tx, arn string) error {
 	a, ok := chime.ParseARN(arn)
 	var err error
@@ -22,7 +24,9 @@ func (s *Service) taggable(tx *store.Tx, arn string) error {
 	case a.Kind == "":
 		_, err = tx.GetAppInstance(arn)
 	case a.Kind == chime.ArnUser || a.Kind == chime.ArnBot:
-		_, err = tx.GetIdentity(arn)
+		if err = tx.LockIdentity(arn); err == nil { // as GetChannel and GetAppInstance lock theirs
+			_, err = tx.GetIdentity(arn)
+		}
 	case a.Kind == chime.ArnChannel:
 		_, err = tx.GetChannel(arn)
 	default:

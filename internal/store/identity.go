@@ -262,11 +262,12 @@ func (t *Tx) inWriterGroup() bool {
 }
 
 // LockIdentity makes concurrent write transactions that lock the same user
-// or bot wait for each other (PostgreSQL); a no-op on the single-writer SQLite.
+// or bot wait for each other (PostgreSQL); a no-op on the single-writer SQLite
+// and in a read transaction.
 // ErrNotFound: the row is gone, deleted by a transaction that held the lock
 // (DeleteIdentity takes it first), so nothing may be added for it.
 func (t *Tx) LockIdentity(arn string) error {
-	if !t.pg {
+	if !t.pg || !t.write {
 		return nil
 	}
 	var one int

@@ -29,7 +29,8 @@ import (
 var migrations embed.FS
 
 // Store is an open database: the embedded SQLite (one writer connection, a
-// pool of readers) or PostgreSQL (one pool, serializable write transactions).
+// pool of readers) or PostgreSQL (one pool; write transactions at READ COMMITTED
+// that lock the rows their checks read, see forUpdate).
 // Queries are written once, with ? placeholders; the dialect seam rebinds them.
 type Store struct {
 	w  *sql.DB
