@@ -252,6 +252,9 @@ func TestWireValidationNamesField(t *testing.T) {
 			`{"AppInstanceArn":"` + w.ai + `","Name":"c","ClientRequestToken":"tok-c1","ChannelId":"-bad/id!"}`, "ChannelId"},
 		// U+0000 fits no store (PostgreSQL text refuses it): a 400 on every store.
 		{"Metadata with U+0000", "POST", "/app-instances", nil, `{"Name":"x","ClientRequestToken":"tok-a0","Metadata":"a\u0000b"}`, "Metadata"},
+		// Invalid UTF-8 is refused in a body as in a path or query (README).
+		{"Name with invalid UTF-8", "POST", "/app-instances", nil, "{\"Name\":\"ok\xff\xfeok\",\"ClientRequestToken\":\"tok-a8\"}", "Name"},
+		{"Tag Value with invalid UTF-8", "POST", "/app-instances", nil, "{\"Name\":\"x\",\"ClientRequestToken\":\"tok-a9\",\"Tags\":[{\"Key\":\"k\",\"Value\":\"\xc3\"}]}", "Value"},
 		{"path ARN with U+0000", "GET", "/app-instances/" + pathEsc(w.ai) + "%00", nil, "", "AppInstanceArn"},
 		{"Name too long", "POST", "/app-instances", nil, `{"Name":"` + strings.Repeat("n", 257) + `","ClientRequestToken":"tok-a1"}`, "Name"},
 		{"Name missing", "POST", "/app-instances", nil, `{"ClientRequestToken":"tok-a2"}`, "Name"},

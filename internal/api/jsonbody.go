@@ -24,7 +24,8 @@ const maxJSONDepth = 10000
 // false (nothing but white space follows, or a ']' or '}'). Of an object,
 // vals[i] receives the value of the member names[i] as that decoding gives
 // it (string, json.Number, bool, []any, map[string]any; nil for null or
-// when absent; the last of duplicate keys wins); other members are only
+// when absent; the last of duplicate keys wins), but for invalid UTF-8 in a
+// string value, which it keeps (unquoteJSON); other members are only
 // checked to be JSON. jsonbody_test.go holds it to encoding/json.
 func readBodyObject(body []byte, names []string, vals []any) bodyResult {
 	p := jsonParser{s: body}
@@ -103,7 +104,7 @@ func (p *jsonParser) topObject(names []string, vals []any) bool {
 				}
 			}
 		} else {
-			key := unquoteJSON(raw)
+			key := unquoteJSON(raw, false)
 			for j, n := range names {
 				if key == n {
 					k = j
@@ -150,7 +151,7 @@ func (p *jsonParser) value(build bool) (any, bool) {
 		if plain {
 			return string(raw), true
 		}
-		return unquoteJSON(raw), true
+		return unquoteJSON(raw, true), true
 	case c == '-' || '0' <= c && c <= '9':
 		start := p.i
 		if !p.number() {
@@ -206,7 +207,7 @@ func (p *jsonParser) object(build bool) (any, bool) {
 			if plain {
 				m[string(raw)] = v
 			} else {
-				m[unquoteJSON(raw)] = v
+				m[unquoteJSON(raw, false)] = v
 			}
 		}
 		if p.next(',') {
@@ -367,10 +368,12 @@ func hex4(b []byte) rune {
 }
 
 // unquoteJSON returns the value of a string's bytes between its quotes, as
-// str checked them, the way encoding/json gives it: escapes decoded, a
-// \u escape of a surrogate that is not half of a pair and each byte of
-// invalid UTF-8 read as U+FFFD.
-func unquoteJSON(raw []byte) string {
+// str checked them, the way encoding/json gives it: escapes decoded, a \u
+// escape of a surrogate that is not half of a pair and each byte of
+// invalid UTF-8 read as U+FFFD. With keepInvalid (a member's value, not a
+// key), invalid UTF-8 is kept instead, so that the validator refuses it
+// naming the member, as it does in a path or query.
+func unquoteJSON(raw []byte, keepInvalid bool) string {
 	b := make([]byte, 0, len(raw)+2*utf8.UTFMax)
 	for i := 0; i < len(raw); {
 		c := raw[i]
@@ -413,7 +416,7 @@ func unquoteJSON(raw []byte) string {
 			i++
 		default:
 			r, n := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && n == 1 {
+			if r == utf8.RuneError && n == 1 && !keepInvalid {
 				b = utf8.AppendRune(b, utf8.RuneError)
 			} else {
 				b = append(b, raw[i:i+n]...)
