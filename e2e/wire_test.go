@@ -270,6 +270,9 @@ func TestWireValidationNamesField(t *testing.T) {
 			`{"AppInstanceArn":"` + w.ai + `","ClientRequestToken":"tok-b2","Configuration":{"Lex":{"LexBotAliasArn":"arn:aws:lex:us-east-1:123456789012:bot-alias/ABCDEFGHIJ/KLMNOPQRST"}}}`, "LocaleId"},
 		{"Lex alias pattern", "POST", "/app-instance-bots", nil,
 			`{"AppInstanceArn":"` + w.ai + `","ClientRequestToken":"tok-b3","Configuration":` + strings.Replace(lex, "ABCDEFGHIJ", "abc", 1) + `}`, "LexBotAliasArn"},
+		// UserName's .*\S.* is Java's: a vertical tab is white space there.
+		{"user Name of a vertical tab", "POST", "/app-instance-users", nil,
+			`{"AppInstanceArn":"` + w.ai + `","AppInstanceUserId":"vt","Name":"\u000b","ClientRequestToken":"tok-u0"}`, "Name"},
 		{"AppInstanceUserId pattern", "POST", "/app-instance-users", nil,
 			`{"AppInstanceArn":"` + w.ai + `","AppInstanceUserId":"-bad-","Name":"x","ClientRequestToken":"tok-u1"}`, "AppInstanceUserId"},
 		{"AppInstanceArn pattern", "POST", "/app-instance-users", nil,

@@ -277,8 +277,46 @@ func compilePattern(p string) (*regexp.Regexp, error) {
 	p = bigRepeat.ReplaceAllStringFunc(p, splitRepeat)
 	p = strings.TrimPrefix(p, "^")
 	p = strings.TrimSuffix(p, "$")
+	p = javaSpaces(p)
 	// (?s): metadata and names may hold line breaks, as JSON metadata often does.
 	return regexp.Compile(`(?s)^(?:` + p + `)$`)
+}
+
+// javaSpace is the set Java's \s matches (the models' patterns are Java's):
+// Go's \s lacks the vertical tab.
+const javaSpace = `\t\n\x0B\f\r `
+
+// javaSpaces rewrites p's \s and \S to mean what they mean in Java. Inside a
+// character class only \s is rewritten: a Go \S there also matches the
+// vertical tab, which the models' one such class, [\s\S], matches anyway.
+func javaSpaces(p string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			i++
+			switch e := p[i]; {
+			case e == 's' && inClass:
+				b.WriteString(javaSpace)
+			case e == 's':
+				b.WriteString("[" + javaSpace + "]")
+			case e == 'S' && !inClass:
+				b.WriteString("[^" + javaSpace + "]")
+			default:
+				b.WriteByte(c)
+				b.WriteByte(e)
+			}
+			continue
+		case c == '[':
+			inClass = true
+		case c == ']':
+			inClass = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // fastMatchers hold hand-written matchers for the model patterns a request

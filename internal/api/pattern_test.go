@@ -208,3 +208,30 @@ func BenchmarkChimeArnPattern(b *testing.B) {
 		}
 	})
 }
+
+// TestPatternJavaSpaces: the models' patterns are Java's, whose \s also
+// matches the vertical tab (Go's does not): a UserName (.*\S.*) of white
+// space alone, a vertical tab included, is refused; [\s\S]* matches all.
+func TestPatternJavaSpaces(t *testing.T) {
+	nonBlank, err := compilePattern(`.*\S.*`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{"a": true, " a ": true, "é": true, "\v": false, " \t\n\v\f\r": false, "": false, "\v x": true} {
+		if got := nonBlank.MatchString(s); got != want {
+			t.Errorf(`.*\S.* on %q: %v, want %v`, s, got, want)
+		}
+	}
+	any, err := compilePattern(`[\s\S]*`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"", "\v", " \t\n\v\f\r", "a\vb", "é"} {
+		if !any.MatchString(s) {
+			t.Errorf(`[\s\S]* does not match %q`, s)
+		}
+	}
+	if got := javaSpaces(`a\\s\[\s\]`); got != `a\\s\[[\t\n\x0B\f\r ]\]` {
+		t.Errorf("javaSpaces of escaped text: %s", got)
+	}
+}
