@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -74,14 +73,6 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 		if picked, err = tx.PrefetchChannels(userArn, sortBy != PrefetchSortLastMessage, PrefetchChannels); err != nil {
 			return err
 		}
-		// A moderator of an elastic channel holds a membership per subchannel
-		// it joined: the channel is told once, with its first one's.
-		seen := map[string]bool{}
-		picked = slices.DeleteFunc(picked, func(um chime.UserMembership) bool {
-			dup := seen[um.Channel.Arn]
-			seen[um.Channel.Arn] = true
-			return dup
-		})
 		for _, um := range picked {
 			d := &wsChannelDetails{Channel: channelPayload(um.Channel), ChannelMessages: []any{}, ChannelMemberships: []wsMemberSummary{},
 				ReadMarkerTimestamp: isoTimePtr(um.Membership.ReadMarker)}

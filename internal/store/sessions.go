@@ -6,8 +6,10 @@ import (
 	"github.com/belfry/belfry/internal/chime"
 )
 
-// PrefetchChannels returns up to limit of a member's memberships with their
-// channels, as a messaging session's prefetch picks them (SEMANTICS.md §10):
+// PrefetchChannels returns up to limit of a member's channels, each with its
+// first membership in this order (an elastic channel's moderator holds one
+// per subchannel it joined), as a messaging session's prefetch picks them
+// (SEMANTICS.md §10):
 // by unread first (a last message newer than the read marker) when byUnread,
 // then by latest LastMessageTimestamp, channels without messages last, ties
 // in membership order. The LastMessageTimestamp is the one the member sees
@@ -21,13 +23,20 @@ func (t *Tx) PrefetchChannels(member string, byUnread bool, limit int) ([]chime.
 	if byUnread {
 		order = `(` + seen + ` > COALESCE(m.read_marker_ms, -1)) DESC, ` + order
 	}
-	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+`, `+seen+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` ORDER BY `+order+limitParam, member, limit)
+	// Each membership beyond a channel's first takes a row of the limit: read
+	// that many more, so that limit channels come back when there are.
+	var extra int
+	if err := t.queryRow(`SELECT COUNT(*) - COUNT(DISTINCT channel_id) FROM memberships WHERE member_id = `+memberKey, member).Scan(&extra); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(`SELECT `+membershipCols+`, `+channelCols+`, `+seen+membershipFrom+`LEFT JOIN identities cb ON cb.arn = c.created_by WHERE m.member_id = `+memberKey+` ORDER BY `+order+limitParam, member, limit+extra)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []chime.UserMembership
-	for rows.Next() {
+	picked := map[string]bool{}
+	for len(out) < limit && rows.Next() {
 		var ms membershipScan
 		var cs channelScan
 		var last sql.NullInt64
@@ -42,7 +51,10 @@ func (t *Tx) PrefetchChannels(member string, byUnread bool, limit int) ([]chime.
 		if last.Int64 >= 0 {
 			c.LastMessage = fromNullMS(last)
 		}
-		out = append(out, chime.UserMembership{Membership: ms.done(), Channel: c})
+		if !picked[c.Arn] {
+			picked[c.Arn] = true
+			out = append(out, chime.UserMembership{Membership: ms.done(), Channel: c})
+		}
 	}
 	return out, rows.Err()
 }
