@@ -408,6 +408,26 @@ func TestScopes(t *testing.T) {
 		e.dial(strings.Replace(e.URL, "http", "ws", 1) + "/connect?userArn=" + url.QueryEscape(u1)).wantClose(session.CloseUnauthorized)
 	})
 
+	// Rule D14: the region is the signature's, whatever the key's scope. A
+	// scoped key signing for another region than its resources' finds them
+	// missing, as an admin key does (TestForeignAccountARNs).
+	t.Run("scoped key in another region", func(t *testing.T) {
+		for _, k := range []struct{ id, secret, bearer string }{{"AKIAAPPINSTANCE", "app-secret", u2}, {"AKIAUSERONE", "u1-secret", u1}} {
+			cfg := awsConfig(e.URL)
+			cfg.Region = "eu-west-1"
+			cfg.Credentials = credentials.NewStaticCredentialsProvider(k.id, k.secret, "")
+			msg := chimesdkmessaging.NewFromConfig(cfg, func(o *chimesdkmessaging.Options) { o.BaseEndpoint = aws.String(e.URL) })
+			wantErr(t, send(msg, ch, k.bearer), "UnauthorizedClientException")
+			e.dial(e.presignIn("eu-west-1", k.id, k.secret, k.bearer, clock.Now().UTC())).wantClose(session.CloseUnauthorized)
+		}
+		cfg := awsConfig(e.URL)
+		cfg.Region = "eu-west-1"
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIAAPPINSTANCE", "app-secret", "")
+		id := chimesdkidentity.NewFromConfig(cfg, func(o *chimesdkidentity.Options) { o.BaseEndpoint = aws.String(e.URL) })
+		_, err := id.DescribeAppInstance(ctx, &chimesdkidentity.DescribeAppInstanceInput{AppInstanceArn: aws.String(ai)})
+		wantErr(t, err, "NotFoundException")
+	})
+
 	t.Run("revoked key", func(t *testing.T) {
 		auth.SetKeys(keys[:1])
 		_, msg := e.clientsFor("AKIAUSERONE", "u1-secret", nil)

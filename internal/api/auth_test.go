@@ -100,7 +100,8 @@ func TestAuthorizeScopes(t *testing.T) {
 // (404 NotFoundException, or 401 for a bearer elsewhere, or for an unknown
 // bearer of its own account, checked first as the service does); the same
 // input in its own account and region passes, and so does any input of an
-// unsigned open-mode request or of a key held to a scope.
+// unsigned open-mode request; a key held to a scope is of its scope's
+// account and held to its signature's region.
 func TestOwnAccount(t *testing.T) {
 	ops, err := loadModels()
 	if err != nil {
@@ -162,11 +163,25 @@ func TestOwnAccount(t *testing.T) {
 		if err := ownAccount(admin, op, input("123456789012", "us-east-1", bearer)); err != nil {
 			t.Errorf("%s in its own account and region: %v", op.name, err)
 		}
+		// An unsigned request is held to no account; a scoped key is of its
+		// scope's account (whatever Account says), in its signature's region.
 		unsigned := chime.Principal{Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAccount}}
-		scoped := chime.Principal{AccessKeyID: "AKIAAPP", Account: "000000000000", Region: "us-east-1", Scope: chime.Scope{Kind: chime.ScopeAppInstance, ARN: "x"}}
-		for _, p := range []chime.Principal{unsigned, scoped} {
-			if err := ownAccount(p, op, input("210987654321", "eu-central-1", bearer)); err != nil {
-				t.Errorf("%s, %+v: %v", op.name, p, err)
+		scoped := chime.Principal{AccessKeyID: "AKIAAPP", Account: "000000000000", Region: "eu-central-1",
+			Scope: chime.Scope{Kind: chime.ScopeAppInstance, ARN: "arn:aws:chime:eu-central-1:210987654321:app-instance/abc"}}
+		scopedBearer := ""
+		if bearer != "" {
+			scopedBearer = scoped.Scope.ARN + "/user/u"
+		}
+		if err := ownAccount(unsigned, op, input("210987654321", "eu-central-1", bearer)); err != nil {
+			t.Errorf("%s, unsigned: %v", op.name, err)
+		}
+		if err := ownAccount(scoped, op, input("210987654321", "eu-central-1", scopedBearer)); err != nil {
+			t.Errorf("%s, %+v: %v", op.name, scoped, err)
+		}
+		if len(members) > 0 || bearer != "" {
+			scoped.Region = "us-east-1"
+			if err := ownAccount(scoped, op, input("210987654321", "eu-central-1", scopedBearer)); err == nil {
+				t.Errorf("%s: a scoped key signed for us-east-1 reached a resource in eu-central-1", op.name)
 			}
 		}
 	}

@@ -84,14 +84,35 @@ func AuthorizeConnect(p chime.Principal, userArn string) error {
 		return nil
 	case chime.ScopeAppInstance:
 		if chime.AppInstanceOf(userArn) == p.Scope.ARN {
-			return nil
+			return inScopeRegion(p, userArn)
 		}
 	case chime.ScopeUser:
 		if userArn == p.Scope.ARN {
-			return nil
+			return inScopeRegion(p, userArn)
 		}
 	}
 	return denied(p, "Connect", userArn)
+}
+
+// inScopeRegion refuses, as the admin key's elsewhere does, a session of a
+// scoped key's own user asked for in another region than the user's: the
+// region is the signature's (rule D14), whatever the key.
+func inScopeRegion(p chime.Principal, userArn string) error {
+	if elsewhere(scopeHome(p), userArn) {
+		return chime.Errorf(chime.KindUnauthorized, "The userArn %q is not an existing app instance user or bot.", userArn)
+	}
+	return nil
+}
+
+// scopeHome returns p with the account of its scope's ARN: a key of one app
+// instance or user is of that ARN's account, whatever --account-id says
+// (authorize holds its resources to that ARN). Its region stays the
+// signature's.
+func scopeHome(p chime.Principal) chime.Principal {
+	if a, ok := chime.ParseARN(p.Scope.ARN); ok {
+		p.Account = a.Account
+	}
+	return p
 }
 
 func denied(p chime.Principal, action, resource string) error {
@@ -167,12 +188,20 @@ func inputARNs(spec *opSpec, in map[string]any) (arns []string, bearer string) {
 // missing ones. ARNs that do not parse are left to the service too.
 //
 // Keys of one app instance or one user are held to their scope's ARN by
-// authorize instead. An unsigned request in the open mode claims no
+// authorize, which fixes the account; here they are held to the region of
+// their signature, as an admin key is. An unsigned request in the open mode claims no
 // account and is not held to one, so that development tools (curl, a
 // WebSocket client with just userArn) keep working.
 // Errors: Unauthorized, NotFound.
 func ownAccount(p chime.Principal, spec *opSpec, in map[string]any) error {
-	if p.Scope.Kind != chime.ScopeAccount || p.AccessKeyID == "" || spec.input == nil {
+	if p.AccessKeyID == "" || spec.input == nil {
+		return nil
+	}
+	switch p.Scope.Kind {
+	case chime.ScopeAccount:
+	case chime.ScopeAppInstance, chime.ScopeUser:
+		p = scopeHome(p)
+	default:
 		return nil
 	}
 	bearer, _ := in[bearerMember].(string)
