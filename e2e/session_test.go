@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -643,6 +644,27 @@ func prefetched(t *testing.T, e *env, c *wsClient, marker func()) []channelDetai
 		var d channelDetails
 		fr.payload(t, &d)
 		out = append(out, d)
+		// The summary shapes, no member more (SEMANTICS.md §10 event table).
+		var raw struct {
+			Channel         map[string]any
+			ChannelMessages []map[string]any
+		}
+		fr.payload(t, &raw)
+		onlyMembers(t, "CHANNEL_DETAILS Channel", raw.Channel, "Name", "ChannelArn", "Mode", "Privacy", "Metadata", "LastMessageTimestamp")
+		for _, m := range raw.ChannelMessages {
+			onlyMembers(t, "CHANNEL_DETAILS message", m, "MessageId", "Content", "Metadata", "Type", "CreatedTimestamp", "LastUpdatedTimestamp",
+				"LastEditedTimestamp", "Sender", "Redacted", "Status", "MessageAttributes", "ContentType", "Target")
+		}
+	}
+}
+
+// onlyMembers fails t if obj has a member not among allowed.
+func onlyMembers(t *testing.T, what string, obj map[string]any, allowed ...string) {
+	t.Helper()
+	for k := range obj {
+		if !slices.Contains(allowed, k) {
+			t.Errorf("%s has %s, not a member of its model shape", what, k)
+		}
 	}
 }
 

@@ -56,6 +56,21 @@ type wsChannel struct {
 	ExpirationSettings          *chime.ExpirationSettings `json:"ExpirationSettings,omitempty"`
 }
 
+// wsChannelSummary is the model's ChannelSummary, as prefetch's
+// CHANNEL_DETAILS carries a channel (SEMANTICS.md §10).
+type wsChannelSummary struct {
+	ChannelArn           string  `json:"ChannelArn"`
+	Name                 string  `json:"Name"`
+	Mode                 string  `json:"Mode"`
+	Privacy              string  `json:"Privacy"`
+	Metadata             string  `json:"Metadata,omitempty"`
+	LastMessageTimestamp *string `json:"LastMessageTimestamp,omitempty"`
+}
+
+func channelSummary(c chime.Channel) wsChannelSummary {
+	return wsChannelSummary{ChannelArn: c.Arn, Name: c.Name, Mode: c.Mode, Privacy: c.Privacy, Metadata: c.Metadata, LastMessageTimestamp: isoTimePtr(c.LastMessage)}
+}
+
 func channelPayload(c chime.Channel) wsChannel {
 	return wsChannel{ChannelArn: c.Arn, Name: c.Name, Mode: c.Mode, Privacy: c.Privacy, Metadata: c.Metadata, CreatedBy: wsID(c.CreatedBy),
 		CreatedTimestamp: isoTime(c.Created), LastUpdatedTimestamp: isoTime(c.Updated), LastMessageTimestamp: isoTimePtr(c.LastMessage),
@@ -128,8 +143,18 @@ func batchEvent(tx *store.Tx, channelArn string, res BatchResult, added []string
 	return ev, err
 }
 
+// wsMessage is the model's ChannelMessage: its ChannelMessageSummary and
+// three members more.
 type wsMessage struct {
-	ChannelArn           string              `json:"ChannelArn"`
+	ChannelArn string `json:"ChannelArn"`
+	wsMessageSummary
+	Persistence  string `json:"Persistence"`
+	SubChannelId string `json:"SubChannelId,omitempty"`
+}
+
+// wsMessageSummary is the model's ChannelMessageSummary, as prefetch's
+// CHANNEL_DETAILS carries a message (SEMANTICS.md §10).
+type wsMessageSummary struct {
 	MessageId            string              `json:"MessageId"`
 	Content              *string             `json:"Content,omitempty"`
 	Metadata             *string             `json:"Metadata,omitempty"`
@@ -139,12 +164,10 @@ type wsMessage struct {
 	LastEditedTimestamp  *string             `json:"LastEditedTimestamp,omitempty"`
 	Sender               *wsIdentity         `json:"Sender"`
 	Redacted             bool                `json:"Redacted"`
-	Persistence          string              `json:"Persistence"`
 	Status               map[string]string   `json:"Status"`
 	MessageAttributes    map[string]wsValues `json:"MessageAttributes,omitempty"`
 	ContentType          string              `json:"ContentType,omitempty"`
 	Target               []wsTarget          `json:"Target,omitempty"`
-	SubChannelId         string              `json:"SubChannelId,omitempty"`
 }
 
 type wsValues struct {
@@ -157,9 +180,14 @@ type wsTarget struct {
 
 // MessagePayload is a message as WebSocket events and prefetch carry it.
 func MessagePayload(m chime.Message) any {
-	p := wsMessage{ChannelArn: m.ChannelArn, MessageId: m.MessageID, Type: m.Type, CreatedTimestamp: isoTime(m.Created),
+	return wsMessage{ChannelArn: m.ChannelArn, wsMessageSummary: messageSummary(m), Persistence: m.Persistence, SubChannelId: m.SubChannelID}
+}
+
+// messageSummary is a message as prefetch carries it.
+func messageSummary(m chime.Message) wsMessageSummary {
+	p := wsMessageSummary{MessageId: m.MessageID, Type: m.Type, CreatedTimestamp: isoTime(m.Created),
 		LastUpdatedTimestamp: isoTime(m.Updated), LastEditedTimestamp: isoTimePtr(m.Edited), Sender: wsID(m.Sender), Redacted: m.Redacted,
-		Persistence: m.Persistence, Status: map[string]string{"Value": chime.StatusSent}, ContentType: m.ContentType, SubChannelId: m.SubChannelID}
+		Status: map[string]string{"Value": chime.StatusSent}, ContentType: m.ContentType}
 	if !m.Redacted {
 		p.Content, p.Metadata = &m.Content, nilIfEmpty(m.Metadata)
 	}

@@ -48,11 +48,11 @@ type wsMemberSummary struct {
 }
 
 type wsChannelDetails struct {
-	Channel                wsChannel         `json:"Channel"`
-	ChannelMessages        []any             `json:"ChannelMessages"`
-	ChannelMemberships     []wsMemberSummary `json:"ChannelMemberships"`
-	ReadMarkerTimestamp    *string           `json:"ReadMarkerTimestamp,omitempty"`
-	ChannelMessagesHasMore bool              `json:"ChannelMessagesHasMore"`
+	Channel                wsChannelSummary   `json:"Channel"`
+	ChannelMessages        []wsMessageSummary `json:"ChannelMessages"`
+	ChannelMemberships     []wsMemberSummary  `json:"ChannelMemberships"`
+	ReadMarkerTimestamp    *string            `json:"ReadMarkerTimestamp,omitempty"`
+	ChannelMessagesHasMore bool               `json:"ChannelMessagesHasMore"`
 }
 
 // Prefetch returns the CHANNEL_DETAILS events a session that connects with
@@ -74,7 +74,7 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 			return err
 		}
 		for _, um := range picked {
-			d := &wsChannelDetails{Channel: channelPayload(um.Channel), ChannelMessages: []any{}, ChannelMemberships: []wsMemberSummary{},
+			d := &wsChannelDetails{Channel: channelSummary(um.Channel), ChannelMessages: []wsMessageSummary{}, ChannelMemberships: []wsMemberSummary{},
 				ReadMarkerTimestamp: isoTimePtr(um.Membership.ReadMarker)}
 			page, err := tx.ListMemberships(um.Channel.Arn, um.Membership.SubChannelID, chime.MembershipDefault, 0, PrefetchMemberships)
 			if err != nil {
@@ -104,7 +104,7 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 			return nil, err
 		}
 		for _, m := range msgs {
-			d.ChannelMessages = append(d.ChannelMessages, MessagePayload(m))
+			d.ChannelMessages = append(d.ChannelMessages, messageSummary(m))
 		}
 		d.ChannelMessagesHasMore = next != nil
 		events = append(events, chime.Event{Type: chime.EventChannelDetails, MessageType: "SYSTEM", ChannelArn: um.Channel.Arn,
