@@ -920,6 +920,28 @@ func TestSessionPing(t *testing.T) {
 			t.Fatal("a client that answers pings was dropped")
 		}
 	})
+	// A client that reads but never answers a ping is told why it goes:
+	// close code 1013 (README), which it can read, not a cut connection.
+	t.Run("client without pongs gets 1013", func(t *testing.T) {
+		e := newEnvWithSessions(t, session.Config{PingInterval: 10 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+		u := e.user(e.appInstance("ping"), "u")
+		ctx, cancel := context.WithTimeout(e.ctx, patience)
+		defer cancel()
+		conn, _, err := websocket.Dial(ctx, e.presignedURL(u, time.Now().UTC(), nil), &websocket.DialOptions{
+			OnPingReceived: func(context.Context, []byte) bool { return false }})
+		noErr(t, err)
+		defer conn.CloseNow()
+		for {
+			_, _, err := conn.Read(ctx)
+			if err == nil {
+				continue
+			}
+			if code := websocket.CloseStatus(err); code != session.CloseSlowConsumer {
+				t.Fatalf("the connection ended with %v (close code %d), want close code 1013", err, code)
+			}
+			break
+		}
+	})
 	t.Run("dead client is dropped", func(t *testing.T) {
 		e := newEnvWithSessions(t, session.Config{PingInterval: 10 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
 		u := e.user(e.appInstance("ping"), "u")

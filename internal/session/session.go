@@ -363,7 +363,8 @@ func (s *Server) EndKeys(keys map[string]bool) int {
 }
 
 // drop ends the session with code; abort also cuts a write in progress (for
-// a client that does not read, a close frame would never get through).
+// a client that does not read, a close frame would never get through); with
+// none in progress, the close frame is sent.
 func (c *conn) drop(code websocket.StatusCode, reason string, abort bool) {
 	c.once.Do(func() {
 		c.code, c.reason = code, reason
@@ -535,10 +536,14 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 	go func() {
 		defer close(readerDone)
 		// Clients send nothing the session uses; reading keeps pongs and the
-		// close handshake flowing.
+		// close handshake flowing. Not on c.ctx: a read whose context ends
+		// closes the connection, and a drop with abort (a missed pong, a
+		// full queue) must cut only a write in progress, so that a client
+		// still reading gets the close frame (1013) that closeWith sends.
+		// Every way out of run closes ws, which ends this read.
 		ws.SetReadLimit(64 << 10)
 		for {
-			if _, _, err := ws.Read(c.ctx); err != nil {
+			if _, _, err := ws.Read(context.Background()); err != nil {
 				return
 			}
 		}
