@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -83,6 +84,8 @@ func (w *wireWorld) bearer(arn string) map[string]string {
 	return map[string]string{"x-amz-chime-bearer": arn, "Content-Type": "application/json"}
 }
 
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
 // TestWireRequestIDOnEveryResponse: success, error, unknown path and OPTIONS
 // all carry x-amzn-RequestId, and the SDK reads it.
 func TestWireRequestIDOnEveryResponse(t *testing.T) {
@@ -101,8 +104,8 @@ func TestWireRequestIDOnEveryResponse(t *testing.T) {
 	} {
 		status, h, _ := w.raw(c.method, c.path, nil, c.body)
 		id := h.Get("x-amzn-RequestId")
-		if id == "" {
-			t.Errorf("%s (%s %s, status %d): no x-amzn-RequestId", c.name, c.method, c.path, status)
+		if !uuidPattern.MatchString(id) {
+			t.Errorf("%s (%s %s, status %d): x-amzn-RequestId %q is not a UUID, as AWS's are (SEMANTICS.md §8)", c.name, c.method, c.path, status, id)
 			continue
 		}
 		if prev, dup := seen[id]; dup {

@@ -104,16 +104,24 @@ func op[In any](f func(ctx context.Context, c chime.Caller, in *In) (any, error)
 	}}
 }
 
-// newRequestID returns 128 random bits as 32 lowercase hex digits. The
-// bits come from math/rand/v2's generator (ChaCha8, seeded by the runtime
-// from the operating system), as unpredictable as a request id need be,
-// without the crypto/rand read each request once cost.
+// newRequestID returns a random (version 4) UUID, as AWS's x-amzn-RequestId
+// is one (SEMANTICS.md §8). The bits come from math/rand/v2's generator
+// (ChaCha8, seeded by the runtime from the operating system), as
+// unpredictable as a request id need be, without the crypto/rand read each
+// request once cost.
 func newRequestID() string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	var h [32]byte
-	hex.Encode(h[:], b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	var h [36]byte
+	hex.Encode(h[0:8], b[0:4])
+	hex.Encode(h[9:13], b[4:6])
+	hex.Encode(h[14:18], b[6:8])
+	hex.Encode(h[19:23], b[8:10])
+	hex.Encode(h[24:36], b[10:16])
+	h[8], h[13], h[18], h[23] = '-', '-', '-', '-'
 	return string(h[:])
 }
 

@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-// TestNewRequestID: 32 lowercase hex digits, none repeated.
+// TestNewRequestID: a version 4 UUID in lowercase, none repeated.
 func TestNewRequestID(t *testing.T) {
-	format := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	format := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
 	for range 100000 {
 		id := newRequestID()
 		if !format.MatchString(id) {
-			t.Fatalf("request id %q is not 32 hex digits", id)
+			t.Fatalf("request id %q is not a version 4 UUID", id)
 		}
 		if seen[id] {
 			t.Fatalf("request id %q twice", id)
