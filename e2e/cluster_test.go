@@ -512,3 +512,113 @@ func TestTwoNodesIdentityWritesRace(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesReaperAndModeratorRaces: writes racing the reaper or a user's
+// deletion on another node end as some serial order would (PostgreSQL;
+// before, with unlocked reads, each failed in a few rounds):
+//   - removing a channel's or user's expiration that answers 200 keeps it,
+//     though the reaper of the other node found it expired just before;
+//   - a member added to a channel the reaper deletes leaves no membership
+//     behind: the user's channel list answers, without that channel;
+//   - CreateChannelModerator racing DeleteAppInstanceUser of a user who is
+//     no member leaves no moderator role to the deleted user.
+func TestTwoNodesReaperAndModeratorRaces(t *testing.T) {
+	clk := newFakeClock(clockStart)
+	a := newEnv(t, withClock(clk))
+	b := a.secondNode()
+	ai := a.appInstance("reaper-race")
+	owner := a.user(ai, "owner")
+	day := &types.ExpirationSettings{ExpirationDays: aws.Int32(1), ExpirationCriterion: types.ExpirationCriterionCreatedTimestamp}
+	idDay := &idtypes.ExpirationSettings{ExpirationDays: aws.Int32(1), ExpirationCriterion: idtypes.ExpirationCriterionCreatedTimestamp}
+	// race runs each of fs on a goroutine of its own, at once.
+	race := func(fs ...func()) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, f := range fs {
+			wg.Add(1)
+			go func() { defer wg.Done(); <-start; f() }()
+		}
+		close(start)
+		wg.Wait()
+	}
+	for round := 0; round < 8; round++ {
+		var kept, joiners, joined []string
+		var users []string
+		for i := 0; i < 8; i++ {
+			ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+			_, err := a.Msg.PutChannelExpirationSettings(a.ctx, &chimesdkmessaging.PutChannelExpirationSettingsInput{ChannelArn: aws.String(ch), ExpirationSettings: day})
+			noErr(t, err)
+			if i%2 == 0 {
+				kept = append(kept, ch)
+			} else {
+				joined = append(joined, ch)
+				joiners = append(joiners, a.user(ai, fmt.Sprintf("j%d-%d", round, i)))
+			}
+			u := a.user(ai, fmt.Sprintf("x%d-%d", round, i))
+			_, err = a.ID.PutAppInstanceUserExpirationSettings(a.ctx, &chimesdkidentity.PutAppInstanceUserExpirationSettingsInput{AppInstanceUserArn: aws.String(u), ExpirationSettings: idDay})
+			noErr(t, err)
+			users = append(users, u)
+		}
+		clk.Advance(49 * time.Hour) // all expired, the owner (no expiration) too old to matter
+		keptErrs := make([]error, len(kept))
+		userErrs := make([]error, len(users))
+		var fs []func()
+		fs = append(fs, func() { a.reap() })
+		for i, ch := range kept {
+			fs = append(fs, func() {
+				_, keptErrs[i] = b.Msg.PutChannelExpirationSettings(b.ctx, &chimesdkmessaging.PutChannelExpirationSettingsInput{ChannelArn: aws.String(ch)})
+			})
+		}
+		for i, u := range users {
+			fs = append(fs, func() {
+				_, userErrs[i] = b.ID.PutAppInstanceUserExpirationSettings(b.ctx, &chimesdkidentity.PutAppInstanceUserExpirationSettingsInput{AppInstanceUserArn: aws.String(u)})
+			})
+		}
+		for i, ch := range joined {
+			fs = append(fs, func() {
+				b.Msg.CreateChannelMembership(b.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+					MemberArn: aws.String(joiners[i]), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+			})
+		}
+		race(fs...)
+		for i, ch := range kept {
+			if keptErrs[i] == nil && !a.channelExists(ch, owner) {
+				t.Fatalf("round %d: the reaper deleted %s after its expiration was removed (200)", round, ch)
+			}
+		}
+		for i, u := range users {
+			if userErrs[i] != nil {
+				continue
+			}
+			if _, err := a.ID.DescribeAppInstanceUser(a.ctx, &chimesdkidentity.DescribeAppInstanceUserInput{AppInstanceUserArn: aws.String(u)}); err != nil {
+				t.Fatalf("round %d: the reaper deleted %s after its expiration was removed (200): %v", round, u, err)
+			}
+		}
+		a.reap() // what is still expired goes now
+		for _, j := range joiners {
+			out, err := a.Msg.ListChannelMembershipsForAppInstanceUser(a.ctx, &chimesdkmessaging.ListChannelMembershipsForAppInstanceUserInput{ChimeBearer: aws.String(j)})
+			noErr(t, err)
+			if len(out.ChannelMemberships) != 0 {
+				t.Fatalf("round %d: %s keeps a membership of a reaped channel: %+v", round, j, out.ChannelMemberships[0].ChannelSummary)
+			}
+		}
+	}
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	for round := 0; round < 30; round++ {
+		v := a.user(ai, fmt.Sprintf("mod%d", round))
+		race(func() {
+			b.Msg.CreateChannelModerator(b.ctx, &chimesdkmessaging.CreateChannelModeratorInput{ChannelArn: aws.String(ch),
+				ChannelModeratorArn: aws.String(v), ChimeBearer: aws.String(owner)})
+		}, func() {
+			_, err := a.ID.DeleteAppInstanceUser(a.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(v)})
+			noErr(t, err)
+		})
+		out, err := a.Msg.ListChannelModerators(a.ctx, &chimesdkmessaging.ListChannelModeratorsInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+		noErr(t, err)
+		for _, m := range out.ChannelModerators {
+			if aws.ToString(m.Moderator.Arn) == v {
+				t.Fatalf("round %d: deleted user %s is still a moderator", round, v)
+			}
+		}
+	}
+}

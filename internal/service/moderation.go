@@ -18,6 +18,12 @@ func (s *Service) CreateChannelModerator(ctx context.Context, c chime.Caller, ch
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		events = nil
+		// The user before the channel, as an add locks them: a deletion of
+		// the user then either comes first (it is not found) or waits and
+		// deletes the moderator role made here.
+		if err := lockMembers(tx, moderatorArn); err != nil {
+			return err
+		}
 		r, err := s.moderatorIn(tx, c, channelArn)
 		if err != nil {
 			return err

@@ -89,55 +89,44 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 	now := s.clock()
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		out, events = Reaped{}, nil
+		// What to do is read first, without locks; then the rows it
+		// concerns are locked (PostgreSQL) in the order every writer takes
+		// them: app instances (CreateChannel locks its app instance before
+		// its members), then users and bots (an add locks its members before
+		// their channel), then channels; each kind sorted, so that neither an
+		// add nor another node's reaper holds one of them while waiting for
+		// this reaper, which waits for it. Under the locks it is all read
+		// again: a write that committed in between (an expiration removed, a
+		// message sent, a retention changed) wins, as if it came first.
 		retention, err := tx.AppInstancesWithRetention()
 		if err != nil {
 			return err
 		}
-		// In one order on every node (as the channels and users below): two
-		// reapers of one PostgreSQL store then lock in the same order.
-		for _, ai := range slices.Sorted(maps.Keys(retention)) {
-			days := retention[ai]
-			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day))
-			if err != nil {
-				return err
-			}
-			out.Messages += n
-		}
-		// What has expired, then its locks (PostgreSQL) in the order every
-		// writer takes them: app instances (CreateChannel locks its app
-		// instance before its members), then users and bots (an add locks
-		// its members before their channel), then channels; each kind sorted.
-		// So neither an add nor another node's reaper holds one of them while
-		// waiting for this reaper, which waits for it.
-		users, err := tx.ExpiringIdentities()
+		users, err := s.expiredIdentities(tx, now, nil)
 		if err != nil {
 			return err
 		}
-		users = slices.DeleteFunc(users, func(u chime.AppInstanceUser) bool {
-			return now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays) * day))
-		})
-		channels, err := tx.ExpiringChannels()
+		channels, err := s.expiredChannels(tx, now, nil)
 		if err != nil {
 			return err
 		}
-		channels = slices.DeleteFunc(channels, func(ch store.ExpiringChannel) bool {
-			// The last persistent message of any kind counts, targeted ones
-			// and those of every subchannel included: a channel whose members
-			// talk only in targeted messages is not idle.
-			from := ch.Created
-			if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastActivity != nil {
-				from = *ch.LastActivity
-			}
-			return now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
-		})
 		apps := map[string]bool{}
+		for ai := range retention {
+			apps[ai] = true
+		}
+		lockedUsers := map[string]bool{}
 		userArns := make([]string, 0, len(users))
 		for _, u := range users {
 			apps[u.AppInstanceArn] = true
+			lockedUsers[u.Arn] = true
 			userArns = append(userArns, u.Arn)
 		}
+		lockedChannels := map[string]bool{}
+		channelArns := make([]string, 0, len(channels))
 		for _, ch := range channels {
 			apps[ch.AppInstanceArn] = true
+			lockedChannels[ch.Arn] = true
+			channelArns = append(channelArns, ch.Arn) // in creation order, as LockChannels wants them
 		}
 		// Each deletion counts one user, bot or channel less on its app instance.
 		for _, ai := range slices.Sorted(maps.Keys(apps)) {
@@ -145,7 +134,23 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				return err
 			}
 		}
+		if retention, err = tx.AppInstancesWithRetention(); err != nil {
+			return err
+		}
+		for _, ai := range slices.Sorted(maps.Keys(retention)) {
+			if !apps[ai] {
+				continue // set since the first read: the next pass
+			}
+			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(retention[ai])*day))
+			if err != nil {
+				return err
+			}
+			out.Messages += n
+		}
 		if err := tx.LockIdentities(userArns); err != nil {
+			return err
+		}
+		if users, err = s.expiredIdentities(tx, now, lockedUsers); err != nil {
 			return err
 		}
 		for _, u := range users {
@@ -155,6 +160,12 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 			}
 			events = append(events, removed...)
 			out.Users++
+		}
+		if err := tx.LockChannels(channelArns); err != nil {
+			return err
+		}
+		if channels, err = s.expiredChannels(tx, now, lockedChannels); err != nil {
+			return err
 		}
 		for _, ch := range channels {
 			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch.Channel)
@@ -173,6 +184,34 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		s.publish(ctx, events)
 	}
 	return out, err
+}
+
+// expiredIdentities returns the users and bots past their expiration at
+// now, in creation order; only those in among when it is not nil.
+func (s *Service) expiredIdentities(tx *store.Tx, now time.Time, among map[string]bool) ([]chime.AppInstanceUser, error) {
+	users, err := tx.ExpiringIdentities()
+	return slices.DeleteFunc(users, func(u chime.AppInstanceUser) bool {
+		return (among != nil && !among[u.Arn]) || now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays)*day))
+	}), err
+}
+
+// expiredChannels returns the channels past their expiration at now, in
+// creation order; only those in among when it is not nil.
+func (s *Service) expiredChannels(tx *store.Tx, now time.Time, among map[string]bool) ([]store.ExpiringChannel, error) {
+	channels, err := tx.ExpiringChannels()
+	return slices.DeleteFunc(channels, func(ch store.ExpiringChannel) bool {
+		if among != nil && !among[ch.Arn] {
+			return true
+		}
+		// The last persistent message of any kind counts, targeted ones
+		// and those of every subchannel included: a channel whose members
+		// talk only in targeted messages is not idle.
+		from := ch.Created
+		if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastActivity != nil {
+			from = *ch.LastActivity
+		}
+		return now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
+	}), err
 }
 
 // RunReaper runs Reap every interval until ctx ends.

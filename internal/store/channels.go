@@ -153,7 +153,9 @@ func (t *Tx) DeleteChannel(arn string) error {
 	// which any insert of this ARN needs too.
 	var appInstance string
 	var maxSub sql.NullInt64
-	err := t.queryRow(`SELECT app_instance_arn, max_sub_channels FROM channels WHERE arn = ?`, arn).Scan(&appInstance, &maxSub)
+	// Locked (PostgreSQL), whoever calls: an add that holds the row commits
+	// first and its membership is deleted below; one after finds it gone.
+	err := t.queryRow(`SELECT app_instance_arn, max_sub_channels FROM channels WHERE arn = ?`+t.forUpdate(""), arn).Scan(&appInstance, &maxSub)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err

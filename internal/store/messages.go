@@ -263,6 +263,28 @@ func (t *Tx) ExpiringChannels() ([]ExpiringChannel, error) {
 	return out, rows.Err()
 }
 
+// LockChannels locks the rows of channels (PostgreSQL writes; a no-op on
+// the single-writer SQLite), given in creation order, in that order: as
+// DeleteAppInstance and the reaper of another node take them.
+func (t *Tx) LockChannels(arns []string) error {
+	if !t.pg || !t.write {
+		return nil
+	}
+	for len(arns) > 0 {
+		n := min(len(arns), 512)
+		in, args := inList(arns[:n])
+		rows, err := t.query(`SELECT arn FROM channels WHERE arn IN `+in+` ORDER BY seq FOR UPDATE`, args...)
+		if err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		arns = arns[n:]
+	}
+	return nil
+}
+
 // ExpiringIdentities lists the users and bots that have expiration
 // settings, in creation order (as ExpiringChannels).
 func (t *Tx) ExpiringIdentities() ([]chime.AppInstanceUser, error) {
