@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
+	idtypes "github.com/aws/aws-sdk-go-v2/service/chimesdkidentity/types"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 )
@@ -188,6 +190,67 @@ func TestLastMessageTimestampVisibleToCaller_S4(t *testing.T) {
 	}
 }
 
+// TestLastMessageTimestampMovesBackOnDelete_S4: the last message the caller
+// can see is one that is still there: when an admin deletes it, or the app
+// instance's retention reaps it, LastMessageTimestamp moves back to the
+// message before it, or goes (before, it kept the deleted message's time,
+// so a channel read up to date showed unread for ever).
+func TestLastMessageTimestampMovesBackOnDelete_S4(t *testing.T) {
+	clk := newFakeClock(time.Date(2024, 8, 3, 9, 0, 0, 0, time.UTC))
+	e := newEnv(t, withClock(clk))
+	f := newRoleFixture(e, e.appInstance("last-deleted"))
+	ch := f.channel("UNRESTRICTED", "PUBLIC")
+	memberOps := []string{opDescribeMembership, opListMemberships, opListChannels}
+	seen := func(bearer string, ops ...string) map[string]*time.Time {
+		t.Helper()
+		return lastSeen(t, e, f.ai, ch, bearer, "", types.ChannelPrivacyPublic, ops...)
+	}
+	del := func(id string) {
+		t.Helper()
+		_, err := e.Msg.DeleteChannelMessage(e.ctx, &chimesdkmessaging.DeleteChannelMessageInput{ChannelArn: aws.String(ch), MessageId: aws.String(id),
+			ChimeBearer: aws.String(f.admin)})
+		noErr(t, err)
+	}
+	clk.Advance(time.Minute)
+	m1 := e.send(ch, f.creator, "first")
+	t1 := clk.Now()
+	clk.Advance(time.Minute)
+	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
+		Content: aws.String("for the bot"), Target: []types.Target{{MemberArn: aws.String(f.memberBot)}}})
+	noErr(t, err)
+	m2 := aws.ToString(out.MessageId)
+	t2 := clk.Now()
+	clk.Advance(time.Minute)
+	m3 := e.send(ch, f.memberBot, "last")
+
+	del(m3) // the last untargeted one: back to the first, or the targeted one for its two
+	wantSeen(t, "the targeted sender", seen(f.member, memberOps...), &t2)
+	wantSeen(t, "the target", seen(f.memberBot, memberOps...), &t2)
+	wantSeen(t, "a third member", seen(f.creator, memberOps...), &t1)
+	wantSeen(t, "DescribeChannel", seen(f.creator, opDescribeChannel), &t1)
+	del(m2) // the targeted one
+	wantSeen(t, "the targeted sender", seen(f.member, memberOps...), &t1)
+	wantSeen(t, "the target", seen(f.memberBot, memberOps...), &t1)
+	del(m1) // none left
+	for _, who := range []string{f.member, f.memberBot, f.creator} {
+		wantSeen(t, "with no message left", seen(who, append(memberOps, opDescribeChannel)...), nil)
+	}
+
+	// Retention reaps messages: those reaped leave no time behind.
+	e.send(ch, f.creator, "untargeted")
+	_, err = e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(f.member),
+		Content: aws.String("for the bot"), Target: []types.Target{{MemberArn: aws.String(f.memberBot)}}})
+	noErr(t, err)
+	_, err = e.ID.PutAppInstanceRetentionSettings(e.ctx, &chimesdkidentity.PutAppInstanceRetentionSettingsInput{AppInstanceArn: aws.String(f.ai),
+		AppInstanceRetentionSettings: &idtypes.AppInstanceRetentionSettings{ChannelRetentionSettings: &idtypes.ChannelRetentionSettings{RetentionDays: aws.Int32(1)}}})
+	noErr(t, err)
+	clk.Advance(49 * time.Hour)
+	e.reap()
+	for _, who := range []string{f.member, f.memberBot, f.creator} {
+		wantSeen(t, "after retention reaped every message", seen(who, append(memberOps, opDescribeChannel)...), nil)
+	}
+}
+
 // TestLastMessageTimestampElasticSubChannels_S6: in an elastic channel a
 // regular member's ChannelSummary shows the last message of its own
 // subchannel (SEMANTICS.md §6: members see only their subchannel's
@@ -254,6 +317,20 @@ func TestLastMessageTimestampElasticSubChannels_S6(t *testing.T) {
 	_, err := f.joinSub(f.mod, f.mod, l.subs[0])
 	noErr(t, err)
 	wantSeen(t, "the moderator in A", seen(f.mod, opListModerated, opListMemberships), &tB)
+
+	// A deleted message leaves its subchannel's, and the channel's, time
+	// to the message before it.
+	clk.Advance(time.Minute)
+	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(b), Content: aws.String("B again")})
+	noErr(t, err)
+	tB2 := clk.Now()
+	wantSeen(t, "DescribeChannel before the delete", seen(b, opDescribeChannel), &tB2)
+	_, err = e.Msg.DeleteChannelMessage(e.ctx, &chimesdkmessaging.DeleteChannelMessageInput{ChannelArn: aws.String(f.ch), MessageId: out.MessageId,
+		SubChannelId: out.SubChannelId, ChimeBearer: aws.String(f.admin)})
+	noErr(t, err)
+	wantSeen(t, "a member of B after the delete", seen(b2, memberOps...), &tB)
+	wantSeen(t, "the moderator after the delete", seen(f.mod, opListModerated), &tB)
+	wantSeen(t, "DescribeChannel after the delete", seen(b, opDescribeChannel), &tB)
 }
 
 // TestChannelExpirationCountsTargetedMessages_S4: a channel that expires by

@@ -409,7 +409,7 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, c chime.Caller, chan
 			return err
 		}
 		events = append(events, ev)
-		_, err = tx.DeleteMessage(channelArn, id)
+		_, err = tx.DeleteMessage(m)
 		return err
 	})
 	if err == nil {

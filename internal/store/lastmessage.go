@@ -2,8 +2,11 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
+
+	"github.com/belfry/belfry/internal/chime"
 )
 
 // A channel's last persistent message is kept in three parts as messages
@@ -15,7 +18,10 @@ import (
 //   - last_targeted: by channel and user, the last targeted one the user
 //     sent or was the target of.
 // channels.last_activity_ms is the last one of any kind (expiration).
-// None moves back when a message is deleted, as channels.last_message_ms never did.
+// When a message is deleted, the first three move back to the message before
+// it (lastMessageGone, DeleteMessagesBefore): the model's
+// LastMessageTimestamp is that of the last message the caller can see.
+// last_activity_ms does not: the channel was active then.
 
 // SetLastMessage records an untargeted persistent message sent at at, in
 // subchannel sub of an elastic channel ("" otherwise): each time moves
@@ -57,6 +63,59 @@ func (t *Tx) SetLastTargeted(channel string, members []string, at time.Time) err
 		if _, err := t.exec(`INSERT INTO last_targeted (channel_id, member_id, last_ms) VALUES (`+ck+`, `+mk+`, ?)
 			ON CONFLICT (channel_id, member_id) DO UPDATE SET last_ms = excluded.last_ms WHERE last_targeted.last_ms < excluded.last_ms`,
 			ca, ma, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lastMessageGone moves back the last message times that were those of m,
+// just deleted, to the latest message left of the same kind: each is a walk
+// down the history index from the newest message, which stops at the first
+// that fits (for a targeted one, the first of its sender or target).
+func (t *Tx) lastMessageGone(m chime.Message) error {
+	at := ms(m.Created)
+	if m.Target == "" {
+		if m.SubChannelID != "" {
+			if _, err := t.exec(`UPDATE sub_channels SET last_message_ms = (SELECT created_ms FROM messages
+				WHERE channel_arn = ? AND sub_channel_id = ? AND target_arn = '' ORDER BY created_ms DESC LIMIT 1)
+				WHERE channel_arn = ? AND sub_channel_id = ? AND last_message_ms = ?`,
+				m.ChannelArn, m.SubChannelID, m.ChannelArn, m.SubChannelID, at); err != nil {
+				return err
+			}
+			_, err := t.exec(`UPDATE channels SET last_message_ms = (SELECT MAX(last_message_ms) FROM sub_channels WHERE channel_arn = ?)
+				WHERE arn = ? AND last_message_ms = ?`, m.ChannelArn, m.ChannelArn, at)
+			return err
+		}
+		_, err := t.exec(`UPDATE channels SET last_message_ms = (SELECT created_ms FROM messages
+			WHERE channel_arn = ? AND sub_channel_id = '' AND target_arn = '' ORDER BY created_ms DESC LIMIT 1)
+			WHERE arn = ? AND last_message_ms = ?`, m.ChannelArn, m.ChannelArn, at)
+		return err
+	}
+	ck, ca := t.channelKeyArg(m.ChannelArn)
+	for i, who := range []string{m.Sender.Arn, m.Target} {
+		if i > 0 && who == m.Sender.Arn {
+			continue
+		}
+		// Outside elastic channels every message is in subchannel "", which
+		// lets the walk follow the index.
+		sub := ` AND sub_channel_id = ''`
+		if m.SubChannelID != "" {
+			sub = ""
+		}
+		var prev sql.NullInt64
+		err := t.queryRow(`SELECT created_ms FROM messages WHERE channel_arn = ?`+sub+` AND target_arn <> '' AND (sender_arn = ? OR target_arn = ?)
+			ORDER BY created_ms DESC LIMIT 1`, m.ChannelArn, who, who).Scan(&prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		mk, ma := t.memberKeyArg(who)
+		if prev.Valid {
+			_, err = t.exec(`UPDATE last_targeted SET last_ms = ? WHERE channel_id = `+ck+` AND member_id = `+mk+` AND last_ms = ?`, prev.Int64, ca, ma, at)
+		} else {
+			_, err = t.exec(`DELETE FROM last_targeted WHERE channel_id = `+ck+` AND member_id = `+mk+` AND last_ms = ?`, ca, ma, at)
+		}
+		if err != nil {
 			return err
 		}
 	}

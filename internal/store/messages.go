@@ -74,14 +74,19 @@ func (t *Tx) UpdateMessage(m chime.Message) error {
 	return err
 }
 
-// DeleteMessage deletes a message; it reports whether one was deleted.
-func (t *Tx) DeleteMessage(channel, id string) (bool, error) {
-	res, err := t.exec(`DELETE FROM messages WHERE channel_arn = ? AND message_id = ?`, channel, id)
+// DeleteMessage deletes message m (as GetMessage read it); it reports
+// whether one was deleted. The last message times that were m's move back
+// to the message before it (lastmessage.go).
+func (t *Tx) DeleteMessage(m chime.Message) (bool, error) {
+	res, err := t.exec(`DELETE FROM messages WHERE channel_arn = ? AND message_id = ?`, m.ChannelArn, m.MessageID)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	return true, t.lastMessageGone(m)
 }
 
 // MessageCursor is where a history page continues: after (before, when
@@ -201,14 +206,30 @@ func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) erro
 	return err
 }
 
-// DeleteMessagesBefore deletes the messages of an app instance's channels created before cutoff; it returns how many.
+// DeleteMessagesBefore deletes the messages of an app instance's channels
+// created before cutoff; it returns how many. A last message time before
+// cutoff was that of a message deleted here, with all those before it: it
+// goes (lastmessage.go).
 func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, error) {
 	res, err := t.exec(`DELETE FROM messages WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`,
 		appInstance, ms(cutoff))
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return n, err
+	}
+	for _, q := range []string{
+		`UPDATE channels SET last_message_ms = NULL WHERE app_instance_arn = ? AND last_message_ms < ?`,
+		`UPDATE sub_channels SET last_message_ms = NULL WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND last_message_ms < ?`,
+		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE app_instance_arn = ?) AND last_ms < ?`,
+	} {
+		if _, err := t.exec(q, appInstance, ms(cutoff)); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // AppInstancesWithRetention lists the app instances that set a retention, with their days.
