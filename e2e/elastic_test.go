@@ -575,6 +575,7 @@ func TestElasticScaleIn(t *testing.T) {
 	}
 	msgIn := map[string]string{}
 	for _, s := range []string{s1, s2} {
+		time.Sleep(2 * time.Millisecond) // s2's message is the channel's last, by a millisecond at least
 		out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(l.members[s][0]),
 			Content: aws.String("in " + s)})
 		noErr(t, err)
@@ -632,6 +633,15 @@ func TestElasticScaleIn(t *testing.T) {
 	_, err = e.Msg.DeleteChannelMessage(e.ctx, &chimesdkmessaging.DeleteChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.admin),
 		MessageId: aws.String(msgIn[s2])})
 	wantErr(t, err, "NotFoundException")
+	// The channel's LastMessageTimestamp is s1's message's again, not the deleted one's.
+	m1, err := e.Msg.GetChannelMessage(e.ctx, &chimesdkmessaging.GetChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod),
+		MessageId: aws.String(msgIn[s1]), SubChannelId: aws.String(s1)})
+	noErr(t, err)
+	dc, err := e.Msg.DescribeChannel(e.ctx, &chimesdkmessaging.DescribeChannelInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod)})
+	noErr(t, err)
+	if lm := dc.Channel.LastMessageTimestamp; lm == nil || !lm.Equal(*m1.ChannelMessage.CreatedTimestamp) {
+		t.Errorf("LastMessageTimestamp after the merge %v, want s1's message's %v", fmtTime(lm), fmtTime(m1.ChannelMessage.CreatedTimestamp))
+	}
 	// The moved member now acts in s1.
 	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(last), Content: aws.String("moved")})
 	noErr(t, err)

@@ -113,7 +113,8 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 }
 
 // DeleteSubChannel deletes a subchannel with its messages and the
-// memberships left in it (moderators').
+// memberships left in it (moderators'); it reads the channel's targeted
+// messages once (a merge is rare).
 func (t *Tx) DeleteSubChannel(channel, id string) error {
 	for _, q := range []string{
 		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
@@ -134,7 +135,25 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 			}
 		}
 	}
-	return nil
+	// The last message times that were of its messages move back
+	// (lastmessage.go): the channel's to its other subchannels' latest, each
+	// member's targeted one to what is left.
+	if _, err := t.exec(`UPDATE channels SET last_message_ms = (SELECT MAX(last_message_ms) FROM sub_channels WHERE channel_arn = ?) WHERE arn = ?`,
+		channel, channel); err != nil {
+		return err
+	}
+	ck, ca := t.channelKeyArg(channel)
+	if _, err := t.exec(`DELETE FROM last_targeted WHERE channel_id = `+ck, ca); err != nil {
+		return err
+	}
+	_, err := t.exec(`INSERT INTO last_targeted (channel_id, member_id, last_ms)
+		SELECT c.seq, i.seq, MAX(x.created_ms) FROM (
+			SELECT channel_arn, sender_arn AS who, created_ms FROM messages WHERE channel_arn = ? AND target_arn <> ''
+			UNION ALL
+			SELECT channel_arn, target_arn AS who, created_ms FROM messages WHERE channel_arn = ? AND target_arn <> ''
+		) x JOIN channels c ON c.arn = x.channel_arn JOIN identities i ON i.arn = x.who
+		GROUP BY c.seq, i.seq`, channel, channel)
+	return err
 }
 
 // MemberArnsIn returns the members of one subchannel: the recipients of its events.
