@@ -238,7 +238,8 @@ func TestChannelMembershipPreferences_Rules(t *testing.T) {
 // naming the field, checked by the server whatever the client checks:
 // Preferences is required, AllowNotifications is required and one of ALL,
 // NONE, FILTERED, a FilterRule is not empty and is a JSON object of at most
-// 2 KB (AWS developer guide, "Using filter rules to filter messages").
+// 2 KB of exact string matches, at most 5 OR constraints and complexity 20
+// (AWS developer guide, "Using filter rules to filter messages").
 func TestChannelMembershipPreferences_BadInput(t *testing.T) {
 	e := newEnv(t)
 	f := newRoleFixture(e, e.appInstance("prefs"))
@@ -272,6 +273,14 @@ func TestChannelMembershipPreferences_BadInput(t *testing.T) {
 		{"FilterRule a JSON array", push(types.AllowNotificationsFiltered, `[{"mention":["member"]}]`), filterRule},
 		{"FilterRule JSON null", push(types.AllowNotificationsFiltered, `null`), filterRule},
 		{"FilterRule over 2 KB", push(types.AllowNotificationsFiltered, long), filterRule},
+		// The guide's limits: exact string matching only, 5 OR constraints, complexity 20.
+		{"FilterRule scalar value", push(types.AllowNotificationsFiltered, `{"type":"Room"}`), filterRule},
+		{"FilterRule prefix match", push(types.AllowNotificationsFiltered, `{"type":[{"prefix":"Ro"}]}`), filterRule},
+		{"FilterRule numeric value", push(types.AllowNotificationsFiltered, `{"type":[5]}`), filterRule},
+		{"FilterRule 6 OR constraints", push(types.AllowNotificationsFiltered,
+			`{"$or":[{"a":["1"]},{"b":["1"]},{"c":["1"]},{"d":["1"]},{"e":["1"]},{"f":["1"]}]}`), filterRule},
+		{"FilterRule complexity 22", push(types.AllowNotificationsFiltered,
+			`{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"],"g":["1"],"h":["1"],"i":["1"],"j":["1"],"k":["1"]}`), filterRule},
 	} {
 		_, err := e.putPreferences(ch, f.member, f.member, c.p)
 		wantErr(t, err, "BadRequestException")
@@ -281,6 +290,15 @@ func TestChannelMembershipPreferences_BadInput(t *testing.T) {
 	}
 	if got, err := e.getPreferences(ch, f.member, f.member); err != nil || got.Preferences != nil {
 		t.Errorf("after refused Puts: %v %s, want none", err, prefText(got.Preferences))
+	}
+	// The guide's examples, and its limits exactly, are accepted.
+	for _, rule := range []string{
+		`{"type":[{"anything-but":["USER_ARN"]}]}`, `{"mention":["Bob"]}`, `{"type":[{"anything-but":["Room"]}],"mention":["Bob"]}`,
+		`{"$or":[{"a":["1"]},{"b":["1"]},{"c":["1"]},{"d":["1"]},{"e":["1"]}]}`,
+		`{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"],"g":["1"],"h":["1"],"i":["1"],"j":["1"]}`,
+	} {
+		_, err := e.putPreferences(ch, f.member, f.member, push(types.AllowNotificationsFiltered, rule))
+		noErr(t, err)
 	}
 	// 2 KB exactly is accepted.
 	exact := `{"mention":["` + strings.Repeat("x", 2048-len(`{"mention":[""]}`)) + `"]}`

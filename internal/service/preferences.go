@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -88,8 +89,12 @@ func (s *Service) PutChannelMembershipPreferences(ctx context.Context, c chime.C
 	return out, err
 }
 
-// checkFilterRule applies the documented form of a filter rule: an escaped
-// JSON object, 2 KB at most.
+// checkFilterRule applies the documented form of a filter rule (AWS
+// developer guide, "Using filter rules to filter messages"): an escaped JSON
+// object of 2 KB at most, each key a message attribute with a list of values
+// to match exactly (a string, or {"anything-but": a string or strings}),
+// or "$or" with at most 5 such objects; at most 20 keys and values in all
+// ("complexity"; anything-but is not counted, as in the guide's example).
 func checkFilterRule(p chime.MembershipPreferences) error {
 	const field = "Preferences.PushNotifications.FilterRule"
 	if p.PushNotifications == nil || p.PushNotifications.FilterRule == "" {
@@ -103,5 +108,80 @@ func checkFilterRule(p chime.MembershipPreferences) error {
 	if err := json.Unmarshal([]byte(rule), &obj); err != nil || obj == nil {
 		return chime.Errorf(chime.KindBadRequest, "1 validation error detected: '%s' must be a JSON object.", field)
 	}
+	complexity := 0
+	if why := filterObject(obj, &complexity, true); why != "" {
+		return chime.Errorf(chime.KindBadRequest, "1 validation error detected: '%s' %s.", field, why)
+	}
+	if complexity > maxFilterComplexity {
+		return chime.Errorf(chime.KindBadRequest, "1 validation error detected: '%s' has a complexity (keys and values) of %d, over %d.", field, complexity, maxFilterComplexity)
+	}
 	return nil
+}
+
+// The filter rule limits of the developer guide.
+const (
+	maxFilterComplexity = 20
+	maxFilterOr         = 5
+)
+
+// filterObject checks one object of a filter rule (the rule, or a "$or"
+// branch when top is false), adding its keys and values to complexity; it
+// returns what is wrong, "" when nothing is.
+func filterObject(obj map[string]any, complexity *int, top bool) string {
+	if len(obj) == 0 && !top {
+		return `must name at least one message attribute in each "$or" object`
+	}
+	for key, v := range obj {
+		if key == "$or" {
+			if !top {
+				return `must not nest "$or"`
+			}
+			branches, ok := v.([]any)
+			if !ok || len(branches) == 0 || len(branches) > maxFilterOr {
+				return fmt.Sprintf(`"$or" must be a list of 1 to %d objects`, maxFilterOr)
+			}
+			for _, b := range branches {
+				o, ok := b.(map[string]any)
+				if !ok {
+					return fmt.Sprintf(`"$or" must be a list of 1 to %d objects`, maxFilterOr)
+				}
+				if why := filterObject(o, complexity, false); why != "" {
+					return why
+				}
+			}
+			continue
+		}
+		*complexity++
+		values, ok := v.([]any)
+		if !ok || len(values) == 0 {
+			return fmt.Sprintf("must give attribute %q a non-empty list of values", key)
+		}
+		for _, value := range values {
+			switch value := value.(type) {
+			case string:
+				*complexity++
+			case map[string]any:
+				but, ok := value["anything-but"]
+				if !ok || len(value) != 1 {
+					return fmt.Sprintf(`must match attribute %q exactly: a string, or {"anything-but": strings} (only exact string matching is supported)`, key)
+				}
+				switch but := but.(type) {
+				case string:
+					*complexity++
+				case []any:
+					for _, b := range but {
+						if _, ok := b.(string); !ok {
+							return fmt.Sprintf(`must give "anything-but" of attribute %q strings only`, key)
+						}
+						*complexity++
+					}
+				default:
+					return fmt.Sprintf(`must give "anything-but" of attribute %q a string or strings`, key)
+				}
+			default:
+				return fmt.Sprintf("must match attribute %q with strings (only exact string matching is supported)", key)
+			}
+		}
+	}
+	return ""
 }
