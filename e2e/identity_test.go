@@ -701,6 +701,12 @@ func TestQuotaTagsPerResource_D17(t *testing.T) {
 	noErr(t, err)
 	_, err = e.ID.TagResource(e.ctx, tag("c"))
 	wantErr(t, err, "ResourceLimitExceededException")
+	twice := tag("a")
+	twice.Tags = append(twice.Tags, idtypes.Tag{Key: aws.String("a"), Value: aws.String("w")})
+	_, err = e.ID.TagResource(e.ctx, twice)
+	wantErr(t, err, "BadRequestException")
+	_, err = e.ID.TagResource(e.ctx, tag("AWS:cost"))
+	wantErr(t, err, "BadRequestException")
 	tags, err := e.ID.ListTagsForResource(e.ctx, &chimesdkidentity.ListTagsForResourceInput{ResourceARN: aws.String(ai)})
 	noErr(t, err)
 	if len(tags.Tags) != 2 {
@@ -708,7 +714,7 @@ func TestQuotaTagsPerResource_D17(t *testing.T) {
 	}
 
 	// Tags given at creation count the same: three are refused and create
-	// nothing; two (a key given twice is one tag) are taken.
+	// nothing; two are taken.
 	idTags := func(keys ...string) []idtypes.Tag {
 		var out []idtypes.Tag
 		for _, k := range keys {
@@ -760,10 +766,13 @@ func TestQuotaTagsPerResource_D17(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := count()
 			wantErr(t, create("x", "y", "z"), "ResourceLimitExceededException")
+			// A key given twice, or one in AWS's own aws: namespace, is a 400.
+			wantErr(t, create("x", "y", "x"), "BadRequestException")
+			wantErr(t, create("aws:x"), "BadRequestException")
 			if after := count(); after != before {
 				t.Errorf("a refused create left %s, before %s", after, before)
 			}
-			noErr(t, create("x", "y", "x"))
+			noErr(t, create("x", "y"))
 		})
 	}
 }

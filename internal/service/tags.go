@@ -55,6 +55,18 @@ func (s *Service) putTags(tx *store.Tx, arn string, tags []chime.Tag) error {
 	if len(tags) == 0 {
 		return nil
 	}
+	// As AWS's tagging refuses them: a key twice in one request (which value
+	// would win?), and a key in the aws: namespace, which is AWS's own.
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		if seen[t.Key] {
+			return chime.Errorf(chime.KindBadRequest, "1 validation error detected: 'Tags' has the key %q more than once.", t.Key)
+		}
+		seen[t.Key] = true
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return chime.Errorf(chime.KindBadRequest, "1 validation error detected: 'Tags' key %q: the aws: prefix is reserved for AWS.", t.Key)
+		}
+	}
 	if err := tx.PutTags(arn, tags); err != nil {
 		return err
 	}
