@@ -622,3 +622,97 @@ func TestTwoNodesReaperAndModeratorRaces(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesAddRacesUserChurn: adds of a user who is being deleted and
+// created again on the other node leave no membership or moderator role to
+// a user that does not exist, and answer no 5xx (PostgreSQL: an add that
+// found no user row to lock once read the user created just after, which it
+// held no lock on, and a deletion of that one did not wait for it).
+func TestTwoNodesAddRacesUserChurn(t *testing.T) {
+	a := newEnv(t)
+	b := a.secondNode()
+	ai := a.appInstance("churn")
+	owner := a.user(ai, "owner")
+	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	victim := ai + "/user/victim"
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bad []string
+	check := func(op string, err error) {
+		if err != nil && errStatus(err) >= 500 {
+			mu.Lock()
+			bad = append(bad, fmt.Sprintf("%s: %v", op, err))
+			mu.Unlock()
+		}
+	}
+	adders := []func(){
+		func() {
+			_, err := b.Msg.CreateChannelMembership(b.ctx, &chimesdkmessaging.CreateChannelMembershipInput{ChannelArn: aws.String(ch),
+				MemberArn: aws.String(victim), Type: types.ChannelMembershipTypeDefault, ChimeBearer: aws.String(owner)})
+			check("CreateChannelMembership", err)
+		},
+		func() {
+			_, err := b.Msg.BatchCreateChannelMembership(b.ctx, &chimesdkmessaging.BatchCreateChannelMembershipInput{ChannelArn: aws.String(ch),
+				MemberArns: []string{victim, owner}, ChimeBearer: aws.String(owner)})
+			check("BatchCreateChannelMembership", err)
+		},
+		func() {
+			_, err := b.Msg.CreateChannelModerator(b.ctx, &chimesdkmessaging.CreateChannelModeratorInput{ChannelArn: aws.String(ch),
+				ChannelModeratorArn: aws.String(victim), ChimeBearer: aws.String(owner)})
+			check("CreateChannelModerator", err)
+		},
+	}
+	for _, add := range adders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					add()
+				}
+			}
+		}()
+	}
+	for cycle := 0; cycle < 150; cycle++ {
+		_, err := a.ID.CreateAppInstanceUser(a.ctx, &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai),
+			AppInstanceUserId: aws.String("victim"), Name: aws.String("v"), ClientRequestToken: aws.String(token())})
+		noErr(t, err)
+		_, err = a.ID.DeleteAppInstanceUser(a.ctx, &chimesdkidentity.DeleteAppInstanceUserInput{AppInstanceUserArn: aws.String(victim)})
+		noErr(t, err)
+	}
+	close(stop)
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Fatalf("adds racing the user's churn answered 5xx:\n%s", strings.Join(bad[:min(len(bad), 5)], "\n"))
+	}
+	// The user is deleted: nothing of it is left in the channel.
+	ms, err := a.Msg.ListChannelMemberships(a.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	for _, m := range ms.ChannelMemberships {
+		if aws.ToString(m.Member.Arn) != owner {
+			t.Errorf("membership of %s left", aws.ToString(m.Member.Arn))
+		}
+	}
+	mods, err := a.Msg.ListChannelModerators(a.ctx, &chimesdkmessaging.ListChannelModeratorsInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(owner)})
+	noErr(t, err)
+	for _, m := range mods.ChannelModerators {
+		if aws.ToString(m.Moderator.Arn) != owner {
+			t.Errorf("moderator role of %s left", aws.ToString(m.Moderator.Arn))
+		}
+	}
+	db, err := sql.Open("pgx", a.Dir)
+	noErr(t, err)
+	defer db.Close()
+	var orphans int
+	noErr(t, db.QueryRow(`SELECT count(*) FROM memberships m LEFT JOIN identities i ON i.seq = m.member_id WHERE i.seq IS NULL`).Scan(&orphans))
+	var count, actual int
+	noErr(t, db.QueryRow(`SELECT member_count FROM channels WHERE arn = $1`, ch).Scan(&count))
+	noErr(t, db.QueryRow(`SELECT count(*) FROM memberships m JOIN channels c ON c.seq = m.channel_id WHERE c.arn = $1`, ch).Scan(&actual))
+	if orphans != 0 || count != actual {
+		t.Errorf("%d memberships of no user; the channel counts %d members and has %d", orphans, count, actual)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,6 +31,9 @@ func inList[T any](values []T) (string, []any) {
 func (t *Tx) GetIdentities(arns []string) (map[string]chime.AppInstanceUser, error) {
 	out := map[string]chime.AppInstanceUser{}
 	cached := t.cachesIdentities()
+	if len(t.absent) > 0 { // PostgreSQL: those found absent when locked stay so
+		arns = slices.DeleteFunc(slices.Clone(arns), func(arn string) bool { return t.absent[arn] })
+	}
 	missing := arns
 	if cached {
 		missing = nil
@@ -191,7 +195,8 @@ func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 
 // LockIdentities locks the rows of users and bots (PostgreSQL; a no-op on
 // the single-writer SQLite), in ARN order so that two batches locking
-// overlapping users cannot deadlock.
+// overlapping users cannot deadlock; those it finds absent stay absent to
+// the transaction (markAbsent).
 func (t *Tx) LockIdentities(arns []string) error {
 	if !t.pg || len(arns) == 0 {
 		return nil
@@ -199,11 +204,16 @@ func (t *Tx) LockIdentities(arns []string) error {
 	sorted := append([]string(nil), arns...)
 	sort.Strings(sorted)
 	in, args := inList(sorted)
-	rows, err := t.query(`SELECT arn FROM identities WHERE arn IN `+in+` ORDER BY arn FOR UPDATE`, args...)
+	locked, err := t.stringSet(`SELECT arn FROM identities WHERE arn IN `+in+` ORDER BY arn FOR UPDATE`, args...)
 	if err != nil {
 		return err
 	}
-	return rows.Close()
+	for _, arn := range arns {
+		if !locked[arn] {
+			t.markAbsent(arn)
+		}
+	}
+	return nil
 }
 
 // InsertMemberships stores new memberships of one channel in one statement,

@@ -241,6 +241,9 @@ func (t *Tx) GetIdentity(arn string) (chime.AppInstanceUser, error) {
 			return u.row, nil
 		}
 	}
+	if t.absent[arn] {
+		return chime.AppInstanceUser{}, ErrNotFound
+	}
 	u, seq, err := scanIdentity(t.queryRow(`SELECT `+identityCols+` FROM identities WHERE arn = ?`, arn))
 	if err == nil && cached {
 		putRow(t.members, t.members.ids, u.Arn, keyed[chime.AppInstanceUser]{u, seq})
@@ -271,7 +274,19 @@ func (t *Tx) LockIdentity(arn string) error {
 		return nil
 	}
 	var one int
-	return notFound(t.queryRow(`SELECT 1 FROM identities WHERE arn = ? FOR UPDATE`, arn).Scan(&one))
+	err := notFound(t.queryRow(`SELECT 1 FROM identities WHERE arn = ? FOR UPDATE`, arn).Scan(&one))
+	if errors.Is(err, ErrNotFound) {
+		t.markAbsent(arn)
+	}
+	return err
+}
+
+// markAbsent records that arn had no row when this transaction locked it.
+func (t *Tx) markAbsent(arn string) {
+	if t.absent == nil {
+		t.absent = map[string]bool{}
+	}
+	t.absent[arn] = true
 }
 
 // CountIdentities counts an app instance's users or bots (one read: the

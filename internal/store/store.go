@@ -417,6 +417,12 @@ type Tx struct {
 	write   bool
 	explain func(query string, plan []string)
 
+	// PostgreSQL: the users and bots this transaction tried to lock and
+	// found absent (LockIdentity, LockIdentities). They stay absent to it:
+	// at READ COMMITTED a later read could see one created since, which it
+	// holds no lock on, and a deletion of that one would not wait for it.
+	absent map[string]bool
+
 	// SQLite: the member lists this transaction changed (members.go).
 	members      *memberCache
 	delta        *memberDelta // the current write transaction's (savepoint's)
