@@ -319,3 +319,73 @@ func testRecountMembersMigration(t *testing.T, target string) {
 		t.Fatal(err)
 	}
 }
+
+// TestOrphanRepairMigration: migration 0010 deletes what PostgreSQL races
+// (fixed with it) left of deleted users and channels, and counts again what
+// followed them; what is whole stays as it was.
+func TestOrphanRepairMigration(t *testing.T) { onBothStores(t, testOrphanRepairMigration) }
+
+func testOrphanRepairMigration(t *testing.T, target string) {
+	ctx := context.Background()
+	db, _ := schemaBefore(t, target, "0010")
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	user := func(u string) string { return ai + "/user/" + u }
+	x, el, gone := ai+"/channel/x", ai+"/channel/e", ai+"/channel/gone"
+	rows := []string{
+		`INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES ('` + ai + `', 'us-east-1:123456789012', 'n', '', 1, 1)`,
+	}
+	for _, u := range []string{"a", "b", "ghost"} {
+		rows = append(rows, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user(u)+`', '`+ai+`', 'user', '`+u+`', '', 1, 1)`)
+	}
+	rows = append(rows,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count)
+			VALUES ('`+x+`', '`+ai+`', 'x', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 3)`,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count, max_sub_channels, target_per_sub_channel, min_membership_pct)
+			VALUES ('`+el+`', '`+ai+`', 'e', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 3, 4, 2, 50)`,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count)
+			VALUES ('`+gone+`', '`+ai+`', 'gone', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 1)`,
+		`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms) VALUES ('`+el+`', 's1', 2, 1)`,
+		`INSERT INTO moderators (channel_arn, moderator_arn, created_by, created_ms) VALUES ('`+el+`', '`+user("b")+`', '`+user("a")+`', 1), ('`+x+`', '`+user("ghost")+`', '`+user("a")+`', 1)`,
+		`INSERT INTO tags (resource_arn, key, value) VALUES ('`+x+`', 'k', 'v'), ('`+gone+`', 'k', 'v'), ('`+user("ghost")+`', 'k', 'v')`,
+		`INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
+			VALUES ('`+gone+`', 'm1', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, ''), ('`+x+`', 'm2', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, '')`)
+	// x: a, b and the ghost; e's s1: a (regular) and b (a moderator); gone: a.
+	for _, m := range [][3]string{{x, "a", ""}, {x, "b", ""}, {x, "ghost", ""}, {el, "a", "s1"}, {el, "b", "s1"}, {gone, "a", ""}} {
+		rows = append(rows, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = '`+m[0]+`'), (SELECT seq FROM identities WHERE arn = '`+user(m[1])+`'), '`+m[2]+`', 'DEFAULT', '`+user("a")+`', 1, 1)`)
+	}
+	rows = append(rows, `INSERT INTO last_targeted (channel_id, member_id, last_ms) VALUES
+		((SELECT seq FROM channels WHERE arn = '`+x+`'), (SELECT seq FROM identities WHERE arn = '`+user("a")+`'), 5),
+		((SELECT seq FROM channels WHERE arn = '`+x+`'), (SELECT seq FROM identities WHERE arn = '`+user("ghost")+`'), 5)`,
+		// Then the ghost user and the gone channel are deleted, as the races did, leaving their rows.
+		`DELETE FROM identities WHERE arn = '`+user("ghost")+`'`,
+		`DELETE FROM channels WHERE arn = '`+gone+`'`)
+	st := execThenOpen(t, db, rows, target)
+	err := st.Read(ctx, func(tx *Tx) error {
+		counts := map[string]string{
+			"memberships":   `SELECT COUNT(*) FROM memberships`,
+			"moderators":    `SELECT COUNT(*) FROM moderators`,
+			"last_targeted": `SELECT COUNT(*) FROM last_targeted`,
+			"messages":      `SELECT COUNT(*) FROM messages`,
+			"tags":          `SELECT COUNT(*) FROM tags`,
+			"x members":     `SELECT member_count FROM channels WHERE arn = '` + x + `'`,
+			"e members":     `SELECT member_count FROM channels WHERE arn = '` + el + `'`,
+			"s1 members":    `SELECT member_count FROM sub_channels WHERE sub_channel_id = 's1'`,
+		}
+		want := map[string]int{"memberships": 4, "moderators": 1, "last_targeted": 1, "messages": 1, "tags": 1,
+			"x members": 2, "e members": 2, "s1 members": 1}
+		for what, q := range counts {
+			var n int
+			if err := tx.queryRow(q).Scan(&n); err != nil {
+				return err
+			}
+			if n != want[what] {
+				t.Errorf("%s: %d after the migration, want %d", what, n, want[what])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
