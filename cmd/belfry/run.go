@@ -79,7 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.data, "data", env("BELFRY_DATA", "./belfry-data"), "directory of the embedded store (BELFRY_DATA)")
 	fs.StringVar(&c.store, "store", env("BELFRY_STORE", ""), "a postgres:// URL to keep state in PostgreSQL instead of the embedded store (BELFRY_STORE)")
 	fs.StringVar(&c.bus, "bus", env("BELFRY_BUS", ""), "a nats:// URL to carry events between nodes; default: in-process (BELFRY_BUS)")
-	fs.StringVar(&c.admin, "admin-listen", env("BELFRY_ADMIN_LISTEN", ""), "address of the admin listener with /healthz and /readyz; off when empty (BELFRY_ADMIN_LISTEN)")
+	fs.StringVar(&c.admin, "admin-listen", env("BELFRY_ADMIN_LISTEN", ""), "address of the admin listener with /healthz, /readyz, /metrics and /debug/pprof/; off when empty (BELFRY_ADMIN_LISTEN)")
 	fs.StringVar(&c.accountID, "account-id", env("BELFRY_ACCOUNT_ID", ""), "12-digit AWS account ID put in ARNs; default: a 12-digit access key ID, else 000000000000 (BELFRY_ACCOUNT_ID)")
 	fs.StringVar(&c.logLevel, "log-level", env("BELFRY_LOG_LEVEL", "info"), "debug, info, warn or error (BELFRY_LOG_LEVEL)")
 	reapEvery := env("BELFRY_REAP_INTERVAL", "1m")

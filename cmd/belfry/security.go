@@ -36,7 +36,9 @@ type securityConfig struct {
 // Server-side limits that are not flags.
 const (
 	readHeaderTimeout = 10 * time.Second // headers must arrive within this (slowloris)
-	maxHeaderBytes    = 64 << 10         // request line and headers; an ARN header is at most 1,600 bytes
+	// The request line and headers at most 64 KiB (an ARN header is at most
+	// 1,600 bytes): net/http reads 4,096 bytes past MaxHeaderBytes.
+	maxHeaderBytes = 64<<10 - 4096
 )
 
 // securityFlags registers the flags and returns the function that checks
