@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,6 +136,11 @@ func outageWriters(t *testing.T, e *env, ai string, stop <-chan struct{}) (acked
 				}
 				if code := errStatus(err); code != 503 {
 					t.Errorf("during the outage: status %d (%v), want 503", code, err)
+					return
+				}
+				// The cause (the database's address and user) is for the log, not the caller.
+				if msg := errMessage(err); !strings.HasPrefix(msg, "The service is unavailable for a moment") {
+					t.Errorf("during the outage: 503 message %q tells the caller more than to retry", msg)
 					return
 				}
 			}

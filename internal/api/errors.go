@@ -51,6 +51,12 @@ func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err e
 	if errors.As(err, &ce) {
 		msg = ce.Message
 	}
+	if kind == chime.KindServiceUnavailable {
+		// The cause (a database address and user, a disk error) is the
+		// operator's to read, in the log; the caller only needs to retry.
+		log.Warn("service unavailable", "request_id", requestID, "err", err)
+		msg = serviceUnavailableMessage + " Request id " + requestID + "."
+	}
 	we := wireErrors[kind]
 	// As Header.Set("x-amzn-ErrorType", we.typ) and Set("Content-Type", ...).
 	typ := errorTypeValues[we.typ]
@@ -74,6 +80,9 @@ func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err e
 		outputBuffers.Put(bp)
 	}
 }
+
+// serviceUnavailableMessage begins every 503's message.
+const serviceUnavailableMessage = "The service is unavailable for a moment (its store or event bus cannot be reached); retry later."
 
 // errorTypeKey is x-amzn-ErrorType in canonical form, as Header.Set keys it.
 var errorTypeKey = textproto.CanonicalMIMEHeaderKey("x-amzn-ErrorType")
