@@ -82,7 +82,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err e
 }
 
 // serviceUnavailableMessage begins every 503's message.
-const serviceUnavailableMessage = "The service is unavailable for a moment (its store or event bus cannot be reached); retry later."
+const serviceUnavailableMessage = "The service is unavailable for a moment; retry later."
 
 // errorTypeKey is x-amzn-ErrorType in canonical form, as Header.Set keys it.
 var errorTypeKey = textproto.CanonicalMIMEHeaderKey("x-amzn-ErrorType")

@@ -24,6 +24,9 @@ func writeErrorRef(w http.ResponseWriter, log *slog.Logger, requestID string, er
 	if errors.As(err, &ce) {
 		msg = ce.Message
 	}
+	if kind == chime.KindServiceUnavailable { // the cause goes to the log only
+		msg = serviceUnavailableMessage + " Request id " + requestID + "."
+	}
 	we := wireErrors[kind]
 	w.Header().Set("x-amzn-ErrorType", we.typ)
 	w.Header().Set("Content-Type", "application/json")
