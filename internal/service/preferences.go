@@ -94,7 +94,8 @@ func (s *Service) PutChannelMembershipPreferences(ctx context.Context, c chime.C
 // object of 2 KB at most, each key a message attribute with a list of values
 // to match exactly (a string, or {"anything-but": a string or strings}),
 // or "$or" with at most 5 such objects; at most 20 keys and values in all
-// ("complexity"; anything-but is not counted, as in the guide's example).
+// ("complexity": the key "anything-but" is not counted, its values are, as
+// in the guide's example).
 func checkFilterRule(p chime.MembershipPreferences) error {
 	const field = "Preferences.PushNotifications.FilterRule"
 	if p.PushNotifications == nil || p.PushNotifications.FilterRule == "" {

@@ -95,7 +95,8 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		// its members), then users and bots (an add locks its members before
 		// their channel), then channels; each kind sorted, so that neither an
 		// add nor another node's reaper holds one of them while waiting for
-		// this reaper, which waits for it. Under the locks it is all read
+		// this reaper, which waits for it; retention, which changes channels,
+		// comes last. Under the locks it is all read
 		// again: a write that committed in between (an expiration removed, a
 		// message sent, a retention changed) wins, as if it came first.
 		retention, err := tx.AppInstancesWithRetention()
@@ -134,19 +135,6 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				return err
 			}
 		}
-		if retention, err = tx.AppInstancesWithRetention(); err != nil {
-			return err
-		}
-		for _, ai := range slices.Sorted(maps.Keys(retention)) {
-			if !apps[ai] {
-				continue // set since the first read: the next pass
-			}
-			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(retention[ai])*day))
-			if err != nil {
-				return err
-			}
-			out.Messages += n
-		}
 		if err := tx.LockIdentities(userArns); err != nil {
 			return err
 		}
@@ -177,6 +165,21 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				return err
 			}
 			out.Channels++
+		}
+		// Retention last: it locks the channels whose messages it deletes
+		// (DeleteMessagesBefore), after the users, as every writer does.
+		if retention, err = tx.AppInstancesWithRetention(); err != nil {
+			return err
+		}
+		for _, ai := range slices.Sorted(maps.Keys(retention)) {
+			if !apps[ai] {
+				continue // set since the first read: the next pass
+			}
+			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(retention[ai])*day))
+			if err != nil {
+				return err
+			}
+			out.Messages += n
 		}
 		return nil
 	})

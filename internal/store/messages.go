@@ -211,6 +211,19 @@ func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) erro
 // cutoff was that of a message deleted here, with all those before it: it
 // goes (lastmessage.go).
 func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, error) {
+	// The channels changed below are locked first (PostgreSQL), in creation
+	// order: as an edit or a send locks its channel before its messages.
+	if t.pg && t.write {
+		arns, err := t.strings(`SELECT arn FROM channels WHERE app_instance_arn = ? AND (last_message_ms < ?
+			OR EXISTS (SELECT 1 FROM messages m WHERE m.channel_arn = channels.arn AND m.created_ms < ?)) ORDER BY seq`,
+			appInstance, ms(cutoff), ms(cutoff))
+		if err != nil {
+			return 0, err
+		}
+		if err := t.LockChannels(arns); err != nil {
+			return 0, err
+		}
+	}
 	res, err := t.exec(`DELETE FROM messages WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`,
 		appInstance, ms(cutoff))
 	if err != nil {

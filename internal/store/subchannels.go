@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -113,9 +114,28 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 }
 
 // DeleteSubChannel deletes a subchannel with its messages and the
-// memberships left in it (moderators'); it reads the channel's targeted
-// messages once (a merge is rare).
+// memberships left in it (moderators').
 func (t *Tx) DeleteSubChannel(channel, id string) error {
+	// Those who sent or received a targeted message in it: their last
+	// targeted message time may go with it.
+	var touched []string
+	pairs, err := t.query(`SELECT DISTINCT sender_arn, target_arn FROM messages WHERE channel_arn = ? AND sub_channel_id = ? AND target_arn <> ''`, channel, id)
+	if err != nil {
+		return err
+	}
+	for pairs.Next() {
+		var sender, target string
+		if err := pairs.Scan(&sender, &target); err != nil {
+			pairs.Close()
+			return err
+		}
+		touched = append(touched, sender, target)
+	}
+	if err := pairs.Err(); err != nil {
+		return err
+	}
+	slices.Sort(touched)
+	touched = slices.Compact(touched)
 	for _, q := range []string{
 		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
 		`DELETE FROM memberships WHERE channel_id = ` + channelKey + ` AND sub_channel_id = ?`,
@@ -136,24 +156,17 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 		}
 	}
 	// The last message times that were of its messages move back
-	// (lastmessage.go): the channel's to its other subchannels' latest, each
-	// member's targeted one to what is left.
+	// (lastmessage.go): the channel's to its other subchannels' latest.
 	if _, err := t.exec(`UPDATE channels SET last_message_ms = (SELECT MAX(last_message_ms) FROM sub_channels WHERE channel_arn = ?) WHERE arn = ?`,
 		channel, channel); err != nil {
 		return err
 	}
-	ck, ca := t.channelKeyArg(channel)
-	if _, err := t.exec(`DELETE FROM last_targeted WHERE channel_id = `+ck, ca); err != nil {
-		return err
+	for _, who := range touched {
+		if err := t.lastTargetedAgain(channel, true, who, nil); err != nil {
+			return err
+		}
 	}
-	_, err := t.exec(`INSERT INTO last_targeted (channel_id, member_id, last_ms)
-		SELECT c.seq, i.seq, MAX(x.created_ms) FROM (
-			SELECT channel_arn, sender_arn AS who, created_ms FROM messages WHERE channel_arn = ? AND target_arn <> ''
-			UNION ALL
-			SELECT channel_arn, target_arn AS who, created_ms FROM messages WHERE channel_arn = ? AND target_arn <> ''
-		) x JOIN channels c ON c.arn = x.channel_arn JOIN identities i ON i.arn = x.who
-		GROUP BY c.seq, i.seq`, channel, channel)
-	return err
+	return nil
 }
 
 // MemberArnsIn returns the members of one subchannel: the recipients of its events.
