@@ -2,7 +2,6 @@ package store
 
 import (
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -72,8 +71,8 @@ func (t *Tx) SetLastTargeted(channel string, members []string, at time.Time) err
 // lastMessageGone moves back the last message times that were those of m,
 // just deleted, to the latest message left of the same kind: each is a walk
 // down the history index from the newest message, which stops at the first
-// that fits (for a targeted one, the first of its sender or target; see
-// lastTargetedAgain).
+// that fits; for a targeted one, its sender's and target's are found by
+// index (lastTargetedAgain).
 func (t *Tx) lastMessageGone(m chime.Message) error {
 	at := ms(m.Created)
 	if m.Target == "" {
@@ -97,7 +96,7 @@ func (t *Tx) lastMessageGone(m chime.Message) error {
 		if i > 0 && who == m.Sender.Arn {
 			continue
 		}
-		if err := t.lastTargetedAgain(m.ChannelArn, m.SubChannelID != "", who, &at); err != nil {
+		if err := t.lastTargetedAgain(m.ChannelArn, who, &at); err != nil {
 			return err
 		}
 	}
@@ -106,45 +105,40 @@ func (t *Tx) lastMessageGone(m chime.Message) error {
 
 // lastTargetedAgain sets who's last targeted message time in channel to the
 // latest targeted message left that who sent or received (none: the row
-// goes). With was, only when the time is was, which it checks first: a
-// message older than the member's latest costs one probe. Otherwise the
-// walk goes down the channel's history until a message of who; in an
-// elastic channel, whose subchannels the history index orders apart, it
-// reads all the channel's targeted messages.
-func (t *Tx) lastTargetedAgain(channel string, elastic bool, who string, was *int64) error {
+// goes); with was, only when the time is was. Two probes of the targeted
+// message indexes (migration 0011).
+func (t *Tx) lastTargetedAgain(channel, who string, was *int64) error {
 	ck, ca := t.channelKeyArg(channel)
 	mk, ma := t.memberKeyArg(who)
 	cond := ``
 	var condArgs []any
 	if was != nil {
-		var one int
-		err := t.queryRow(`SELECT 1 FROM last_targeted WHERE channel_id = `+ck+` AND member_id = `+mk+` AND last_ms = ?`, ca, ma, *was).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 		cond, condArgs = ` AND last_ms = ?`, []any{*was}
 	}
-	// Outside elastic channels every message is in subchannel "", which
-	// lets the walk follow the index.
-	sub := ` AND sub_channel_id = ''`
-	if elastic {
-		sub = ""
-	}
 	var prev sql.NullInt64
-	err := t.queryRow(`SELECT created_ms FROM messages WHERE channel_arn = ?`+sub+` AND target_arn <> '' AND (sender_arn = ? OR target_arn = ?)
-		ORDER BY created_ms DESC LIMIT 1`, channel, who, who).Scan(&prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err := t.queryRow(t.lastTargetedSQL(), channel, who, channel, who).Scan(&prev)
+	if err != nil {
 		return err
 	}
-	if prev.Valid {
+	if prev.Valid && prev.Int64 >= 0 {
 		_, err = t.exec(`UPDATE last_targeted SET last_ms = ? WHERE channel_id = `+ck+` AND member_id = `+mk+cond, append([]any{prev.Int64, ca, ma}, condArgs...)...)
 	} else {
 		_, err = t.exec(`DELETE FROM last_targeted WHERE channel_id = `+ck+` AND member_id = `+mk+cond, append([]any{ca, ma}, condArgs...)...)
 	}
 	return err
+}
+
+// lastTargetedSQL reads the time of the latest targeted message of a
+// channel (the first and third arguments) a user (the second and fourth)
+// sent or received, -1 when none: the target_arn <> ” terms let both
+// dialects use the partial indexes.
+func (t *Tx) lastTargetedSQL() string {
+	greatest := "MAX"
+	if t.pg {
+		greatest = "GREATEST"
+	}
+	return `SELECT ` + greatest + `(COALESCE((SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND target_arn = ? AND target_arn <> ''), -1),
+		COALESCE((SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND sender_arn = ? AND target_arn <> ''), -1))`
 }
 
 // lastSeenSQL is the time of the last persistent message that the user or

@@ -34,3 +34,32 @@ func TestLastMessagesSeenIsIndexProbes(t *testing.T) {
 		}
 	}
 }
+
+// TestLastTargetedIsIndexProbes: a deleted targeted message's sender and
+// target find their previous targeted message by index (migration 0011),
+// however many untargeted messages the channel holds.
+func TestLastTargetedIsIndexProbes(t *testing.T) {
+	st, plans := explainedStore(t)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	err := st.Read(context.Background(), func(tx *Tx) error {
+		tx.explainQuery(tx.lastTargetedSQL(), []any{ai + "/channel/c", ai + "/user/u", ai + "/channel/c", ai + "/user/u"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, plan := range plans {
+		if len(plan) == 0 {
+			t.Fatalf("no plan for %s", q)
+		}
+		for _, step := range plan {
+			if (strings.Contains(step, "SCAN ") && step != "SCAN CONSTANT ROW") || strings.Contains(step, "failed") {
+				t.Errorf("a step scans (%s):\n%s", step, q)
+			}
+		}
+		// Not the history index, which would read every message of the channel.
+		if all := strings.Join(plan, "\n"); !strings.Contains(all, "messages_targeted_to") || !strings.Contains(all, "messages_targeted_from") {
+			t.Errorf("the targeted message indexes are not used:\n%s", all)
+		}
+	}
+}

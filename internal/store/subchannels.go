@@ -162,7 +162,7 @@ func (t *Tx) DeleteSubChannel(channel, id string) error {
 		return err
 	}
 	for _, who := range touched {
-		if err := t.lastTargetedAgain(channel, true, who, nil); err != nil {
+		if err := t.lastTargetedAgain(channel, who, nil); err != nil {
 			return err
 		}
 	}
