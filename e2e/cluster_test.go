@@ -37,14 +37,20 @@ func (e *env) secondNode() *env {
 	return n
 }
 
+// twoNodesChannel starts two nodes on one store (secondNode) and makes an
+// app instance, its user "owner" and a PUBLIC channel the owner created.
+func twoNodesChannel(t *testing.T) (a, b *env, ai, owner, ch string) {
+	a = newEnv(t)
+	b = a.secondNode()
+	ai = a.appInstance("cluster")
+	owner = a.user(ai, "owner")
+	return a, b, ai, owner, a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+}
+
 // TestTwoNodesAddSameUser: concurrent adds of one user through two nodes
 // give one membership and no 5xx (issue 5; rule D1 for the losers).
 func TestTwoNodesAddSameUser(t *testing.T) {
-	a := newEnv(t)
-	b := a.secondNode()
-	ai := a.appInstance("cluster")
-	owner := a.user(ai, "owner")
-	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	a, b, ai, owner, ch := twoNodesChannel(t)
 	for round := 0; round < 5; round++ {
 		joiner := a.user(ai, "joiner"+string(rune('a'+round)))
 		var wg sync.WaitGroup
@@ -112,11 +118,7 @@ func TestTwoNodesQuota(t *testing.T) {
 // TestTwoNodesBanRacesAdd: a ban on one node racing an add on the other never
 // leaves a banned user a member (rule D2 across nodes).
 func TestTwoNodesBanRacesAdd(t *testing.T) {
-	a := newEnv(t)
-	b := a.secondNode()
-	ai := a.appInstance("cluster")
-	owner := a.user(ai, "owner")
-	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	a, b, ai, owner, ch := twoNodesChannel(t)
 	for round := 0; round < 10; round++ {
 		x := a.user(ai, "x"+string(rune('a'+round)))
 		var wg sync.WaitGroup
@@ -195,11 +197,7 @@ func TestTwoNodesCreateAppInstance(t *testing.T) {
 // and the promotion lifted it, or the promotion came first and the ban was
 // refused.
 func TestTwoNodesBanRacesAdmin(t *testing.T) {
-	a := newEnv(t)
-	b := a.secondNode()
-	ai := a.appInstance("cluster")
-	owner := a.user(ai, "owner")
-	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	a, b, ai, owner, ch := twoNodesChannel(t)
 	for round := 0; round < 10; round++ {
 		x := a.user(ai, fmt.Sprintf("x%d", round))
 		var wg sync.WaitGroup
@@ -629,11 +627,7 @@ func TestTwoNodesReaperAndModeratorRaces(t *testing.T) {
 // found no user row to lock once read the user created just after, which it
 // held no lock on, and a deletion of that one did not wait for it).
 func TestTwoNodesAddRacesUserChurn(t *testing.T) {
-	a := newEnv(t)
-	b := a.secondNode()
-	ai := a.appInstance("churn")
-	owner := a.user(ai, "owner")
-	ch := a.channel(ai, owner, "UNRESTRICTED", "PUBLIC")
+	a, b, ai, owner, ch := twoNodesChannel(t)
 	victim := ai + "/user/victim"
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
