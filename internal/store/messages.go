@@ -208,19 +208,17 @@ func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) erro
 
 // DeleteMessagesBefore deletes the messages of an app instance's channels
 // created before cutoff; it returns how many. A last message time before
-// cutoff was that of a message deleted here, with all those before it: it
-// goes (lastmessage.go).
+// cutoff is that of a message deleted here, with all those before it: it
+// goes (lastmessage.go). Those times are cleared first: on PostgreSQL that
+// locks the channels concerned before their messages, as an edit or a send
+// does; the messages of a channel whose time stays need no channel lock.
 func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, error) {
-	// The channels changed below are locked first (PostgreSQL), in creation
-	// order: as an edit or a send locks its channel before its messages.
-	if t.pg && t.write {
-		arns, err := t.strings(`SELECT arn FROM channels WHERE app_instance_arn = ? AND (last_message_ms < ?
-			OR EXISTS (SELECT 1 FROM messages m WHERE m.channel_arn = channels.arn AND m.created_ms < ?)) ORDER BY seq`,
-			appInstance, ms(cutoff), ms(cutoff))
-		if err != nil {
-			return 0, err
-		}
-		if err := t.LockChannels(arns); err != nil {
+	for _, q := range []string{
+		`UPDATE channels SET last_message_ms = NULL WHERE app_instance_arn = ? AND last_message_ms < ?`,
+		`UPDATE sub_channels SET last_message_ms = NULL WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND last_message_ms < ?`,
+		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE app_instance_arn = ?) AND last_ms < ?`,
+	} {
+		if _, err := t.exec(q, appInstance, ms(cutoff)); err != nil {
 			return 0, err
 		}
 	}
@@ -229,20 +227,7 @@ func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
-		return n, err
-	}
-	for _, q := range []string{
-		`UPDATE channels SET last_message_ms = NULL WHERE app_instance_arn = ? AND last_message_ms < ?`,
-		`UPDATE sub_channels SET last_message_ms = NULL WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND last_message_ms < ?`,
-		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE app_instance_arn = ?) AND last_ms < ?`,
-	} {
-		if _, err := t.exec(q, appInstance, ms(cutoff)); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return res.RowsAffected()
 }
 
 // AppInstancesWithRetention lists the app instances that set a retention, with their days.

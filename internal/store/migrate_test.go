@@ -321,8 +321,9 @@ func testRecountMembersMigration(t *testing.T, target string) {
 }
 
 // TestOrphanRepairMigration: migration 0010 deletes what PostgreSQL races
-// (fixed with it) left of deleted users and channels, and counts again what
-// followed them; what is whole stays as it was.
+// (fixed with it) left of deleted users and channels, those inherited by a
+// user or channel created again under the same ARN included, and counts
+// again what followed them; what is whole stays as it was.
 func TestOrphanRepairMigration(t *testing.T) { onBothStores(t, testOrphanRepairMigration) }
 
 func testOrphanRepairMigration(t *testing.T, target string) {
@@ -337,6 +338,17 @@ func testOrphanRepairMigration(t *testing.T, target string) {
 	for _, u := range []string{"a", "b", "ghost"} {
 		rows = append(rows, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user(u)+`', '`+ai+`', 'user', '`+u+`', '', 1, 1)`)
 	}
+	// reborn and again were created anew (at 5 s) under the ARN of a deleted
+	// user and channel, whose moderator role and message (at 1 ms) were left.
+	again := ai + "/channel/again"
+	rows = append(rows,
+		`INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user("reborn")+`', '`+ai+`', 'user', 'r', '', 5000, 5000)`,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count)
+			VALUES ('`+again+`', '`+ai+`', 'again', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 5000, 5000, 0)`,
+		`INSERT INTO moderators (channel_arn, moderator_arn, created_by, created_ms) VALUES ('`+x+`', '`+user("reborn")+`', '`+user("a")+`', 1)`,
+		`INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
+			VALUES ('`+again+`', 'm3', '`+user("a")+`', 'STANDARD', 'old', '', '', '', false, 1, 1, '')`,
+		`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms) VALUES ('`+ai+`/channel/gone', 's9', 0, 1)`)
 	rows = append(rows,
 		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, member_count)
 			VALUES ('`+x+`', '`+ai+`', 'x', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 3)`,
@@ -371,9 +383,10 @@ func testOrphanRepairMigration(t *testing.T, target string) {
 			"x members":     `SELECT member_count FROM channels WHERE arn = '` + x + `'`,
 			"e members":     `SELECT member_count FROM channels WHERE arn = '` + el + `'`,
 			"s1 members":    `SELECT member_count FROM sub_channels WHERE sub_channel_id = 's1'`,
+			"sub_channels":  `SELECT COUNT(*) FROM sub_channels`,
 		}
 		want := map[string]int{"memberships": 4, "moderators": 1, "last_targeted": 1, "messages": 1, "tags": 1,
-			"x members": 2, "e members": 2, "s1 members": 1}
+			"x members": 2, "e members": 2, "s1 members": 1, "sub_channels": 1}
 		for what, q := range counts {
 			var n int
 			if err := tx.queryRow(q).Scan(&n); err != nil {

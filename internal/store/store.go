@@ -360,6 +360,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	ctx = context.WithValue(ctx, migrationKey{}, true)
 	for _, n := range names {
 		// Each migration is one transaction that also records it; a node that
 		// loses the race to apply it (a unique violation, a deadlock) retries,
@@ -864,7 +865,11 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 	// The transaction must not die with a client that hangs up mid-commit:
 	// a change is either applied whole or not at all, never cut by the caller.
 	// It is bounded all the same, so that a lost database is a 503, not a hang.
-	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txTimeout)
+	timeout := txTimeout
+	if ctx.Value(migrationKey{}) != nil {
+		timeout = migrationTimeout
+	}
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	sqlTx, err := db.BeginTx(txCtx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
@@ -886,6 +891,15 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 
 // txTimeout bounds one transaction, including waiting for a connection.
 const txTimeout = 30 * time.Second
+
+// migrationTimeout bounds a migration's transaction on PostgreSQL instead:
+// one that rewrites or indexes a large table (0010, 0011 read every
+// message) takes longer than a request may, and a node that cannot finish
+// one never starts.
+const migrationTimeout = time.Hour
+
+// migrationKey marks the context of migrate's transactions.
+type migrationKey struct{}
 
 // errRolledBack: the database ended the writer's transaction of its own accord.
 var errRolledBack = errors.New("the database rolled the write transaction back")
