@@ -581,6 +581,12 @@ func TestElasticScaleIn(t *testing.T) {
 		noErr(t, err)
 		msgIn[s] = aws.ToString(out.MessageId)
 	}
+	// The member left last in s2 sends itself a targeted message there, its
+	// latest, which goes with s2.
+	time.Sleep(2 * time.Millisecond)
+	_, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(l.members[s2][2]),
+		Content: aws.String("note to self"), Target: []types.Target{{MemberArn: aws.String(l.members[s2][2])}}})
+	noErr(t, err)
 
 	// s2 3 -> 2: not below the minimum; nothing moves.
 	noErr(t, f.remove(l.members[s2][0], ""))
@@ -619,7 +625,7 @@ func TestElasticScaleIn(t *testing.T) {
 	if !slices.Equal(l3.mods[s1], []string{f.mod}) {
 		t.Errorf("moderators listed in s1: %v", f.nameAll(l3.mods[s1]))
 	}
-	_, err := e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch),
+	_, err = e.Msg.ListChannelMemberships(e.ctx, &chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(f.ch),
 		ChimeBearer: aws.String(f.mod), SubChannelId: aws.String(s2)})
 	wantErr(t, err, "NotFoundException")
 	_, err = e.Msg.GetChannelMessage(e.ctx, &chimesdkmessaging.GetChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(f.mod),
@@ -642,6 +648,8 @@ func TestElasticScaleIn(t *testing.T) {
 	if lm := dc.Channel.LastMessageTimestamp; lm == nil || !lm.Equal(*m1.ChannelMessage.CreatedTimestamp) {
 		t.Errorf("LastMessageTimestamp after the merge %v, want s1's message's %v", fmtTime(lm), fmtTime(m1.ChannelMessage.CreatedTimestamp))
 	}
+	wantSeen(t, "the moved member, whose targeted message went with s2", lastSeen(t, e, f.ai, f.ch, last, "", "", opDescribeMembership),
+		m1.ChannelMessage.CreatedTimestamp)
 	// The moved member now acts in s1.
 	out, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(last), Content: aws.String("moved")})
 	noErr(t, err)

@@ -130,15 +130,22 @@ func (t *Tx) lastTargetedAgain(channel, who string, was *int64) error {
 
 // lastTargetedSQL reads the time of the latest targeted message of a
 // channel (the first and third arguments) a user (the second and fourth)
-// sent or received, -1 when none: the target_arn <> ” terms let both
+// sent or received, -1 when none. The terms on an empty target_arn let both
 // dialects use the partial indexes.
 func (t *Tx) lastTargetedSQL() string {
+	return `SELECT ` + t.laterOf(`(SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND target_arn = ? AND target_arn <> '')`,
+		`(SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND sender_arn = ? AND target_arn <> '')`)
+}
+
+// laterOf is the SQL of the later of two times, either NULL, -1 when both
+// are: GREATEST ignores NULLs, SQLite's MAX(a, b) is NULL when either is;
+// times are never negative.
+func (t *Tx) laterOf(a, b string) string {
 	greatest := "MAX"
 	if t.pg {
 		greatest = "GREATEST"
 	}
-	return `SELECT ` + greatest + `(COALESCE((SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND target_arn = ? AND target_arn <> ''), -1),
-		COALESCE((SELECT MAX(created_ms) FROM messages WHERE channel_arn = ? AND sender_arn = ? AND target_arn <> ''), -1))`
+	return greatest + `(COALESCE(` + a + `, -1), COALESCE(` + b + `, -1))`
 }
 
 // lastSeenSQL is the time of the last persistent message that the user or
@@ -159,13 +166,7 @@ func (t *Tx) lastSeenSQL(u string) string {
 		ELSE (SELECT MAX(ls.last_message_ms) FROM memberships lm JOIN sub_channels ls ON ls.channel_arn = c.arn AND ls.sub_channel_id = lm.sub_channel_id
 			WHERE lm.channel_id = c.seq AND lm.member_id = {u}.seq) END`
 	targeted := `(SELECT lt.last_ms FROM last_targeted lt WHERE lt.channel_id = c.seq AND lt.member_id = {u}.seq)`
-	// The later of two, either NULL: GREATEST ignores NULLs, SQLite's
-	// MAX(a, b) is NULL when either is; times are never negative.
-	greatest := "MAX"
-	if t.pg {
-		greatest = "GREATEST"
-	}
-	q := `NULLIF(` + greatest + `(COALESCE(` + untargeted + `, -1), COALESCE(` + targeted + `, -1)), -1)`
+	q := `NULLIF(` + t.laterOf(untargeted, targeted) + `, -1)`
 	return strings.ReplaceAll(q, "{u}", u)
 }
 

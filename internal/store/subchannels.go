@@ -1,7 +1,6 @@
 package store
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -118,24 +117,11 @@ func (t *Tx) MoveMembers(channel, from, to string, n int, at time.Time) ([]chime
 func (t *Tx) DeleteSubChannel(channel, id string) error {
 	// Those who sent or received a targeted message in it: their last
 	// targeted message time may go with it.
-	var touched []string
-	pairs, err := t.query(`SELECT DISTINCT sender_arn, target_arn FROM messages WHERE channel_arn = ? AND sub_channel_id = ? AND target_arn <> ''`, channel, id)
+	touched, err := t.strings(`SELECT sender_arn FROM messages WHERE channel_arn = ? AND sub_channel_id = ? AND target_arn <> ''
+		UNION SELECT target_arn FROM messages WHERE channel_arn = ? AND sub_channel_id = ? AND target_arn <> '' ORDER BY 1`, channel, id, channel, id)
 	if err != nil {
 		return err
 	}
-	for pairs.Next() {
-		var sender, target string
-		if err := pairs.Scan(&sender, &target); err != nil {
-			pairs.Close()
-			return err
-		}
-		touched = append(touched, sender, target)
-	}
-	if err := pairs.Err(); err != nil {
-		return err
-	}
-	slices.Sort(touched)
-	touched = slices.Compact(touched)
 	for _, q := range []string{
 		`DELETE FROM messages WHERE channel_arn = ? AND sub_channel_id = ?`,
 		`DELETE FROM memberships WHERE channel_id = ` + channelKey + ` AND sub_channel_id = ?`,

@@ -1,8 +1,8 @@
 -- What PostgreSQL races fixed in this release could leave behind on several
 -- nodes (docs/scale-out.md): memberships, moderator roles and last-message
 -- times of users or channels deleted meanwhile, messages, subchannels and
--- tags of deleted channels; and the member counts that followed them. Rows and counts that
--- are right are left alone.
+-- tags of deleted channels; and the member counts that followed them. Rows
+-- and counts that are right are left alone.
 DELETE FROM memberships
   WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.seq = memberships.member_id)
      OR NOT EXISTS (SELECT 1 FROM channels c WHERE c.seq = memberships.channel_id);
