@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -19,11 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/belfry/belfry/internal/bus"
 )
 
 // cutProxy is a TCP proxy whose link can be cut (listener closed, every
 // connection reset) and restored on the same address: a database or broker
-// that goes away and comes back.
+// that goes away and comes back. It can also stall: hold what the target
+// sends, the connections staying open, as a broker that hangs.
 type cutProxy struct {
 	t      *testing.T
 	target string
@@ -31,6 +33,8 @@ type cutProxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]struct{}
+	held   chan struct{}   // while stalled: closed by resume
+	sent   strings.Builder // what clients sent while stalled
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
@@ -64,14 +68,67 @@ func (p *cutProxy) serve(ln net.Listener) {
 			p.mu.Lock()
 			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close(); c.Close() }()
-			go func() { io.Copy(c, up); up.Close(); c.Close() }()
+			go p.pipe(up, c, false)
+			go p.pipe(c, up, true)
 		}
 	}()
 }
 
+// pipe copies src to dst until either ends; what the target sends
+// (fromTarget) waits while the proxy is stalled, and what clients send
+// then is recorded.
+func (p *cutProxy) pipe(dst, src net.Conn, fromTarget bool) {
+	defer func() { dst.Close(); src.Close() }()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			held := p.held
+			if held != nil && !fromTarget {
+				p.sent.Write(buf[:n])
+			}
+			p.mu.Unlock()
+			if held != nil && fromTarget {
+				<-held
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// stall holds what the target sends until resume (or cut).
+func (p *cutProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = make(chan struct{})
+	p.sent.Reset()
+}
+
+func (p *cutProxy) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
+}
+
+// sentWhileStalled is what clients have sent since stall.
+func (p *cutProxy) sentWhileStalled() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
+}
+
 // cut closes the listener and resets every open connection.
 func (p *cutProxy) cut() {
+	p.resume()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -207,6 +264,64 @@ func TestPostgresOutage(t *testing.T) {
 		return true
 	})
 	t.Logf("%d writes acknowledged, %d refused with 503 during the outage", count(acked), failures.Load())
+}
+
+// natsFlushTimeout is how long nats.go's Flush waits for the server's
+// answer before it gives up: the longest a stalled NATS can hold a Want.
+const natsFlushTimeout = 10 * time.Second
+
+// TestNATSStallHoldsOnlyItsBucket: while NATS hangs (its link open, nothing
+// answered), a session whose user's bucket this node has not subscribed to
+// yet waits for NATS to confirm the subscription, so that it misses no
+// event. That wait must hold up no other session: a second session of a
+// user whose bucket is subscribed is established at once (before, the
+// first held the session registry's lock through its flush, and with it
+// every registration, removal and delivery of the node for up to 10 s).
+func TestNATSStallHoldsOnlyItsBucket(t *testing.T) {
+	u, err := url.Parse(startNATS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.addr
+	e := &env{t: t, ctx: context.Background(), Dir: storeTarget(t)}
+	e.natsURL = u.String()
+	e.start()
+	ai := e.appInstance("stall")
+	first := e.user(ai, "first")
+	other := ""
+	for i := 0; other == ""; i++ {
+		if arn := e.user(ai, fmt.Sprintf("other-%d", i)); bus.BucketOf(arn) != bus.BucketOf(first) {
+			other = arn
+		}
+	}
+	e.connect(first)
+
+	start := time.Now()
+	proxy.stall()
+	pending := e.dial(e.presignedURL(other, time.Now().UTC(), nil))
+	pending.user = other
+	sub := fmt.Sprintf("SUB %s%d ", bus.SubjectPrefix, bus.BucketOf(other))
+	eventually(t, patience, func() error {
+		if !strings.Contains(proxy.sentWhileStalled(), sub) {
+			return errors.New("the node has not subscribed to the other user's bucket yet")
+		}
+		return nil
+	})
+	e.connect(first) // its bucket is subscribed: nothing to wait for
+	if took := time.Since(start); took >= natsFlushTimeout {
+		t.Fatalf("a session of a subscribed bucket was established %v into the stall: it waited for another bucket's flush to time out", took)
+	}
+	select {
+	case f := <-pending.frames:
+		t.Fatalf("a session was established (%s) before NATS confirmed its bucket's subscription", f.Raw)
+	default:
+	}
+
+	proxy.resume()
+	if f := pending.next(); f.Type() != "SESSION_ESTABLISHED" {
+		t.Fatalf("first frame for the other user is %s, want SESSION_ESTABLISHED", f.Raw)
+	}
 }
 
 // TestNATSOutage stops the NATS server while writes run and starts it again:

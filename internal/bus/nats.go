@@ -33,9 +33,9 @@ type NATS struct {
 	log   *slog.Logger
 
 	mu       sync.Mutex
-	interest map[int]int                // bucket -> number of Want holders
-	subs     map[int]*nats.Subscription // bucket -> its subscription
-	all      *nats.Subscription         // the wildcard subscription, when not filtering
+	interest map[int]int        // bucket -> number of Want holders
+	subs     map[int]*bucketSub // bucket -> its subscription
+	all      *nats.Subscription // the wildcard subscription, when not filtering
 	closed   bool
 }
 
@@ -55,7 +55,7 @@ func NewNATS(url string, o NATSOptions) (*NATS, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	b := &NATS{local: NewLocal(), log: o.Log, interest: map[int]int{}, subs: map[int]*nats.Subscription{}}
+	b := &NATS{local: NewLocal(), log: o.Log, interest: map[int]int{}, subs: map[int]*bucketSub{}}
 	nc, err := nats.Connect(url, nats.Name("belfry"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(250*time.Millisecond), nats.Timeout(2*time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -160,24 +160,38 @@ func (b *NATS) Subscribe(fn func(chime.Event)) (func(), error) {
 
 // Want declares that this node has a session for recipient, so that it
 // subscribes to that recipient's bucket; release undoes it. Without Filter
-// it does nothing: every event arrives anyway.
+// it does nothing: every event arrives anyway. It returns once the bucket's
+// subscription is registered on the NATS server (a flush), so that every
+// event published from then on arrives; the flush is not made under b.mu,
+// so a slow or stalled NATS holds up only the Wants of the buckets it is
+// subscribing to, not the others or any release.
 func (b *NATS) Want(recipient string) (release func()) {
 	if b.all != nil {
 		return func() {}
 	}
 	k := BucketOf(recipient)
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.interest[k] == 0 && !b.closed {
+	s, first := b.subs[k], false
+	if s == nil && !b.closed {
 		sub, err := b.nc.Subscribe(fmt.Sprintf("%s%d", SubjectPrefix, k), b.receive)
 		if err != nil {
 			b.log.Error("nats subscribe", "bucket", k, "err", err)
 		} else {
-			b.subs[k] = sub
-			b.nc.Flush()
+			s, first = &bucketSub{sub: sub, ready: make(chan struct{})}, true
+			b.subs[k] = s
 		}
 	}
 	b.interest[k]++
+	b.mu.Unlock()
+	switch {
+	case first:
+		if err := b.nc.Flush(); err != nil && !errors.Is(err, nats.ErrConnectionReconnecting) {
+			b.log.Warn("nats flush", "bucket", k, "err", err)
+		}
+		close(s.ready)
+	case s != nil:
+		<-s.ready // another Want's flush of the same bucket
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -185,14 +199,21 @@ func (b *NATS) Want(recipient string) (release func()) {
 			defer b.mu.Unlock()
 			b.interest[k]--
 			if b.interest[k] == 0 {
-				if sub := b.subs[k]; sub != nil {
-					sub.Unsubscribe()
+				if s := b.subs[k]; s != nil {
+					s.sub.Unsubscribe()
 				}
 				delete(b.subs, k)
 				delete(b.interest, k)
 			}
 		})
 	}
+}
+
+// bucketSub is a bucket's subscription; ready is closed once it is
+// registered on the NATS server (or its flush failed).
+type bucketSub struct {
+	sub   *nats.Subscription
+	ready chan struct{}
 }
 
 // Close drains the connection and ends every subscription.

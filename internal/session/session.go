@@ -101,7 +101,6 @@ type Server struct {
 	want        func(string) func() // nil unless the bus filters by recipient
 	mu          sync.RWMutex
 	users       map[string]map[*conn]struct{}
-	releases    map[string]func() // per connected user, ends the bus interest
 	closing     bool
 	wg          sync.WaitGroup // one per accepted connection
 	frames      atomic.Int64   // event frames queued to connections
@@ -110,7 +109,7 @@ type Server struct {
 // New returns a Server subscribed to bus. auth is the same Authenticator
 // the REST API uses, so that signatures are verified in one place.
 func New(svc *service.Service, auth api.Authenticator, bus Subscriber, log *slog.Logger, cfg Config) (*Server, error) {
-	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}, releases: map[string]func(){}}
+	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}}
 	if in, ok := bus.(Interested); ok {
 		s.want = in.Want
 	}
@@ -450,6 +449,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{user: user, key: principal.AccessKeyID, queue: newQueue(s.cfg.SendQueue), kicked: make(chan struct{})}
 	c.ctx, c.abort = context.WithCancel(ctx)
+	// The bus interest in user is declared by each session, before it is
+	// registered and not under s.mu: with NATS, Want waits for the server to
+	// confirm the subscription, and a stalled NATS must not hold up every
+	// other session's registration and every delivery with it.
+	if s.want != nil {
+		cleanup.add(s.want(user))
+	}
 	if code, reason := s.add(c); code != 0 {
 		log.Info("session refused", "reason", reason)
 		ws.Close(code, reason)
@@ -507,9 +513,6 @@ func (s *Server) add(c *conn) (websocket.StatusCode, string) {
 	}
 	if s.users[c.user] == nil {
 		s.users[c.user] = map[*conn]struct{}{}
-		if s.want != nil {
-			s.releases[c.user] = s.want(c.user)
-		}
 	}
 	s.users[c.user][c] = struct{}{}
 	return 0, ""
@@ -521,10 +524,6 @@ func (s *Server) remove(c *conn) {
 	delete(s.users[c.user], c)
 	if len(s.users[c.user]) == 0 {
 		delete(s.users, c.user)
-		if release := s.releases[c.user]; release != nil {
-			release()
-			delete(s.releases, c.user)
-		}
 	}
 }
 
