@@ -623,6 +623,93 @@ func TestCreateChannelIdempotency_D12(t *testing.T) {
 	wantErr(t, err, "ConflictException")
 }
 
+// TestIdempotencyUnorderedLists_D12: the order of Tags, MemberArns and
+// ModeratorArns means nothing, so the same ClientRequestToken with the same
+// lists in another order is the same request and returns the original ARN;
+// a changed tag value is still a ConflictException. Each failed replay is
+// reported, so that the test names every operation that gets it wrong.
+func TestIdempotencyUnorderedLists_D12(t *testing.T) {
+	e := newEnv(t)
+	idTags := func(kv ...string) []idtypes.Tag {
+		var tags []idtypes.Tag
+		for i := 0; i < len(kv); i += 2 {
+			tags = append(tags, idtypes.Tag{Key: aws.String(kv[i]), Value: aws.String(kv[i+1])})
+		}
+		return tags
+	}
+	ordered, reordered, changed := idTags("env", "prod", "team", "chat", "cost", "7"), idTags("cost", "7", "team", "chat", "env", "prod"),
+		idTags("cost", "8", "team", "chat", "env", "prod")
+
+	appTok := token()
+	app := func(tags []idtypes.Tag) *chimesdkidentity.CreateAppInstanceInput {
+		return &chimesdkidentity.CreateAppInstanceInput{Name: aws.String("app"), ClientRequestToken: aws.String(appTok), Tags: tags}
+	}
+	first, err := e.ID.CreateAppInstance(e.ctx, app(ordered))
+	noErr(t, err)
+	again, err := e.ID.CreateAppInstance(e.ctx, app(reordered))
+	if err != nil || httpStatus(again.ResultMetadata) != 201 || *again.AppInstanceArn != *first.AppInstanceArn { // 201 as the model's CreateAppInstance
+		t.Errorf("CreateAppInstance, tags reordered: %v; want 201 and %s", err, *first.AppInstanceArn)
+	}
+	_, err = e.ID.CreateAppInstance(e.ctx, app(changed))
+	wantErr(t, err, "ConflictException")
+	ai := *first.AppInstanceArn
+
+	userTok := token()
+	user := func(tags []idtypes.Tag) *chimesdkidentity.CreateAppInstanceUserInput {
+		return &chimesdkidentity.CreateAppInstanceUserInput{AppInstanceArn: aws.String(ai), AppInstanceUserId: aws.String("erin"), Name: aws.String("Erin"),
+			ClientRequestToken: aws.String(userTok), Tags: tags}
+	}
+	u, err := e.ID.CreateAppInstanceUser(e.ctx, user(ordered))
+	noErr(t, err)
+	u2, err := e.ID.CreateAppInstanceUser(e.ctx, user(reordered))
+	if err != nil || *u2.AppInstanceUserArn != *u.AppInstanceUserArn {
+		t.Errorf("CreateAppInstanceUser, tags reordered: %v; want %s", err, *u.AppInstanceUserArn)
+	}
+	_, err = e.ID.CreateAppInstanceUser(e.ctx, user(changed))
+	wantErr(t, err, "ConflictException")
+
+	botTok := token()
+	bot := func(tags []idtypes.Tag) *chimesdkidentity.CreateAppInstanceBotInput {
+		return &chimesdkidentity.CreateAppInstanceBotInput{AppInstanceArn: aws.String(ai), Name: aws.String("bot"), ClientRequestToken: aws.String(botTok),
+			Configuration: lexConfig("en_US"), Tags: tags}
+	}
+	b, err := e.ID.CreateAppInstanceBot(e.ctx, bot(ordered))
+	noErr(t, err)
+	b2, err := e.ID.CreateAppInstanceBot(e.ctx, bot(reordered))
+	if err != nil || *b2.AppInstanceBotArn != *b.AppInstanceBotArn { // bot ids are random: only a replay gives the same ARN
+		t.Errorf("CreateAppInstanceBot, tags reordered: %v; want %s", err, *b.AppInstanceBotArn)
+	}
+	_, err = e.ID.CreateAppInstanceBot(e.ctx, bot(changed))
+	wantErr(t, err, "ConflictException")
+
+	erin, x, y, z := *u.AppInstanceUserArn, e.user(ai, "x"), e.user(ai, "y"), e.user(ai, "z")
+	msgTags := func(tags []idtypes.Tag) []types.Tag {
+		out := make([]types.Tag, len(tags))
+		for i, tag := range tags {
+			out[i] = types.Tag{Key: tag.Key, Value: tag.Value}
+		}
+		return out
+	}
+	chTok := token()
+	channel := func(members, moderators []string, tags []idtypes.Tag) *chimesdkmessaging.CreateChannelInput {
+		return &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), Name: aws.String("room"), ChimeBearer: aws.String(erin),
+			ClientRequestToken: aws.String(chTok), MemberArns: members, ModeratorArns: moderators, Tags: msgTags(tags)}
+	}
+	ch, err := e.Msg.CreateChannel(e.ctx, channel([]string{x, y, z}, []string{y, z}, ordered))
+	noErr(t, err)
+	ch2, err := e.Msg.CreateChannel(e.ctx, channel([]string{z, x, y}, []string{z, y}, reordered))
+	if err != nil || httpStatus(ch2.ResultMetadata) != 201 || *ch2.ChannelArn != *ch.ChannelArn {
+		t.Errorf("CreateChannel, lists reordered: %v; want 201 and %s", err, *ch.ChannelArn)
+	}
+	_, err = e.Msg.CreateChannel(e.ctx, channel([]string{x, y, z}, []string{y, z}, changed))
+	wantErr(t, err, "ConflictException")
+	_, err = e.Msg.CreateChannel(e.ctx, channel([]string{x, y}, []string{y, z}, ordered))
+	wantErr(t, err, "ConflictException")
+	if got := listChannelArns(t, e, ai, erin, ""); len(got) != 1 {
+		t.Errorf("channels after replays: %v, want exactly one", got)
+	}
+}
+
 func TestQuotaAppInstancesPerAccount_D17(t *testing.T) {
 	q := service.DefaultQuotas
 	q.AppInstancesPerAccount = 2

@@ -54,7 +54,12 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			return err
 		}
 		scope := in.AppInstanceArn + "/CreateChannel:" + b.Arn
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
+		// MemberArns and ModeratorArns name sets: all are added at one
+		// instant, which rule D7 would list by ARN, so a replay with them in
+		// another order is the same request.
+		params := in
+		params.MemberArns, params.ModeratorArns, params.Tags = sortedStrings(in.MemberArns), sortedStrings(in.ModeratorArns), sortedTags(in.Tags)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err

@@ -23,7 +23,9 @@ func (s *Service) CreateAppInstance(ctx context.Context, p chime.Principal, in C
 			return err
 		}
 		scope := "CreateAppInstance:" + owner(p)
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
+		params := in
+		params.Tags = sortedTags(in.Tags)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err
@@ -141,7 +143,9 @@ func (s *Service) createIdentity(ctx context.Context, kind string, in CreateIden
 			return err
 		}
 		scope := in.AppInstanceArn + "/create-" + kind
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
+		params := in
+		params.Tags = sortedTags(in.Tags)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err

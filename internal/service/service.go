@@ -4,6 +4,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,7 +206,9 @@ const idempotencyWindow = 24 * time.Hour
 
 // replay looks up a ClientRequestToken. It returns the original result when
 // the same token came with the same parameters within 24 hours, a Conflict
-// when it came with different ones, and "" when the token is new.
+// when it came with different ones, and "" when the token is new. params is
+// the request with its unordered lists sorted (sortedTags, sortedStrings), so
+// that the same request with its lists in another order is the same request.
 func (s *Service) replay(tx *store.Tx, scope, token string, params any) (string, string, error) {
 	b, _ := json.Marshal(params)
 	sum := sha256.Sum256(b)
@@ -220,6 +224,31 @@ func (s *Service) replay(tx *store.Tx, scope, token string, params any) (string,
 		return "", "", chime.Errorf(chime.KindConflict, "The ClientRequestToken %q was already used with different parameters.", token)
 	}
 	return prev.Result, fp, nil
+}
+
+// sortedTags returns tags in key order (then value) for a fingerprint: the
+// order a request lists its tags in means nothing. A list already in order
+// comes back unchanged, so that fingerprints stored before stay the same.
+func sortedTags(tags []chime.Tag) []chime.Tag {
+	if len(tags) < 2 {
+		return tags
+	}
+	out := slices.Clone(tags)
+	slices.SortStableFunc(out, func(a, b chime.Tag) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))
+	})
+	return out
+}
+
+// sortedStrings returns a sorted copy of an unordered list (of ARNs) for a
+// fingerprint, as sortedTags.
+func sortedStrings(list []string) []string {
+	if len(list) < 2 {
+		return list
+	}
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return out
 }
 
 func (s *Service) remember(tx *store.Tx, scope, token, fp, result string) error {

@@ -1,0 +1,68 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/internal/chime"
+	"github.com/belfry/belfry/internal/store"
+)
+
+// TestReplayKeepsStoredFingerprints: a ClientRequestToken remembered before
+// fingerprints ignored the order of unordered lists (the request as sent,
+// marshalled) still replays when its lists were in order, or had one element:
+// sorting them changes nothing in the fingerprint of such a request.
+func TestReplayKeepsStoredFingerprints(t *testing.T) {
+	ctx := context.Background()
+	svc, st := newTestService(t)
+	p := chime.Principal{Region: "us-east-1", Account: "123456789012"}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/fp"
+	bearer := ai + "/user/u"
+	if err := st.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertAppInstance(owner(p), chime.AppInstance{Arn: ai, Name: "fp", Created: t0, Updated: t0}); err != nil {
+			return err
+		}
+		return tx.InsertIdentity(chime.AppInstanceUser{Arn: bearer, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: t0, Updated: t0})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// remember stores the result of a request as the server did before.
+	remember := func(scope, token string, params any, result string) {
+		t.Helper()
+		b, err := json.Marshal(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if err := st.Write(ctx, func(tx *store.Tx) error {
+			return tx.PutIdempotent(scope, token, store.Idempotent{Fingerprint: hex.EncodeToString(sum[:]), Result: result, Created: time.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tags := []chime.Tag{{Key: "a", Value: "2"}, {Key: "b", Value: "1"}}
+
+	app := CreateAppInstanceInput{Name: "app", ClientRequestToken: "t-app", Tags: tags}
+	remember("CreateAppInstance:"+owner(p), app.ClientRequestToken, app, "stored-app")
+	if got, err := svc.CreateAppInstance(ctx, p, app); err != nil || got != "stored-app" {
+		t.Errorf("CreateAppInstance: %q, %v; want the stored stored-app", got, err)
+	}
+
+	user := CreateIdentityInput{AppInstanceArn: ai, ID: "v", Name: "v", ClientRequestToken: "t-user", Tags: tags[:1]}
+	remember(ai+"/create-"+chime.KindUser, user.ClientRequestToken, user, "stored-user")
+	if got, err := svc.CreateAppInstanceUser(ctx, user); err != nil || got != "stored-user" {
+		t.Errorf("CreateAppInstanceUser: %q, %v; want the stored stored-user", got, err)
+	}
+
+	ch := CreateChannelInput{AppInstanceArn: ai, Name: "c", Mode: chime.ModeUnrestricted, Privacy: chime.PrivacyPublic, ClientRequestToken: "t-ch",
+		MemberArns: []string{ai + "/user/a", ai + "/user/b"}, ModeratorArns: []string{ai + "/user/c"}, Tags: tags}
+	remember(ai+"/CreateChannel:"+bearer, ch.ClientRequestToken, ch, "stored-channel")
+	if got, err := svc.CreateChannel(ctx, chime.Caller{Bearer: bearer}, ch); err != nil || got != "stored-channel" {
+		t.Errorf("CreateChannel: %q, %v; want the stored stored-channel", got, err)
+	}
+}
