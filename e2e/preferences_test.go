@@ -305,3 +305,33 @@ func TestChannelMembershipPreferences_BadInput(t *testing.T) {
 	_, err := e.putPreferences(ch, f.member, f.member, push(types.AllowNotificationsFiltered, exact))
 	noErr(t, err)
 }
+
+// TestChannelMembershipPreferences_EmptyLists: a FilterRule with an empty
+// list, as an attribute's values or as the strings of "anything-but", is a
+// 400 naming the attribute (SNS filter policies refuse empty arrays: "Empty
+// arrays are not allowed"; Event Ruler refuses an empty anything-but list),
+// in the rule and in a "$or" object alike; nothing is stored.
+func TestChannelMembershipPreferences_EmptyLists(t *testing.T) {
+	e := newEnv(t)
+	f := newRoleFixture(e, e.appInstance("prefs"))
+	ch := f.channel("UNRESTRICTED", "PUBLIC")
+	for _, c := range []struct{ name, rule, attribute string }{
+		{"anything-but empty", `{"type":[{"anything-but":[]}]}`, "type"},
+		{"anything-but empty beside a good key", `{"mention":["Bob"],"type":[{"anything-but":[]}]}`, "type"},
+		{"anything-but empty in $or", `{"$or":[{"mention":["Bob"]},{"type":[{"anything-but":[]}]}]}`, "type"},
+		{"values empty", `{"mention":[]}`, "mention"},
+		{"values empty in $or", `{"$or":[{"type":["Room"]},{"mention":[]}]}`, "mention"},
+	} {
+		_, err := e.putPreferences(ch, f.member, f.member, push(types.AllowNotificationsFiltered, c.rule))
+		if errorCode(err) != "BadRequestException" || errStatus(err) != 400 {
+			t.Errorf("%s: %v, want a 400 BadRequestException", c.name, err)
+			continue
+		}
+		if msg := errMessage(err); !strings.Contains(msg, "'Preferences.PushNotifications.FilterRule'") || !strings.Contains(msg, `"`+c.attribute+`"`) {
+			t.Errorf("%s: message %q does not name the FilterRule and attribute %q", c.name, msg, c.attribute)
+		}
+	}
+	if got, err := e.getPreferences(ch, f.member, f.member); err != nil || got.Preferences != nil {
+		t.Errorf("after refused Puts: %v %s, want none", err, prefText(got.Preferences))
+	}
+}

@@ -92,7 +92,8 @@ func (s *Service) PutChannelMembershipPreferences(ctx context.Context, c chime.C
 // checkFilterRule applies the documented form of a filter rule (AWS
 // developer guide, "Using filter rules to filter messages"): an escaped JSON
 // object of 2 KB at most, each key a message attribute with a list of values
-// to match exactly (a string, or {"anything-but": a string or strings}),
+// to match exactly (a string, or {"anything-but": a string or strings}; no
+// list may be empty, as SNS filter policies allow none),
 // or "$or" with at most 5 such objects; at most 20 keys and values in all
 // ("complexity": the key "anything-but" is not counted, its values are, as
 // in the guide's example).
@@ -170,6 +171,11 @@ func filterObject(obj map[string]any, complexity *int, top bool) string {
 				case string:
 					*complexity++
 				case []any:
+					// As SNS filter policies: an empty list excludes nothing
+					// and is refused ("Empty arrays are not allowed").
+					if len(but) == 0 {
+						return fmt.Sprintf(`must give "anything-but" of attribute %q a non-empty list of strings`, key)
+					}
 					for _, b := range but {
 						if _, ok := b.(string); !ok {
 							return fmt.Sprintf(`must give "anything-but" of attribute %q strings only`, key)
