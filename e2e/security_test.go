@@ -255,6 +255,82 @@ func TestSigV4Refusals(t *testing.T) {
 	})
 }
 
+// TestSigV4Ambiguous: a signature that can be read two ways is refused as
+// AWS refuses an incomplete one (403 IncompleteSignatureException on the
+// REST API, 4401 on /connect), not read the first way: a presigned URL
+// with an X-Amz-* parameter twice, two Authorization headers, or an
+// Authorization header with presigned query parameters.
+func TestSigV4Ambiguous(t *testing.T) {
+	clock := newFakeClock(time.Now())
+	e, _ := newSecureEnv(t, clock)
+	ai := e.appInstance("ambiguous")
+	u := e.user(ai, "u")
+	empty := sha256.Sum256(nil)
+	creds := aws.Credentials{AccessKeyID: testAccount, SecretAccessKey: "secret"}
+	send := func(req *http.Request) (int, http.Header, string) {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		noErr(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	wantIncomplete := func(t *testing.T, what string, req *http.Request, msg string) {
+		t.Helper()
+		status, h, body := send(req)
+		if status != 403 || h.Get("x-amzn-ErrorType") != "IncompleteSignatureException" || !strings.Contains(body, msg) {
+			t.Fatalf("%s: %d %s %s", what, status, h.Get("x-amzn-ErrorType"), body)
+		}
+	}
+
+	t.Run("connect URL with an X-Amz parameter twice", func(t *testing.T) {
+		signed := e.presignedURL(u, clock.Now().UTC(), nil)
+		c := e.dial(signed)
+		if f := c.next(); f.Type() != "SESSION_ESTABLISHED" {
+			t.Fatalf("the URL as presigned: %s", f.Raw)
+		}
+		q, _ := url.ParseQuery(signed[strings.IndexByte(signed, '?')+1:])
+		for _, k := range []string{"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires"} {
+			// The same value again, after the URL's own, and another value.
+			e.dial(signed + "&" + k + "=" + url.QueryEscape(q.Get(k))).wantClose(session.CloseUnauthorized)
+			e.dial(signed + "&" + k + "=0").wantClose(session.CloseUnauthorized)
+		}
+	})
+	t.Run("presigned REST request with X-Amz-Signature twice", func(t *testing.T) {
+		presign := func() string {
+			req, _ := http.NewRequest("GET", e.URL+"/app-instances/"+pathEsc(ai)+"?X-Amz-Expires=60", nil)
+			signed, _, err := v4.NewSigner().PresignHTTP(e.ctx, creds, req, hex.EncodeToString(empty[:]), "chime", "us-east-1", clock.Now())
+			noErr(t, err)
+			return signed
+		}
+		req, _ := http.NewRequest("GET", presign(), nil)
+		if status, _, body := send(req); status != 200 {
+			t.Fatalf("the request as presigned: %d %s", status, body)
+		}
+		req, _ = http.NewRequest("GET", presign()+"&X-Amz-Signature=0000", nil)
+		wantIncomplete(t, "X-Amz-Signature twice", req, "'X-Amz-Signature' must appear once")
+	})
+	sign := func(query ...string) *http.Request {
+		req, _ := http.NewRequest("GET", e.URL+"/app-instances/"+pathEsc(ai)+"?"+strings.Join(query, "&"), nil)
+		noErr(t, v4.NewSigner().SignHTTP(e.ctx, creds, req, hex.EncodeToString(empty[:]), "chime", "us-east-1", clock.Now()))
+		return req
+	}
+	t.Run("two Authorization headers", func(t *testing.T) {
+		if status, _, body := send(sign()); status != 200 {
+			t.Fatalf("the request as signed: %d %s", status, body)
+		}
+		req := sign()
+		req.Header.Add("Authorization", sign().Header.Get("Authorization"))
+		wantIncomplete(t, "two Authorization headers", req, "one Authorization header")
+	})
+	t.Run("Authorization header and presigned query parameters", func(t *testing.T) {
+		// The header signs the query: only the two forms at once are wrong.
+		for _, q := range []string{"X-Amz-Signature=0000", "X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Date=20240101T000000Z", "X-Amz-Security-Token=t"} {
+			wantIncomplete(t, "Authorization header and "+q, sign(q), "Only one auth mechanism allowed")
+		}
+	})
+}
+
 // presignAs returns the ws:// /connect URL for user presigned with id/secret at signedAt.
 func (e *env) presignAs(id, secret, user string, signedAt time.Time) string {
 	e.t.Helper()

@@ -278,6 +278,9 @@ func refParseAuthorization(h string) (Authorization, error) {
 			}
 			return a, errorf(IncompleteSignature, "Authorization header has a malformed part %q: each must be key=value.", truncate(part, 40))
 		}
+		if (k == "Credential" && haveCred) || (k == "SignedHeaders" && haveSigned) || (k == "Signature" && haveSig) {
+			return a, errorf(IncompleteSignature, "Authorization header must have the '%s' parameter once.", k)
+		}
 		switch k {
 		case "Credential":
 			cred, haveCred = val, true

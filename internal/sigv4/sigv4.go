@@ -149,14 +149,37 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Result, error) {
 		now = v.Now
 	}
 	t := now().UTC()
+	// Two signatures, or two values of one part of a signature, are
+	// ambiguous: each is refused rather than one picked.
+	if hs := r.Header.Values("Authorization"); len(hs) > 1 {
+		return Result{}, errorf(IncompleteSignature, "The request must carry one Authorization header; it carries %d.", len(hs))
+	}
+	raw := r.URL.RawQuery
 	if h := r.Header.Get("Authorization"); h != "" {
+		// A query name that decodes to X-Amz-... holds it or a '%'.
+		if strings.Contains(raw, "X-Amz-") || strings.Contains(raw, "%") {
+			q := r.URL.Query()
+			for _, k := range presignParams {
+				if q.Has(k) {
+					return Result{}, errorf(IncompleteSignature, "Only one auth mechanism allowed: the Authorization header or the X-Amz-* query-string parameters, not both; the query has '%s'.", k)
+				}
+			}
+		}
 		return v.verifyHeader(r, h, body, t)
 	}
-	if q := r.URL.Query(); q.Get("X-Amz-Signature") != "" || q.Get("X-Amz-Credential") != "" || q.Get("X-Amz-Algorithm") != "" {
-		return v.verifyPresigned(r, q, body, t)
+	q := r.URL.Query()
+	for _, k := range presignParams[:3] {
+		if slices.ContainsFunc(q[k], func(s string) bool { return s != "" }) {
+			return v.verifyPresigned(r, q, body, t)
+		}
 	}
 	return Result{}, errorf(MissingAuthenticationToken, MsgMissingToken)
 }
+
+// presignParams are the query-string parameters of a presigned URL's
+// authentication; the first three tell a presigned request.
+var presignParams = [...]string{"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm",
+	"X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Security-Token"}
 
 // Authorization is a parsed Authorization header.
 type Authorization struct {
@@ -185,13 +208,20 @@ func ParseAuthorization(h string) (Authorization, error) {
 			}
 			return a, errorf(IncompleteSignature, "Authorization header has a malformed part %q: each must be key=value.", truncate(part, 40))
 		}
+		var dup bool
 		switch k {
 		case "Credential":
+			dup = haveCred
 			cred, haveCred = val, true
 		case "SignedHeaders":
+			dup = haveSigned
 			signed, haveSigned = val, true
 		case "Signature":
+			dup = haveSig
 			sig, haveSig = val, true
+		}
+		if dup {
+			return a, errorf(IncompleteSignature, "Authorization header must have the '%s' parameter once.", k)
 		}
 	}
 	var missing []string
@@ -350,10 +380,16 @@ type Presigned struct {
 	SecurityToken string
 }
 
-// ParsePresigned parses the X-Amz-* parameters of a presigned URL.
-// Errors: *Error with IncompleteSignature.
+// ParsePresigned parses the X-Amz-* parameters of a presigned URL. One
+// that appears more than once is refused: which value counts would be a
+// guess. Errors: *Error with IncompleteSignature.
 func ParsePresigned(q url.Values) (Presigned, error) {
 	var p Presigned
+	for _, k := range presignParams {
+		if n := len(q[k]); n > 1 {
+			return p, errorf(IncompleteSignature, "AWS query-string parameter '%s' must appear once; it appears %d times. Re-examine the query-string parameters.", k, n)
+		}
+	}
 	var missing []string
 	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Expires"} {
 		if q.Get(k) == "" {
@@ -390,12 +426,18 @@ func ParsePresigned(q url.Values) (Presigned, error) {
 
 // requestDate reads X-Amz-Date, or else Date, of a header-signed request.
 func requestDate(r *http.Request) (time.Time, string, error) {
+	if n := len(r.Header.Values("X-Amz-Date")); n > 1 {
+		return time.Time{}, "", errorf(IncompleteSignature, "The request must carry one 'X-Amz-Date' header; it carries %d.", n)
+	}
 	if d := r.Header.Get("X-Amz-Date"); d != "" {
 		t, err := parseAmzDate(d)
 		if err != nil {
 			return t, d, errorf(IncompleteSignature, "X-Amz-Date %q must be in ISO-8601 basic format (yyyymmddTHHMMSSZ).", truncate(d, 40))
 		}
 		return t, d, nil
+	}
+	if ds := r.Header.Values("Date"); len(ds) > 1 {
+		return time.Time{}, "", errorf(IncompleteSignature, "The request must carry one 'Date' header; it carries %d.", len(ds))
 	}
 	if d := r.Header.Get("Date"); d != "" {
 		t, err := http.ParseTime(d)
@@ -450,6 +492,9 @@ func (v *Verifier) verifyHeader(r *http.Request, h string, body []byte, now time
 	if date.Sub(now) > MaxSkew {
 		return Result{}, errorf(InvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)",
 			amzDate, now.Add(MaxSkew).Format(TimeFormat), now.Format(TimeFormat))
+	}
+	if n := len(r.Header.Values("X-Amz-Security-Token")); n > 1 {
+		return Result{}, errorf(IncompleteSignature, "The request must carry one 'X-Amz-Security-Token' header; it carries %d.", n)
 	}
 	key, err := v.lookup(a.Credential.AccessKeyID, r.Header.Get("X-Amz-Security-Token"))
 	if err != nil {

@@ -284,7 +284,7 @@ func sdkPresigned(t *testing.T, key Key, at time.Time, expires string, extra url
 	}
 	req, _ := http.NewRequest("GET", "http://127.0.0.1:8443/connect?"+q.Encode(), nil)
 	empty := sha256.Sum256(nil)
-	signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
+	signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey, SessionToken: key.SessionToken},
 		req, hex.EncodeToString(empty[:]), "chime", "us-east-1", at)
 	if err != nil {
 		t.Fatal(err)
@@ -440,4 +440,102 @@ func TestSigningKeyCache(t *testing.T) {
 	if len(c.keys) != 4 {
 		t.Fatalf("%d keys cached, want 4", len(c.keys))
 	}
+}
+
+// TestVerifyAmbiguous: a request that carries one part of its signature
+// twice, or both forms of signature, is refused with IncompleteSignature,
+// as a presigned URL without X-Amz-Signature is, instead of the first
+// value winning: a URL the signer made stays the one accepted form.
+func TestVerifyAmbiguous(t *testing.T) {
+	v := verifier(signedAt.Add(5*time.Second), testKey)
+	for _, k := range []string{"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Security-Token"} {
+		t.Run("presigned, two "+k, func(t *testing.T) {
+			key := testKey
+			if k == "X-Amz-Security-Token" {
+				key.SessionToken = "token"
+			}
+			v := verifier(signedAt.Add(5*time.Second), key)
+			r := sdkPresigned(t, key, signedAt, "10", nil)
+			if _, err := v.Verify(r, nil); err != nil {
+				t.Fatalf("the URL as signed: %v", err)
+			}
+			val := r.URL.Query().Get(k)
+			// The signed URL with the same value again, then with another.
+			for _, extra := range []string{val, "0" + val} {
+				r := sdkPresigned(t, key, signedAt, "10", nil)
+				r.URL.RawQuery += "&" + url.QueryEscape(k) + "=" + url.QueryEscape(extra)
+				_, err := v.Verify(r, nil)
+				wantCode(t, err, IncompleteSignature, "'"+k+"' must appear once")
+			}
+		})
+	}
+	t.Run("presigned, an empty X-Amz-Signature before the real one", func(t *testing.T) {
+		r := sdkPresigned(t, testKey, signedAt, "10", nil)
+		r.URL.RawQuery = "X-Amz-Signature=&" + r.URL.RawQuery
+		_, err := v.Verify(r, nil)
+		wantCode(t, err, IncompleteSignature, "'X-Amz-Signature' must appear once")
+	})
+	t.Run("presigned, a percent-encoded second X-Amz-Signature", func(t *testing.T) {
+		r := sdkPresigned(t, testKey, signedAt, "10", nil)
+		r.URL.RawQuery += "&X%2DAmz%2DSignature=00"
+		_, err := v.Verify(r, nil)
+		wantCode(t, err, IncompleteSignature, "'X-Amz-Signature' must appear once")
+	})
+	body := []byte(`{"Name":"x"}`)
+	sign := func() *http.Request { return sdkSigned(t, testKey, "POST", "/channels?operation=x", body, signedAt) }
+	t.Run("two Authorization headers", func(t *testing.T) {
+		r := sign()
+		if _, err := v.Verify(r, body); err != nil {
+			t.Fatalf("the request as signed: %v", err)
+		}
+		for _, second := range []string{r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=x"} {
+			r := sign()
+			r.Header.Add("Authorization", second)
+			_, err := v.Verify(r, body)
+			wantCode(t, err, IncompleteSignature, "one Authorization header")
+		}
+		r = sign()
+		r.Header["Authorization"] = append([]string{""}, r.Header["Authorization"]...)
+		_, err := v.Verify(r, body)
+		wantCode(t, err, IncompleteSignature, "one Authorization header")
+	})
+	t.Run("a part twice in the Authorization header", func(t *testing.T) {
+		for _, part := range []string{"Credential", "SignedHeaders", "Signature"} {
+			r := sign()
+			h := r.Header.Get("Authorization")
+			i := strings.Index(h, part+"=")
+			j := strings.IndexByte(h[i:], ',')
+			if j < 0 {
+				j = len(h) - i
+			}
+			r.Header.Set("Authorization", h+", "+h[i:i+j])
+			_, err := v.Verify(r, body)
+			wantCode(t, err, IncompleteSignature, "'"+part+"' parameter once")
+		}
+	})
+	t.Run("two X-Amz-Date or X-Amz-Security-Token headers", func(t *testing.T) {
+		for _, h := range []string{"X-Amz-Date", "X-Amz-Security-Token"} {
+			r := sign()
+			r.Header.Add(h, signedAt.Format(TimeFormat))
+			if h == "X-Amz-Security-Token" {
+				r.Header.Add(h, "t")
+			}
+			_, err := v.Verify(r, body)
+			wantCode(t, err, IncompleteSignature, "one '"+h+"' header")
+		}
+	})
+	t.Run("Authorization header and presigned query parameters", func(t *testing.T) {
+		pre := sdkPresigned(t, testKey, signedAt, "10", nil)
+		for _, k := range []string{"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders"} {
+			r := sign()
+			r.URL.RawQuery += "&" + k + "=" + url.QueryEscape(pre.URL.Query().Get(k))
+			_, err := v.Verify(r, body)
+			wantCode(t, err, IncompleteSignature, "Only one auth mechanism allowed")
+		}
+		// The presigned URL itself, with the header of a signed request added.
+		pre.Header.Set("Authorization", sign().Header.Get("Authorization"))
+		pre.Header.Set("X-Amz-Date", signedAt.Format(TimeFormat))
+		_, err := v.Verify(pre, nil)
+		wantCode(t, err, IncompleteSignature, "Only one auth mechanism allowed")
+	})
 }
