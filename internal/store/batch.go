@@ -193,24 +193,33 @@ func (t *Tx) CountUserMembershipsOf(arns []string) (map[string]int, error) {
 	return out, nil
 }
 
+// lockChunk is how many rows one locking statement names at most: the
+// reaper locks every expired user at once, and PostgreSQL takes at most
+// 65,535 parameters a statement (inList pads to a power of two, so 32,769
+// ARNs would already ask 65,536).
+const lockChunk = 1024
+
 // LockIdentities locks the rows of users and bots (PostgreSQL; a no-op on
 // the single-writer SQLite), in ARN order so that two batches locking
 // overlapping users cannot deadlock; those it finds absent stay absent to
-// the transaction (markAbsent).
+// the transaction (markAbsent). It takes lockChunk of them a statement, in
+// that order still.
 func (t *Tx) LockIdentities(arns []string) error {
 	if !t.pg || len(arns) == 0 {
 		return nil
 	}
 	sorted := append([]string(nil), arns...)
 	sort.Strings(sorted)
-	in, args := inList(sorted)
-	locked, err := t.stringSet(`SELECT arn FROM identities WHERE arn IN `+in+` ORDER BY arn FOR UPDATE`, args...)
-	if err != nil {
-		return err
-	}
-	for _, arn := range arns {
-		if !locked[arn] {
-			t.markAbsent(arn)
+	for chunk := range slices.Chunk(sorted, lockChunk) {
+		in, args := inList(chunk)
+		locked, err := t.stringSet(`SELECT arn FROM identities WHERE arn IN `+in+` ORDER BY arn FOR UPDATE`, args...)
+		if err != nil {
+			return err
+		}
+		for _, arn := range chunk {
+			if !locked[arn] {
+				t.markAbsent(arn)
+			}
 		}
 	}
 	return nil

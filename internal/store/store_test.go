@@ -256,6 +256,60 @@ func TestLockIdentityFindsDeletedOnPostgres(t *testing.T) {
 	}
 }
 
+// TestLockIdentitiesMoreThanParameters: LockIdentities locks more users
+// than one PostgreSQL statement takes parameters (65,535; the reaper locks
+// every expired user at once), and what it finds, in any of its statements,
+// stays found while what it does not stays absent.
+func TestLockIdentitiesMoreThanParameters(t *testing.T) {
+	dsn := storetest.Schema(t)
+	ctx := context.Background()
+	st, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	user := func(i int) string { return fmt.Sprintf("%s/user/u%05d", ai, i) }
+	const n = 70_000
+	exist := []int{0, 1, 40_000, n - 1}
+	now := time.Now()
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "n", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		for _, i := range exist {
+			if err := tx.InsertIdentity(chime.AppInstanceUser{Arn: user(i), AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: now, Updated: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	arns := make([]string, n)
+	for i := range arns {
+		arns[i] = user(n - 1 - i) // not in ARN order: LockIdentities sorts them
+	}
+	if err := st.Write(ctx, func(tx *Tx) error {
+		if err := tx.LockIdentities(arns); err != nil {
+			return fmt.Errorf("locking %d users: %w", n, err)
+		}
+		for _, i := range exist {
+			if _, err := tx.GetIdentity(user(i)); err != nil {
+				return fmt.Errorf("%s, locked: %w", user(i), err)
+			}
+		}
+		for _, i := range []int{2, 39_999, 40_001, n - 2} {
+			if _, err := tx.GetIdentity(user(i)); !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("%s, never inserted: %v, want ErrNotFound", user(i), err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestNoBareLimitParameter: no query of the store ends in a bare
 // "LIMIT ?", which SQLite prepares again on every run (limitParam).
 func TestNoBareLimitParameter(t *testing.T) {
