@@ -80,53 +80,96 @@ type Reaped struct {
 	Users    int
 }
 
+// reapBatch is how many users, and how many channels, one reaper
+// transaction deletes at most: a user is a dozen statements, and on
+// PostgreSQL a transaction has 30 s (about 20,000 users there), so a pass
+// that deleted every expired user in one transaction would fail every time
+// once that many had expired.
+const reapBatch = 1000
+
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
-// members) and the users past theirs (as DeleteAppInstanceUser does).
+// members) and the users past theirs (as DeleteAppInstanceUser does). It
+// deletes them reapBatch users and reapBatch channels a transaction, each
+// transaction's events published once it commits; retention comes with the
+// last. Errors: those of the store, and ctx's when it is done between two
+// transactions (a transaction, once begun, is not cut by ctx).
 func (s *Service) Reap(ctx context.Context) (Reaped, error) {
+	now := s.clock()
+	// What to do is read first, without locks; each transaction locks its
+	// part and reads it again (reap).
+	var retention map[string]int
+	var users []chime.AppInstanceUser
+	var channels []store.ExpiringChannel
+	err := s.store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if retention, err = tx.AppInstancesWithRetention(); err != nil {
+			return err
+		}
+		if users, err = tx.ExpiringIdentities(); err != nil {
+			return err
+		}
+		if channels, err = tx.ExpiringChannels(); err != nil {
+			return err
+		}
+		users = slices.DeleteFunc(users, func(u chime.AppInstanceUser) bool { return !identityExpired(u, now) })
+		channels = slices.DeleteFunc(channels, func(ch store.ExpiringChannel) bool { return !channelExpired(ch, now) })
+		return nil
+	})
+	if err != nil {
+		return Reaped{}, err
+	}
+	var total Reaped
+	for {
+		u, ch := users[:min(len(users), reapBatch)], channels[:min(len(channels), reapBatch)]
+		users, channels = users[len(u):], channels[len(ch):]
+		last := len(users) == 0 && len(channels) == 0
+		out, err := s.reap(ctx, now, u, ch, last, retention)
+		total.Messages += out.Messages
+		total.Channels += out.Channels
+		total.Users += out.Users
+		if err != nil || last {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// reap is one transaction of Reap: it deletes those of users and channels
+// (in creation order) still expired at now and, when retain, the messages
+// past their app instance's retention in the app instances of retention
+// (read without locks) and in those of users and channels.
+func (s *Service) reap(ctx context.Context, now time.Time, users []chime.AppInstanceUser, channels []store.ExpiringChannel, retain bool, retention map[string]int) (Reaped, error) {
 	var out Reaped
 	var events []chime.Event
-	now := s.clock()
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
 		out, events = Reaped{}, nil
-		// What to do is read first, without locks; then the rows it
-		// concerns are locked (PostgreSQL) in the order every writer takes
-		// them: app instances (CreateChannel locks its app instance before
-		// its members), then users and bots (an add locks its members before
-		// their channel), then channels; each kind sorted, so that neither an
-		// add nor another node's reaper holds one of them while waiting for
-		// this reaper, which waits for it; retention, which changes channels,
-		// comes last. Under the locks it is all read
-		// again: a write that committed in between (an expiration removed, a
-		// message sent, a retention changed) wins, as if it came first.
-		retention, err := tx.AppInstancesWithRetention()
-		if err != nil {
-			return err
-		}
-		users, err := s.expiredIdentities(tx, now, nil)
-		if err != nil {
-			return err
-		}
-		channels, err := s.expiredChannels(tx, now, nil)
-		if err != nil {
-			return err
-		}
+		// The rows read as expired are locked (PostgreSQL) in the order
+		// every writer takes them: app instances (CreateChannel locks its
+		// app instance before its members), then users and bots (an add
+		// locks its members before their channel), then channels; each kind
+		// sorted, so that neither an add nor another node's reaper holds one
+		// of them while waiting for this reaper, which waits for it;
+		// retention, which changes channels, comes last. Under the locks it
+		// is all read again: a write that committed in between (an
+		// expiration removed, a message sent, a retention changed) wins, as
+		// if it came first.
 		apps := map[string]bool{}
-		for ai := range retention {
-			apps[ai] = true
+		if retain {
+			for ai := range retention {
+				apps[ai] = true
+			}
 		}
-		lockedUsers := map[string]bool{}
 		userArns := make([]string, 0, len(users))
 		for _, u := range users {
 			apps[u.AppInstanceArn] = true
-			lockedUsers[u.Arn] = true
 			userArns = append(userArns, u.Arn)
 		}
-		lockedChannels := map[string]bool{}
 		channelArns := make([]string, 0, len(channels))
 		for _, ch := range channels {
 			apps[ch.AppInstanceArn] = true
-			lockedChannels[ch.Arn] = true
 			channelArns = append(channelArns, ch.Arn) // in creation order, as LockChannels wants them
 		}
 		// Each deletion counts one user, bot or channel less on its app instance.
@@ -135,47 +178,65 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				return err
 			}
 		}
-		if err := tx.LockIdentities(userArns); err != nil {
-			return err
-		}
-		if users, err = s.expiredIdentities(tx, now, lockedUsers); err != nil {
-			return err
-		}
-		for _, u := range users {
-			removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
+		if len(userArns) > 0 {
+			if err := tx.LockIdentities(userArns); err != nil {
+				return err
+			}
+			current, err := tx.GetIdentities(userArns)
 			if err != nil {
 				return err
 			}
-			events = append(events, removed...)
-			out.Users++
+			for _, arn := range userArns {
+				u, ok := current[arn]
+				if !ok || !identityExpired(u, now) {
+					continue
+				}
+				removed, err := s.removeIdentity(tx, u.Kind, u.Arn)
+				if err != nil {
+					return err
+				}
+				events = append(events, removed...)
+				out.Users++
+			}
 		}
-		if err := tx.LockChannels(channelArns); err != nil {
-			return err
-		}
-		if channels, err = s.expiredChannels(tx, now, lockedChannels); err != nil {
-			return err
-		}
-		for _, ch := range channels {
-			ev, err := channelEvent(tx, chime.EventDeleteChannel, ch.Channel)
+		if len(channelArns) > 0 {
+			if err := tx.LockChannels(channelArns); err != nil {
+				return err
+			}
+			current, err := tx.ExpiringChannelsAmong(channelArns)
 			if err != nil {
 				return err
 			}
-			events = append(events, ev)
-			if err := tx.DeleteChannel(ch.Arn); err != nil {
-				return err
+			for _, arn := range channelArns {
+				ch, ok := current[arn]
+				if !ok || !channelExpired(ch, now) {
+					continue
+				}
+				ev, err := channelEvent(tx, chime.EventDeleteChannel, ch.Channel)
+				if err != nil {
+					return err
+				}
+				events = append(events, ev)
+				if err := tx.DeleteChannel(ch.Arn); err != nil {
+					return err
+				}
+				out.Channels++
 			}
-			out.Channels++
+		}
+		if !retain {
+			return nil
 		}
 		// Retention last: it locks the channels whose messages it deletes
 		// (DeleteMessagesBefore), after the users, as every writer does.
-		if retention, err = tx.AppInstancesWithRetention(); err != nil {
+		current, err := tx.AppInstancesWithRetention()
+		if err != nil {
 			return err
 		}
-		for _, ai := range slices.Sorted(maps.Keys(retention)) {
+		for _, ai := range slices.Sorted(maps.Keys(current)) {
 			if !apps[ai] {
 				continue // set since the first read: the next pass
 			}
-			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(retention[ai])*day))
+			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(current[ai])*day))
 			if err != nil {
 				return err
 			}
@@ -189,32 +250,24 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 	return out, err
 }
 
-// expiredIdentities returns the users and bots past their expiration at
-// now, in creation order; only those in among when it is not nil.
-func (s *Service) expiredIdentities(tx *store.Tx, now time.Time, among map[string]bool) ([]chime.AppInstanceUser, error) {
-	users, err := tx.ExpiringIdentities()
-	return slices.DeleteFunc(users, func(u chime.AppInstanceUser) bool {
-		return (among != nil && !among[u.Arn]) || now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays)*day))
-	}), err
+// identityExpired reports whether a user or bot is past its expiration at now.
+func identityExpired(u chime.AppInstanceUser, now time.Time) bool {
+	return u.Expiration != nil && !now.Before(u.Created.Add(time.Duration(u.Expiration.ExpirationDays)*day))
 }
 
-// expiredChannels returns the channels past their expiration at now, in
-// creation order; only those in among when it is not nil.
-func (s *Service) expiredChannels(tx *store.Tx, now time.Time, among map[string]bool) ([]store.ExpiringChannel, error) {
-	channels, err := tx.ExpiringChannels()
-	return slices.DeleteFunc(channels, func(ch store.ExpiringChannel) bool {
-		if among != nil && !among[ch.Arn] {
-			return true
-		}
-		// The last persistent message of any kind counts, targeted ones
-		// and those of every subchannel included: a channel whose members
-		// talk only in targeted messages is not idle.
-		from := ch.Created
-		if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastActivity != nil {
-			from = *ch.LastActivity
-		}
-		return now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
-	}), err
+// channelExpired reports whether a channel is past its expiration at now.
+func channelExpired(ch store.ExpiringChannel, now time.Time) bool {
+	if ch.Expiration == nil {
+		return false
+	}
+	// The last persistent message of any kind counts, targeted ones and
+	// those of every subchannel included: a channel whose members talk
+	// only in targeted messages is not idle.
+	from := ch.Created
+	if ch.Expiration.ExpirationCriterion == "LAST_MESSAGE_TIMESTAMP" && ch.LastActivity != nil {
+		from = *ch.LastActivity
+	}
+	return !now.Before(from.Add(time.Duration(ch.Expiration.ExpirationDays) * day))
 }
 
 // RunReaper runs Reap every interval until ctx ends.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -119,5 +120,119 @@ func TestReapersOfOneStoreNeverDeadlock(t *testing.T) {
 			}
 			return nil
 		}))
+	}
+}
+
+// TestReapMoreUsersThanParameters: one pass (one call of Reap) reaps more
+// expired users than a statement may have parameters (SQLite's
+// SQLITE_MAX_VARIABLE_NUMBER is 32,766 in modernc.org/sqlite, PostgreSQL
+// takes 65,535), and more expired channels than one of its transactions
+// takes (1,000). On PostgreSQL a pass that deleted them all in one
+// transaction ran past the 30 s a transaction has (about 20,000 users),
+// every pass. The users and channels are inserted in bulk, copies of one
+// the API created.
+func TestReapMoreUsersThanParameters(t *testing.T) {
+	const n, channels = 66_000, 2_500
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			ctx := context.Background()
+			target, driver, dsn := t.TempDir(), "sqlite", ""
+			if db == "postgres" {
+				target = storetest.Schema(t)
+				driver, dsn = "pgx", target
+			} else {
+				dsn = "file:" + target + "/belfry.db?_pragma=busy_timeout(10000)"
+			}
+			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			now := t0
+			open := func() (*store.Store, *Service) {
+				st, err := store.Open(ctx, target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				svc, err := New(ctx, st, Options{Now: func() time.Time { return now }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st, svc
+			}
+			st, svc := open()
+			admin := chime.Principal{Region: "us-east-1", Account: "123456789012", Scope: chime.Scope{Kind: chime.ScopeAccount}}
+			ai, err := svc.CreateAppInstance(ctx, admin, CreateAppInstanceInput{Name: "many", ClientRequestToken: "many"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			day := &chime.ExpirationSettings{ExpirationDays: 1, ExpirationCriterion: "CREATED_TIMESTAMP"}
+			tmpl, err := svc.CreateAppInstanceUser(ctx, CreateIdentityInput{AppInstanceArn: ai, ID: "u", Name: "u", Expiration: day, ClientRequestToken: "u"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keep, err := svc.CreateAppInstanceUser(ctx, CreateIdentityInput{AppInstanceArn: ai, ID: "keep", Name: "keep", ClientRequestToken: "keep"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			caller := chime.Caller{Principal: admin, Bearer: keep}
+			ch, err := svc.CreateChannel(ctx, caller, CreateChannelInput{AppInstanceArn: ai, Name: "c", Expiration: day, ClientRequestToken: "c"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, err := svc.CreateChannel(ctx, caller, CreateChannelInput{AppInstanceArn: ai, Name: "kept", ClientRequestToken: "kept"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(n) + `)
+				INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, expiration, created_ms, updated_ms)
+				SELECT u.arn || '-' || n.i, u.app_instance_arn, u.kind, u.name, u.metadata, u.expiration, u.created_ms, u.updated_ms
+				FROM n, identities u WHERE u.arn = '` + tmpl + `'`,
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(channels) + `)
+				INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms)
+				SELECT c.arn || '-' || n.i, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by, c.expiration, c.created_ms, c.updated_ms
+				FROM n, channels c WHERE c.arn = '` + ch + `'`,
+				`UPDATE app_instances SET user_count = user_count + ` + fmt.Sprint(n) + `, channel_count = channel_count + ` + fmt.Sprint(channels) + ` WHERE arn = '` + ai + `'`,
+			} {
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+			st, svc = open()
+			defer st.Close()
+			now = t0.Add(2 * 24 * time.Hour)
+			start := time.Now()
+			reaped, err := svc.Reap(ctx)
+			if err != nil {
+				t.Fatalf("reaping %d users: %v", n+1, err)
+			}
+			t.Logf("%s: reaped %d users and %d channels in %v", db, reaped.Users, reaped.Channels, time.Since(start))
+			if reaped.Users != n+1 || reaped.Channels != channels+1 {
+				t.Errorf("reaped %d users and %d channels, want %d and %d", reaped.Users, reaped.Channels, n+1, channels+1)
+			}
+			err = st.Read(ctx, func(tx *store.Tx) error {
+				if left, err := tx.ExpiringIdentities(); err != nil || len(left) != 0 {
+					return fmt.Errorf("%d expiring users left after the pass (%v)", len(left), err)
+				}
+				if left, err := tx.ExpiringChannels(); err != nil || len(left) != 0 {
+					return fmt.Errorf("%d expiring channels left after the pass (%v)", len(left), err)
+				}
+				if _, err := tx.GetChannel(kept); err != nil {
+					return fmt.Errorf("the channel without expiration: %w", err)
+				}
+				users, err := tx.CountIdentities(ai, chime.KindUser)
+				if err != nil || users != 1 {
+					return fmt.Errorf("%d users counted on the app instance (%v), want 1", users, err)
+				}
+				_, err = tx.GetIdentity(keep)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

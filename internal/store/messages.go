@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
@@ -261,7 +262,30 @@ type ExpiringChannel struct {
 // creation order: two reapers (nodes of one PostgreSQL store) lock them in
 // the same order.
 func (t *Tx) ExpiringChannels() ([]ExpiringChannel, error) {
-	rows, err := t.query(`SELECT ` + channelCols + `, c.last_activity_ms` + channelFrom + `WHERE c.expiration IS NOT NULL ORDER BY c.seq`)
+	return t.expiringChannels(`SELECT ` + channelCols + `, c.last_activity_ms` + channelFrom + `WHERE c.expiration IS NOT NULL ORDER BY c.seq`)
+}
+
+// ExpiringChannelsAmong returns those of arns that have expiration
+// settings, by ARN (as ExpiringChannels reads them), lockChunk a statement.
+func (t *Tx) ExpiringChannelsAmong(arns []string) (map[string]ExpiringChannel, error) {
+	out := make(map[string]ExpiringChannel, len(arns))
+	for chunk := range slices.Chunk(arns, lockChunk) {
+		in, args := inList(chunk)
+		list, err := t.expiringChannels(`SELECT `+channelCols+`, c.last_activity_ms`+channelFrom+`WHERE c.arn IN `+in+` AND c.expiration IS NOT NULL`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range list {
+			out[ch.Arn] = ch
+		}
+	}
+	return out, nil
+}
+
+// expiringChannels returns the channels a query of channelCols and
+// last_activity_ms reads.
+func (t *Tx) expiringChannels(q string, args ...any) ([]ExpiringChannel, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}
