@@ -85,7 +85,7 @@ type Reaped struct {
 // PostgreSQL a transaction has 30 s (about 20,000 users there), so a pass
 // that deleted every expired user in one transaction would fail every time
 // once that many had expired.
-const reapBatch = 1000
+var reapBatch = 1000 // a variable for its tests
 
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
