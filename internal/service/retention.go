@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -87,17 +88,21 @@ type Reaped struct {
 // once that many had expired.
 var reapBatch = 1000 // a variable for its tests
 
+// retentionBatch is how many messages one reaper transaction deletes at
+// most for a retention (DeleteMessagesBefore). A variable for its tests.
+var retentionBatch = 10_000
+
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
 // members) and the users past theirs (as DeleteAppInstanceUser does). It
 // deletes them reapBatch users and reapBatch channels a transaction, each
-// transaction's events published once it commits; retention comes with the
-// last. Errors: those of the store, and ctx's when it is done between two
+// transaction's events published once it commits, then, for retention,
+// retentionBatch messages a transaction. Errors: those of the store, and ctx's when it is done between two
 // transactions (a transaction, once begun, is not cut by ctx).
 func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 	now := s.clock()
 	// What to do is read first, without locks; each transaction locks its
-	// part and reads it again (reap).
+	// part and reads it again (reap, retain).
 	var retention map[string]int
 	var users []chime.AppInstanceUser
 	var channels []store.ExpiringChannel
@@ -120,28 +125,64 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		return Reaped{}, err
 	}
 	var total Reaped
-	for {
+	for len(users) > 0 || len(channels) > 0 {
 		u, ch := users[:min(len(users), reapBatch)], channels[:min(len(channels), reapBatch)]
 		users, channels = users[len(u):], channels[len(ch):]
-		last := len(users) == 0 && len(channels) == 0
-		out, err := s.reap(ctx, now, u, ch, last, retention)
-		total.Messages += out.Messages
+		out, err := s.reap(ctx, now, u, ch)
 		total.Channels += out.Channels
 		total.Users += out.Users
-		if err != nil || last {
-			return total, err
+		if err == nil {
+			err = ctx.Err()
 		}
-		if err := ctx.Err(); err != nil {
+		if err != nil {
 			return total, err
 		}
 	}
+	// Retention last: it locks the channels whose messages it deletes
+	// (DeleteMessagesBefore), after the users, as every writer does.
+	for _, ai := range slices.Sorted(maps.Keys(retention)) {
+		for more := true; more; {
+			n, err := s.retain(ctx, now, ai)
+			total.Messages += n
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				return total, err
+			}
+			more = n == int64(retentionBatch)
+		}
+	}
+	return total, nil
+}
+
+// retain is one transaction of Reap's retention: with the app instance
+// locked and its retention read again (a change committed since the first
+// read wins, as if it came first), it deletes at most retentionBatch of its
+// messages past that retention.
+func (s *Service) retain(ctx context.Context, now time.Time, ai string) (int64, error) {
+	var n int64
+	err := s.store.Write(ctx, func(tx *store.Tx) error {
+		n = 0
+		if err := tx.LockAppInstance(ai); err != nil {
+			return err
+		}
+		days, _, err := tx.Retention(ai)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && days == 0) {
+			return nil // deleted, or its retention removed, since
+		}
+		if err != nil {
+			return err
+		}
+		n, err = tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch)
+		return err
+	})
+	return n, err
 }
 
 // reap is one transaction of Reap: it deletes those of users and channels
-// (in creation order) still expired at now and, when retain, the messages
-// past their app instance's retention in the app instances of retention
-// (read without locks) and in those of users and channels.
-func (s *Service) reap(ctx context.Context, now time.Time, users []chime.AppInstanceUser, channels []store.ExpiringChannel, retain bool, retention map[string]int) (Reaped, error) {
+// (in creation order) still expired at now.
+func (s *Service) reap(ctx context.Context, now time.Time, users []chime.AppInstanceUser, channels []store.ExpiringChannel) (Reaped, error) {
 	var out Reaped
 	var events []chime.Event
 	err := s.store.Write(ctx, func(tx *store.Tx) error {
@@ -151,17 +192,10 @@ func (s *Service) reap(ctx context.Context, now time.Time, users []chime.AppInst
 		// app instance before its members), then users and bots (an add
 		// locks its members before their channel), then channels; each kind
 		// sorted, so that neither an add nor another node's reaper holds one
-		// of them while waiting for this reaper, which waits for it;
-		// retention, which changes channels, comes last. Under the locks it
-		// is all read again: a write that committed in between (an
-		// expiration removed, a message sent, a retention changed) wins, as
-		// if it came first.
+		// of them while waiting for this reaper, which waits for it. Under
+		// the locks it is all read again: a write that committed in between
+		// (an expiration removed, a message sent) wins, as if it came first.
 		apps := map[string]bool{}
-		if retain {
-			for ai := range retention {
-				apps[ai] = true
-			}
-		}
 		userArns := make([]string, 0, len(users))
 		for _, u := range users {
 			apps[u.AppInstanceArn] = true
@@ -222,25 +256,6 @@ func (s *Service) reap(ctx context.Context, now time.Time, users []chime.AppInst
 				}
 				out.Channels++
 			}
-		}
-		if !retain {
-			return nil
-		}
-		// Retention last: it locks the channels whose messages it deletes
-		// (DeleteMessagesBefore), after the users, as every writer does.
-		current, err := tx.AppInstancesWithRetention()
-		if err != nil {
-			return err
-		}
-		for _, ai := range slices.Sorted(maps.Keys(current)) {
-			if !apps[ai] {
-				continue // set since the first read: the next pass
-			}
-			n, err := tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(current[ai])*day))
-			if err != nil {
-				return err
-			}
-			out.Messages += n
 		}
 		return nil
 	})

@@ -125,26 +125,29 @@ func TestReapersOfOneStoreNeverDeadlock(t *testing.T) {
 }
 
 // TestReapInBatches: one pass (one call of Reap) reaps every expired user and
-// channel however many there are, in transactions of reapBatch users and
-// reapBatch channels. The short form, in the suite, makes reapBatch small.
+// channel and every message past retention however many there are, in
+// transactions of reapBatch users and reapBatch channels, then of
+// retentionBatch messages. The short form, in the suite, makes the batches
+// small.
 // The long form reaps more users than a statement may have parameters
 // (SQLite's SQLITE_MAX_VARIABLE_NUMBER is 32,766 in modernc.org/sqlite,
 // PostgreSQL takes 65,535) in batches of the real size: on PostgreSQL a pass
 // that deleted them all in one transaction ran past the 30 s a transaction
 // has (about 20,000 users), every pass. It takes about 2 minutes there:
 //
-//	BELFRY_REAP_MANY=66000,2500 go test -count=1 -run TestReapInBatches -v ./internal/service   # users,channels
+//	BELFRY_REAP_MANY=66000,2500,1000000 go test -count=1 -run TestReapInBatches -v ./internal/service   # users,channels,messages
 //
-// The users and channels are inserted in bulk, copies of one the API created.
+// The users, channels and messages are inserted in bulk, copies of one the
+// API created.
 func TestReapInBatches(t *testing.T) {
-	n, channels := 40, 25
+	n, channels, msgs := 40, 25, 20
 	if v := os.Getenv("BELFRY_REAP_MANY"); v != "" {
-		if _, err := fmt.Sscanf(v, "%d,%d", &n, &channels); err != nil || n < 1 || channels < 1 {
-			t.Fatalf("BELFRY_REAP_MANY=%q is not users,channels", v)
+		if _, err := fmt.Sscanf(v, "%d,%d,%d", &n, &channels, &msgs); err != nil || n < 1 || channels < 1 || msgs < 1 {
+			t.Fatalf("BELFRY_REAP_MANY=%q is not users,channels,messages", v)
 		}
 	} else {
-		defer func(b int) { reapBatch = b }(reapBatch)
-		reapBatch = 7
+		defer func(b, m int) { reapBatch, retentionBatch = b, m }(reapBatch, retentionBatch)
+		reapBatch, retentionBatch = 7, 6
 	}
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
@@ -193,6 +196,18 @@ func TestReapInBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			send := func(content string) chime.Message {
+				t.Helper()
+				m, err := svc.SendChannelMessage(ctx, caller, SendChannelMessageInput{ChannelArn: kept, Content: content, Type: "STANDARD", Persistence: "PERSISTENT", ClientRequestToken: content})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			old := send("old")
+			if _, err := svc.PutAppInstanceRetentionSettings(ctx, ai, 1); err != nil {
+				t.Fatal(err)
+			}
 			st.Close()
 			raw, err := sql.Open(driver, dsn)
 			if err != nil {
@@ -207,6 +222,10 @@ func TestReapInBatches(t *testing.T) {
 				INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms)
 				SELECT c.arn || '-' || n.i, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by, c.expiration, c.created_ms, c.updated_ms
 				FROM n, channels c WHERE c.arn = '` + ch + `'`,
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(msgs) + `)
+				INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn, redacted, created_ms, updated_ms, edited_ms, sub_channel_id)
+				SELECT m.channel_arn, m.message_id || '-' || n.i, m.sender_arn, m.type, m.content, m.metadata, m.content_type, m.attributes, m.push, m.target_arn, m.redacted, m.created_ms + n.i, m.updated_ms, m.edited_ms, m.sub_channel_id
+				FROM n, messages m WHERE m.message_id = '` + old.MessageID + `'`,
 				`UPDATE app_instances SET user_count = user_count + ` + fmt.Sprint(n) + `, channel_count = channel_count + ` + fmt.Sprint(channels) + ` WHERE arn = '` + ai + `'`,
 			} {
 				if _, err := raw.Exec(q); err != nil {
@@ -217,14 +236,22 @@ func TestReapInBatches(t *testing.T) {
 			st, svc = open()
 			defer st.Close()
 			now = t0.Add(2 * 24 * time.Hour)
+			recent := send("recent")
 			start := time.Now()
 			reaped, err := svc.Reap(ctx)
 			if err != nil {
 				t.Fatalf("reaping %d users: %v", n+1, err)
 			}
-			t.Logf("%s: reaped %d users and %d channels in %v", db, reaped.Users, reaped.Channels, time.Since(start))
-			if reaped.Users != n+1 || reaped.Channels != channels+1 {
-				t.Errorf("reaped %d users and %d channels, want %d and %d", reaped.Users, reaped.Channels, n+1, channels+1)
+			t.Logf("%s: reaped %d users, %d channels and %d messages in %v", db, reaped.Users, reaped.Channels, reaped.Messages, time.Since(start))
+			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1) {
+				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1)
+			}
+			left, _, _, err := svc.ListChannelMessages(ctx, caller, ListChannelMessagesInput{ChannelArn: kept})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) != 1 || left[0].MessageID != recent.MessageID {
+				t.Errorf("%d messages left in the channel, want only the one sent within the retention", len(left))
 			}
 			err = st.Read(ctx, func(tx *store.Tx) error {
 				if left, err := tx.ExpiringIdentities(); err != nil || len(left) != 0 {

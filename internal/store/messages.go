@@ -207,13 +207,18 @@ func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) erro
 	return err
 }
 
-// DeleteMessagesBefore deletes the messages of an app instance's channels
-// created before cutoff; it returns how many. A last message time before
-// cutoff is that of a message deleted here, with all those before it: it
-// goes (lastmessage.go). Those times are cleared first: on PostgreSQL that
-// locks the channels concerned before their messages, as an edit or a send
-// does; the messages of a channel whose time stays need no channel lock.
-func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, error) {
+// DeleteMessagesBefore deletes at most limit of the messages of an app
+// instance's channels created before cutoff, in no order; it returns how
+// many (fewer than limit: none is left). A last message time before cutoff
+// is that of a message deleted by this call or one to come, with all those
+// before it: it goes (lastmessage.go), in the first call. Those times are
+// cleared first: on PostgreSQL that locks the channels concerned before
+// their messages, as an edit or a send does; the messages of a channel whose
+// time stays need no channel lock. A retention set on a large history
+// deletes it over several transactions, each short: one statement for
+// millions of messages held the SQLite writer (every write) for as long, and
+// on PostgreSQL could outlast a transaction's 30 s every time.
+func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time, limit int) (int64, error) {
 	for _, q := range []string{
 		`UPDATE channels SET last_message_ms = NULL WHERE app_instance_arn = ? AND last_message_ms < ?`,
 		`UPDATE sub_channels SET last_message_ms = NULL WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND last_message_ms < ?`,
@@ -223,8 +228,9 @@ func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time) (int64, 
 			return 0, err
 		}
 	}
-	res, err := t.exec(`DELETE FROM messages WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`,
-		appInstance, ms(cutoff))
+	res, err := t.exec(`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
+		WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ? LIMIT ?)`,
+		appInstance, ms(cutoff), limit)
 	if err != nil {
 		return 0, err
 	}
