@@ -813,6 +813,53 @@ func TestSessionPrefetch_AtMost50Channels(t *testing.T) {
 	}
 }
 
+// TestSessionPrefetchBurst: sessions that connect at once with prefetch
+// each get their CHANNEL_DETAILS, though fewer prefetches than sessions read
+// the store at a time (session.Config.Prefetches), and clients that left
+// before their prefetch was read free their session slots
+// (TestPrefetchStopsForAGoneClient shows that their prefetch stops).
+func TestSessionPrefetchBurst(t *testing.T) {
+	e := newEnvWithSessions(t, session.Config{Prefetches: 1, MaxSessionsPerUser: 1})
+	ai := e.appInstance("burst")
+	owner := e.user(ai, "owner")
+	var users []string
+	for i := range 8 {
+		users = append(users, e.user(ai, fmt.Sprintf("u%d", i)))
+	}
+	for i := range 3 {
+		_, err := e.Msg.CreateChannel(e.ctx, &chimesdkmessaging.CreateChannelInput{AppInstanceArn: aws.String(ai), Name: aws.String(fmt.Sprint(i)),
+			ChimeBearer: aws.String(owner), ClientRequestToken: aws.String(token()), MemberArns: users})
+		noErr(t, err)
+	}
+	// Clients that leave at once, before their prefetch is read.
+	for _, u := range users {
+		c := e.dial(e.presignedURL(u, time.Now().UTC(), url.Values{"prefetch-on": {"connect"}}))
+		c.conn.CloseNow()
+	}
+	var clients []*wsClient
+	for _, u := range users {
+		eventually(t, patience, func() error { // the slot of the client that left is free again
+			if n := e.Ses.Sessions(u); n != 0 {
+				return fmt.Errorf("%s still has %d session", u, n)
+			}
+			return nil
+		})
+		c := e.dial(e.presignedURL(u, time.Now().UTC(), url.Values{"prefetch-on": {"connect"}}))
+		c.user = u
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		if f := c.next(); f.Type() != "SESSION_ESTABLISHED" {
+			t.Fatalf("first frame for %s: %s", c.user, f.Raw)
+		}
+		for range 3 {
+			if f := c.next(); f.Type() != "CHANNEL_DETAILS" {
+				t.Fatalf("prefetch for %s: %s, want CHANNEL_DETAILS", c.user, f.Raw)
+			}
+		}
+	}
+}
+
 // TestSessionSlowConsumer: a client that stops reading is dropped once its
 // bounded send queue overflows, while a client that reads keeps receiving
 // every event (issue 4, "Limits and health"). Events go straight onto the

@@ -63,6 +63,11 @@ type wsChannelDetails struct {
 // DEFAULT memberships and the user's read marker.
 // Errors: Unauthorized (unknown user).
 func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime.Event, error) {
+	// A store read is not cut by ctx; a client that has gone (ctx done)
+	// stops the prefetch between reads.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var picked []chime.UserMembership
 	details := map[string]*wsChannelDetails{}
 	err := s.store.Read(ctx, func(tx *store.Tx) error {
@@ -92,6 +97,9 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]chime
 	}
 	events := make([]chime.Event, 0, len(picked))
 	for _, um := range picked {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		d := details[um.Channel.Arn]
 		// The history is read as the user reads it, through ListChannelMessages,
 		// so its visibility rules (targeted messages, redaction) hold here too.

@@ -55,6 +55,7 @@ const (
 type Config struct {
 	MaxSessionsPerUser int           // concurrent sessions per user; 10, AWS's quota (SEMANTICS.md §9)
 	SendQueue          int           // frames waiting per connection before it is dropped; 256
+	Prefetches         int           // sessions reading their prefetch at once; 3 (the embedded store has 4 readers)
 	PingInterval       time.Duration // how often each connection is pinged; 30s
 	WriteTimeout       time.Duration // how long one frame, ping or pong may take; 10s
 	// AllowConnect, when set, rate-limits connections per user (AWS: 1 per
@@ -69,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = 256
+	}
+	if c.Prefetches <= 0 {
+		c.Prefetches = 3
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 30 * time.Second
@@ -104,12 +108,14 @@ type Server struct {
 	closing     bool
 	wg          sync.WaitGroup // one per accepted connection
 	frames      atomic.Int64   // event frames queued to connections
+	prefetching chan struct{}  // one token per prefetch reading the store (cfg.Prefetches)
 }
 
 // New returns a Server subscribed to bus. auth is the same Authenticator
 // the REST API uses, so that signatures are verified in one place.
 func New(svc *service.Service, auth api.Authenticator, bus Subscriber, log *slog.Logger, cfg Config) (*Server, error) {
 	s := &Server{svc: svc, auth: auth, log: log, cfg: cfg.withDefaults(), users: map[string]map[*conn]struct{}{}}
+	s.prefetching = make(chan struct{}, s.cfg.Prefetches)
 	if in, ok := bus.(Interested); ok {
 		s.want = in.Want
 	}
@@ -247,7 +253,7 @@ type conn struct {
 	user   string
 	key    string // the access key id that authorised it (EndKeys)
 	queue  queue
-	ctx    context.Context // ends when the session is dropped with abort
+	ctx    context.Context // ends when the session is dropped with abort, or its client has gone
 	abort  context.CancelFunc
 	kicked chan struct{}
 	once   sync.Once
@@ -527,6 +533,19 @@ func (s *Server) remove(c *conn) {
 	}
 }
 
+// prefetch reads c's CHANNEL_DETAILS, cfg.Prefetches sessions at most at
+// once, so that a burst of connects leaves store readers to the API; none
+// for a client that has gone (c.ctx done), waiting or between channels.
+func (s *Server) prefetch(c *conn, sortBy string) ([]chime.Event, error) {
+	select {
+	case s.prefetching <- struct{}{}:
+	case <-c.ctx.Done():
+		return nil, c.ctx.Err()
+	}
+	defer func() { <-s.prefetching }()
+	return s.svc.Prefetch(c.ctx, c.user, sortBy)
+}
+
 // run writes SESSION_ESTABLISHED, the prefetch, then the queue, and pings,
 // until the client goes or the session is dropped. It is the connection's
 // only writer of data frames, so frames keep their order.
@@ -543,6 +562,9 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 		ws.SetReadLimit(64 << 10)
 		for {
 			if _, _, err := ws.Read(context.Background()); err != nil {
+				// The client has gone (or run is closing ws): what the
+				// session still does for it, a prefetch first, stops.
+				c.abort()
 				return
 			}
 		}
@@ -572,8 +594,8 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 		return
 	}
 	if prefetch {
-		events, err := s.svc.Prefetch(c.ctx, c.user, sortBy)
-		if err != nil {
+		events, err := s.prefetch(c, sortBy)
+		if err != nil && c.ctx.Err() == nil {
 			log.Error("prefetch failed", "err", err)
 		}
 		for _, ev := range events {
