@@ -79,6 +79,7 @@ type Reaped struct {
 	Messages int64
 	Channels int
 	Users    int
+	Tokens   int64 // ClientRequestToken uses past their 24 hours
 }
 
 // reapBatch is how many users, and how many channels, one reaper
@@ -88,17 +89,19 @@ type Reaped struct {
 // once that many had expired.
 var reapBatch = 1000 // a variable for its tests
 
-// retentionBatch is how many messages one reaper transaction deletes at
-// most for a retention (DeleteMessagesBefore). A variable for its tests.
+// retentionBatch is how many messages, or token uses, one reaper
+// transaction deletes at most (DeleteMessagesBefore, DeleteIdempotentBefore).
+// A variable for its tests.
 var retentionBatch = 10_000
 
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
-// members) and the users past theirs (as DeleteAppInstanceUser does). It
-// deletes them reapBatch users and reapBatch channels a transaction, each
-// transaction's events published once it commits, then, for retention,
-// retentionBatch messages a transaction. Errors: those of the store, and ctx's when it is done between two
-// transactions (a transaction, once begun, is not cut by ctx).
+// members), the users past theirs (as DeleteAppInstanceUser does) and the
+// ClientRequestToken uses past their window. It deletes reapBatch users and
+// reapBatch channels a transaction, each transaction's events published
+// once it commits, then retentionBatch messages, then as many token uses, a
+// transaction. Errors: those of the store, and ctx's when it is done
+// between two transactions (a transaction, once begun, is not cut by ctx).
 func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 	now := s.clock()
 	// What to do is read first, without locks; each transaction locks its
@@ -139,45 +142,56 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		}
 	}
 	// Retention last: it locks the channels whose messages it deletes
-	// (DeleteMessagesBefore), after the users, as every writer does.
+	// (DeleteMessagesBefore), after the users, as every writer does. Each
+	// transaction locks the app instance and reads its retention again: a
+	// change committed since the first read wins, as if it came first.
 	for _, ai := range slices.Sorted(maps.Keys(retention)) {
-		for more := true; more; {
-			n, err := s.retain(ctx, now, ai)
-			total.Messages += n
-			if err == nil {
-				err = ctx.Err()
+		n, err := s.inBatches(ctx, retentionBatch, func(tx *store.Tx) (int64, error) {
+			if err := tx.LockAppInstance(ai); err != nil {
+				return 0, err
+			}
+			days, _, err := tx.Retention(ai)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && days == 0) {
+				return 0, nil // deleted, or its retention removed, since
 			}
 			if err != nil {
-				return total, err
+				return 0, err
 			}
-			more = n == int64(retentionBatch)
+			return tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch)
+		})
+		total.Messages += n
+		if err != nil {
+			return total, err
 		}
 	}
-	return total, nil
+	// ClientRequestToken uses past the window they replay in (rule D12).
+	n, err := s.inBatches(ctx, retentionBatch, func(tx *store.Tx) (int64, error) {
+		return tx.DeleteIdempotentBefore(now.Add(-idempotencyWindow), retentionBatch)
+	})
+	total.Tokens = n
+	return total, err
 }
 
-// retain is one transaction of Reap's retention: with the app instance
-// locked and its retention read again (a change committed since the first
-// read wins, as if it came first), it deletes at most retentionBatch of its
-// messages past that retention.
-func (s *Service) retain(ctx context.Context, now time.Time, ai string) (int64, error) {
-	var n int64
-	err := s.store.Write(ctx, func(tx *store.Tx) error {
-		n = 0
-		if err := tx.LockAppInstance(ai); err != nil {
+// inBatches runs batch in one write transaction after another until one
+// deletes fewer than limit rows, or ctx is done; it returns how many they
+// deleted in all.
+func (s *Service) inBatches(ctx context.Context, limit int, batch func(*store.Tx) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.store.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = batch(tx)
 			return err
+		})
+		total += n
+		if err == nil {
+			err = ctx.Err()
 		}
-		days, _, err := tx.Retention(ai)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && days == 0) {
-			return nil // deleted, or its retention removed, since
+		if err != nil || n < int64(limit) {
+			return total, err
 		}
-		if err != nil {
-			return err
-		}
-		n, err = tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch)
-		return err
-	})
-	return n, err
+	}
 }
 
 // reap is one transaction of Reap: it deletes those of users and channels
@@ -297,7 +311,7 @@ func (s *Service) RunReaper(ctx context.Context, every time.Duration, log *slog.
 			if n, err := s.Reap(ctx); err != nil {
 				log.Error("reaper", "err", err)
 			} else if n != (Reaped{}) {
-				log.Info("reaper", "messages", n.Messages, "channels", n.Channels, "users", n.Users)
+				log.Info("reaper", "messages", n.Messages, "channels", n.Channels, "users", n.Users, "tokens", n.Tokens)
 			}
 		}
 	}

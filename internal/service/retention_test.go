@@ -246,6 +246,15 @@ func TestReapInBatches(t *testing.T) {
 			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1) {
 				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1)
 			}
+			// The tokens of the app instance, the two users, the two channels
+			// and the old message are past their 24 hours; the recent one's
+			// still replays.
+			if reaped.Tokens != 6 {
+				t.Errorf("reaped %d ClientRequestToken uses, want 6", reaped.Tokens)
+			}
+			if again := send("recent"); again.MessageID != recent.MessageID {
+				t.Errorf("the recent message's token replayed as %s, want %s", again.MessageID, recent.MessageID)
+			}
 			left, _, _, err := svc.ListChannelMessages(ctx, caller, ListChannelMessagesInput{ChannelArn: kept})
 			if err != nil {
 				t.Fatal(err)

@@ -1211,6 +1211,18 @@ func (t *Tx) PutIdempotent(scope, token string, i Idempotent) error {
 	return err
 }
 
+// DeleteIdempotentBefore deletes at most limit of the token uses recorded
+// before cutoff, in no order; it returns how many (fewer than limit: none
+// is left).
+func (t *Tx) DeleteIdempotentBefore(cutoff time.Time, limit int) (int64, error) {
+	res, err := t.exec(`DELETE FROM idempotency WHERE (scope, token) IN
+		(SELECT scope, token FROM idempotency WHERE created_ms < ? LIMIT ?)`, ms(cutoff), limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // ReplaceTags merges tags into the resource's tags.
 func (t *Tx) PutTags(resource string, tags []chime.Tag) error {
 	for _, tag := range tags {
