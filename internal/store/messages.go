@@ -229,7 +229,7 @@ func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time, limit in
 		}
 	}
 	res, err := t.exec(`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
-		WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ? LIMIT ?)`,
+		WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`+limitParam+`)`,
 		appInstance, ms(cutoff), limit)
 	if err != nil {
 		return 0, err

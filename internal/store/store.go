@@ -1216,7 +1216,7 @@ func (t *Tx) PutIdempotent(scope, token string, i Idempotent) error {
 // is left).
 func (t *Tx) DeleteIdempotentBefore(cutoff time.Time, limit int) (int64, error) {
 	res, err := t.exec(`DELETE FROM idempotency WHERE (scope, token) IN
-		(SELECT scope, token FROM idempotency WHERE created_ms < ? LIMIT ?)`, ms(cutoff), limit)
+		(SELECT scope, token FROM idempotency WHERE created_ms < ?`+limitParam+`)`, ms(cutoff), limit)
 	if err != nil {
 		return 0, err
 	}
