@@ -232,7 +232,7 @@ func TestCreateChannelMembership_Existing_D1(t *testing.T) {
 			t.Errorf("membership of %s changed: before %+v after %+v", pair.arn, pair.before, after)
 		}
 	}
-	if got, want := listMemberArns(t, e, ch, f.creator, ""), []string{f.creator, f.member, f.memberBot, f.otherUser}; !slices.Equal(got, want) {
+	if got, want := listMemberArns(t, e, ch, f.creator, ""), append(byArn(f.creator, f.member, f.memberBot), f.otherUser); !slices.Equal(got, want) {
 		t.Errorf("members %v, want %v", got, want)
 	}
 	if got := listMemberArns(t, e, ch, f.creator, "HIDDEN"); !slices.Equal(got, []string{f.hidden}) {
@@ -331,7 +331,7 @@ func TestCreateChannelMembership_InvalidMember_D4(t *testing.T) {
 			ChimeBearer: aws.String(f.mod), MemberArn: aws.String("not-an-arn"), Type: types.ChannelMembershipTypeDefault})
 		wantErr(t, err, "BadRequestException")
 	})
-	if got, want := listMemberArns(t, e, ch, f.mod, ""), []string{f.creator, f.member, f.memberBot, f.otherUser}; !slices.Equal(got, want) {
+	if got, want := listMemberArns(t, e, ch, f.mod, ""), append(byArn(f.creator, f.member, f.memberBot), f.otherUser); !slices.Equal(got, want) {
 		t.Errorf("members %v, want %v", got, want)
 	}
 }
@@ -404,7 +404,7 @@ func TestBatchCreateChannelMembership_PartialSuccess(t *testing.T) {
 	}
 	// Members added together were created at the same instant: they are
 	// listed by ARN (rule D7's ties), the bot's /bot/ before the users' /user/.
-	if got, want := listMemberArns(t, e, ch, f.mod, ""), []string{f.creator, f.member, f.memberBot, bot, ann, cal}; !slices.Equal(got, want) {
+	if got, want := listMemberArns(t, e, ch, f.mod, ""), append(byArn(f.creator, f.member, f.memberBot), bot, ann, cal); !slices.Equal(got, want) {
 		t.Errorf("members %v, want %v", got, want)
 	}
 
@@ -459,7 +459,7 @@ func TestListChannelMemberships_TypeAndRoles(t *testing.T) {
 						return
 					}
 					noErr(t, err)
-					want := []string{f.creator, f.member, f.memberBot}
+					want := byArn(f.creator, f.member, f.memberBot)
 					if typ == "HIDDEN" {
 						want = []string{f.hidden}
 					}
@@ -702,7 +702,7 @@ func TestMembership_SubChannelId(t *testing.T) {
 			}
 		})
 	}
-	if got, want := listMemberArns(t, e, ch, f.creator, ""), []string{f.creator, f.member, f.memberBot}; !slices.Equal(got, want) {
+	if got, want := listMemberArns(t, e, ch, f.creator, ""), byArn(f.creator, f.member, f.memberBot); !slices.Equal(got, want) {
 		t.Errorf("members %v, want %v", got, want)
 	}
 }
@@ -935,6 +935,12 @@ func (f *roleFixture) roles() []fixtureRole {
 }
 
 // listMemberArns lists every member of ch of type typ ("" for the default) through the paginator.
+// byArn is arns in ARN order: how memberships or moderators created at one
+// instant (by one CreateChannel or one batch) are listed (rule D7's ties).
+func byArn(arns ...string) []string {
+	return slices.Sorted(slices.Values(arns))
+}
+
 func listMemberArns(t *testing.T, e *env, ch, bearer, typ string) []string {
 	t.Helper()
 	var arns []string

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 
 	"github.com/belfry/belfry/internal/chime"
 	"github.com/belfry/belfry/internal/store"
@@ -91,12 +92,13 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 			}
 			return err
 		}
-		// The creator becomes member and moderator; of an elastic channel, moderator only.
-		members := append([]string{b.Arn}, in.MemberArns...)
+		// The creator becomes member and moderator; of an elastic channel,
+		// moderator only. All are created at one instant: by ARN (rule D7).
+		members := slices.Sorted(slices.Values(append([]string{b.Arn}, in.MemberArns...)))
 		if in.Elastic != nil {
 			members = nil
 		}
-		moderators := append([]string{b.Arn}, in.ModeratorArns...)
+		moderators := slices.Sorted(slices.Values(append([]string{b.Arn}, in.ModeratorArns...)))
 		if err := lockMembers(tx, members...); err != nil {
 			return err
 		}
