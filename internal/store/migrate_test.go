@@ -258,6 +258,92 @@ func testLastMessageSeenMigration(t *testing.T, target string) {
 	}
 }
 
+// TestLastMessageAgainMigration: migration 0013 computes the last message
+// times again from the messages that remain, which builds before 4138d82
+// left at a deleted message's time.
+func TestLastMessageAgainMigration(t *testing.T) { onBothStores(t, testLastMessageAgainMigration) }
+
+func testLastMessageAgainMigration(t *testing.T, target string) {
+	ctx := context.Background()
+	db, _ := schemaBefore(t, target, "0013")
+	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/ai"
+	user := func(u string) string { return ai + "/user/" + u }
+	x, el := ai+"/channel/x", ai+"/channel/e"
+	rows := []string{
+		`INSERT INTO app_instances (arn, owner, name, metadata, created_ms, updated_ms) VALUES ('` + ai + `', 'us-east-1:123456789012', 'n', '', 1, 1)`,
+	}
+	for _, u := range []string{"a", "b", "c"} {
+		rows = append(rows, `INSERT INTO identities (arn, app_instance_arn, kind, name, metadata, created_ms, updated_ms) VALUES ('`+user(u)+`', '`+ai+`', 'user', '`+u+`', '', 1, 1)`)
+	}
+	// x is a plain channel; e an elastic one with subchannels s1 (a, b) and
+	// s2 (c). Their stored times are those of messages deleted since: 50,
+	// 60 (s1) and 70 (a's and c's targeted ones in x).
+	rows = append(rows,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, last_message_ms, last_activity_ms)
+			VALUES ('`+x+`', '`+ai+`', 'x', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 50, 70)`,
+		`INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, created_ms, updated_ms, last_message_ms, last_activity_ms, max_sub_channels, target_per_sub_channel, min_membership_pct)
+			VALUES ('`+el+`', '`+ai+`', 'e', 'UNRESTRICTED', 'PUBLIC', '', '`+user("a")+`', 1, 1, 60, 60, 4, 2, 50)`,
+		`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms, last_message_ms) VALUES ('`+el+`', 's1', 2, 1, 60), ('`+el+`', 's2', 1, 1, NULL)`)
+	for _, m := range [][3]string{{x, "a", ""}, {x, "b", ""}, {x, "c", ""}, {el, "a", "s1"}, {el, "b", "s1"}, {el, "c", "s2"}} {
+		rows = append(rows, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = '`+m[0]+`'), (SELECT seq FROM identities WHERE arn = '`+user(m[1])+`'), '`+m[2]+`', 'DEFAULT', '`+user("a")+`', 1, 1)`)
+	}
+	for _, u := range []string{"a", "c"} {
+		rows = append(rows, `INSERT INTO last_targeted (channel_id, member_id, last_ms)
+			VALUES ((SELECT seq FROM channels WHERE arn = '`+x+`'), (SELECT seq FROM identities WHERE arn = '`+user(u)+`'), 70)`)
+	}
+	// What remains. x: untargeted at 10, a→b at 20. e: untargeted in s1 at 30.
+	for i, m := range []struct {
+		ch, sub, sender, target string
+		at                      int
+	}{{x, "", "a", "", 10}, {x, "", "a", "b", 20}, {el, "s1", "b", "", 30}} {
+		tgt := ""
+		if m.target != "" {
+			tgt = user(m.target)
+		}
+		rows = append(rows, `INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
+			VALUES ('`+m.ch+`', 'm`+strconv.Itoa(i)+`', '`+user(m.sender)+`', 'STANDARD', 'hi', '', '', '`+tgt+`', false, `+strconv.Itoa(m.at)+`, `+strconv.Itoa(m.at)+`, '`+m.sub+`')`)
+	}
+	st := execThenOpen(t, db, rows, target)
+	err := st.Read(ctx, func(tx *Tx) error {
+		// c is in s2, which has no message left.
+		want := map[string]string{"a": "x=20 e=30", "b": "x=20 e=30", "c": "x=10 e=0"}
+		for u, w := range want {
+			seen, err := tx.LastMessagesSeen(user(u), []string{x, el})
+			if err != nil {
+				return err
+			}
+			got := fmt.Sprintf("x=%d e=%d", seen[x].UnixMilli(), seen[el].UnixMilli())
+			if seen[el].IsZero() {
+				got = fmt.Sprintf("x=%d e=0", seen[x].UnixMilli())
+			}
+			if got != w {
+				t.Errorf("%s sees %s after the migration, want %s", u, got, w)
+			}
+		}
+		for ch, w := range map[string]int64{x: 10, el: 30} {
+			c, err := tx.GetChannel(ch)
+			if err != nil {
+				return err
+			}
+			if c.LastMessage == nil || c.LastMessage.UnixMilli() != w {
+				t.Errorf("%s's last message after the migration: %v, want %d", ch, c.LastMessage, w)
+			}
+		}
+		var activity int64
+		if err := tx.queryRow(`SELECT last_activity_ms FROM channels WHERE arn = ?`, x).Scan(&activity); err != nil {
+			return err
+		}
+		if activity != 70 {
+			t.Errorf("x's last activity %d after the migration, want 70 (kept)", activity)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // execThenOpen runs rows on db (a store as an older schema left it), closes
 // it, and opens the store at target, which migrates it; the test closes it.
 func execThenOpen(t *testing.T, db *sql.DB, rows []string, target string) *Store {
@@ -360,7 +446,8 @@ func testOrphanRepairMigration(t *testing.T, target string) {
 		`INSERT INTO moderators (channel_arn, moderator_arn, created_by, created_ms) VALUES ('`+el+`', '`+user("b")+`', '`+user("a")+`', 1), ('`+x+`', '`+user("ghost")+`', '`+user("a")+`', 1)`,
 		`INSERT INTO tags (resource_arn, key, value) VALUES ('`+x+`', 'k', 'v'), ('`+gone+`', 'k', 'v'), ('`+user("ghost")+`', 'k', 'v')`,
 		`INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, target_arn, redacted, created_ms, updated_ms, sub_channel_id)
-			VALUES ('`+gone+`', 'm1', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, ''), ('`+x+`', 'm2', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, '')`)
+			VALUES ('`+gone+`', 'm1', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, ''), ('`+x+`', 'm2', '`+user("a")+`', 'STANDARD', 'hi', '', '', '', false, 1, 1, ''),
+			('`+x+`', 'm3', '`+user("a")+`', 'STANDARD', 'hi', '', '', '`+user("a")+`', false, 5, 5, '')`)
 	// x: a, b and the ghost; e's s1: a (regular) and b (a moderator); gone: a.
 	for _, m := range [][3]string{{x, "a", ""}, {x, "b", ""}, {x, "ghost", ""}, {el, "a", "s1"}, {el, "b", "s1"}, {gone, "a", ""}} {
 		rows = append(rows, `INSERT INTO memberships (channel_id, member_id, sub_channel_id, type, invited_by, created_ms, updated_ms)
@@ -385,7 +472,7 @@ func testOrphanRepairMigration(t *testing.T, target string) {
 			"s1 members":    `SELECT member_count FROM sub_channels WHERE sub_channel_id = 's1'`,
 			"sub_channels":  `SELECT COUNT(*) FROM sub_channels`,
 		}
-		want := map[string]int{"memberships": 4, "moderators": 1, "last_targeted": 1, "messages": 1, "tags": 1,
+		want := map[string]int{"memberships": 4, "moderators": 1, "last_targeted": 1, "messages": 2, "tags": 1,
 			"x members": 2, "e members": 2, "s1 members": 1, "sub_channels": 1}
 		for what, q := range counts {
 			var n int

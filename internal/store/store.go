@@ -893,7 +893,7 @@ func (s *Store) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(*Tx)
 const txTimeout = 30 * time.Second
 
 // migrationTimeout bounds a migration's transaction on PostgreSQL instead:
-// one that rewrites or indexes a large table (0010, 0011 read every
+// one that rewrites or indexes a large table (0010, 0011, 0013 read every
 // message) takes longer than a request may, and a node that cannot finish
 // one never starts.
 const migrationTimeout = time.Hour
