@@ -769,6 +769,8 @@ func TestListChannelMemberships_Pagination(t *testing.T) {
 		{"token of another type", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), NextToken: tokens[0], Type: types.ChannelMembershipTypeHidden}},
 		{"forged token", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), NextToken: aws.String("eyJvIjoiTGlzdENoYW5uZWxNZW1iZXJzaGlwcyJ9")}},
 		{"tampered token", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), NextToken: aws.String(tamper(*tokens[0]))}},
+		// Base64 decoders skip line breaks: the token must be the one issued, character for character.
+		{"token with a line break", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), NextToken: aws.String((*tokens[0])[:8] + "\n" + (*tokens[0])[8:])}},
 		{"MaxResults 51", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), MaxResults: aws.Int32(51)}},
 		{"MaxResults 0", chimesdkmessaging.ListChannelMembershipsInput{ChannelArn: aws.String(ch), MaxResults: aws.Int32(0)}},
 	} {

@@ -157,8 +157,10 @@ func (s *Service) readToken(op, filter, token string) (tokenBody, error) {
 		return tokenBody{}, nil
 	}
 	bad := chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
+	// The decoder skips CR and LF: a token is the one issued only if it
+	// encodes back to itself.
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) < sha256.Size {
+	if err != nil || len(raw) < sha256.Size || base64.RawURLEncoding.EncodedLen(len(raw)) != len(token) {
 		return tokenBody{}, bad
 	}
 	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
