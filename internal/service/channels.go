@@ -60,7 +60,7 @@ func (s *Service) CreateChannel(ctx context.Context, c chime.Caller, in CreateCh
 		// another order is the same request.
 		params := in
 		params.MemberArns, params.ModeratorArns, params.Tags = sortedStrings(in.MemberArns), sortedStrings(in.ModeratorArns), sortedTags(in.Tags)
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err

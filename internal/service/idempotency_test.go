@@ -12,10 +12,10 @@ import (
 	"github.com/belfry/belfry/internal/store"
 )
 
-// TestReplayKeepsStoredFingerprints: a ClientRequestToken remembered before
-// fingerprints ignored the order of unordered lists (the request as sent,
-// marshalled) still replays when its lists were in order, or had one element:
-// sorting them changes nothing in the fingerprint of such a request.
+// TestReplayKeepsStoredFingerprints: a ClientRequestToken remembered by an
+// earlier build, with the fingerprint of its time (the JSON of the request
+// as sent, up to dbb700f; then with its lists sorted), still replays when
+// the same request comes again after an upgrade: clients retry just then.
 func TestReplayKeepsStoredFingerprints(t *testing.T) {
 	ctx := context.Background()
 	svc, st := newTestService(t)
@@ -46,6 +46,14 @@ func TestReplayKeepsStoredFingerprints(t *testing.T) {
 		}
 	}
 	tags := []chime.Tag{{Key: "a", Value: "2"}, {Key: "b", Value: "1"}}
+	unordered := []chime.Tag{tags[1], tags[0]}
+
+	// As the last release (dbb700f) remembered it: the request as sent.
+	sent := CreateAppInstanceInput{Name: "sent", ClientRequestToken: "t-sent", Tags: unordered}
+	remember("CreateAppInstance:"+owner(p), sent.ClientRequestToken, sent, "stored-sent")
+	if got, err := svc.CreateAppInstance(ctx, p, sent); err != nil || got != "stored-sent" {
+		t.Errorf("CreateAppInstance, tags as sent: %q, %v; want the stored stored-sent", got, err)
+	}
 
 	app := CreateAppInstanceInput{Name: "app", ClientRequestToken: "t-app", Tags: tags}
 	remember("CreateAppInstance:"+owner(p), app.ClientRequestToken, app, "stored-app")
@@ -64,5 +72,32 @@ func TestReplayKeepsStoredFingerprints(t *testing.T) {
 	remember(ai+"/CreateChannel:"+bearer, ch.ClientRequestToken, ch, "stored-channel")
 	if got, err := svc.CreateChannel(ctx, chime.Caller{Bearer: bearer}, ch); err != nil || got != "stored-channel" {
 		t.Errorf("CreateChannel: %q, %v; want the stored stored-channel", got, err)
+	}
+}
+
+// TestFingerprintIgnoresEmptyFields: a field added to an input later, empty
+// in every request made before, changes no fingerprint; a value does.
+func TestFingerprintIgnoresEmptyFields(t *testing.T) {
+	type before struct {
+		Name string
+		Tags []chime.Tag
+	}
+	type after struct {
+		Name    string
+		Tags    []chime.Tag
+		Elastic *chime.ElasticConfig
+		Extra   string
+		Count   int
+		On      bool
+	}
+	tags := []chime.Tag{{Key: "k", Value: "v"}}
+	if a, b := fingerprint(before{Name: "n", Tags: tags}), fingerprint(after{Name: "n", Tags: tags}); a != b {
+		t.Errorf("fingerprints differ by empty fields: %s, %s", a, b)
+	}
+	for _, changed := range []after{{Name: "n", Tags: tags, Extra: "x"}, {Name: "n", Tags: tags, Count: 1}, {Name: "n", Tags: tags, On: true},
+		{Name: "n", Tags: []chime.Tag{{Key: "k", Value: "w"}}}, {Name: "n"}} {
+		if fingerprint(before{Name: "n", Tags: tags}) == fingerprint(changed) {
+			t.Errorf("%+v fingerprints as the request without its change", changed)
+		}
 	}
 }

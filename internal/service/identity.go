@@ -25,7 +25,7 @@ func (s *Service) CreateAppInstance(ctx context.Context, p chime.Principal, in C
 		scope := "CreateAppInstance:" + owner(p)
 		params := in
 		params.Tags = sortedTags(in.Tags)
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err
@@ -145,7 +145,7 @@ func (s *Service) createIdentity(ctx context.Context, kind string, in CreateIden
 		scope := in.AppInstanceArn + "/create-" + kind
 		params := in
 		params.Tags = sortedTags(in.Tags)
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, params)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in, params)
 		if err != nil || prev != "" {
 			arn = prev
 			return err

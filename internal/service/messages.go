@@ -118,7 +118,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, c chime.Caller, in Sen
 			}
 		}
 		scope := in.ChannelArn + "/SendChannelMessage:" + r.bearer.Arn
-		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in)
+		prev, fp, err := s.replay(tx, scope, in.ClientRequestToken, in, in)
 		if err != nil {
 			return err
 		}

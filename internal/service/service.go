@@ -4,6 +4,7 @@
 package service
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/hmac"
@@ -208,13 +209,12 @@ const idempotencyWindow = 24 * time.Hour
 
 // replay looks up a ClientRequestToken. It returns the original result when
 // the same token came with the same parameters within 24 hours, a Conflict
-// when it came with different ones, and "" when the token is new. params is
-// the request with its unordered lists sorted (sortedTags, sortedStrings), so
-// that the same request with its lists in another order is the same request.
-func (s *Service) replay(tx *store.Tx, scope, token string, params any) (string, string, error) {
-	b, _ := json.Marshal(params)
-	sum := sha256.Sum256(b)
-	fp := hex.EncodeToString(sum[:])
+// when it came with different ones, and "" when the token is new, with the
+// fingerprint to remember. sent is the request as it came; params the same
+// with its unordered lists sorted (sortedTags, sortedStrings), so that the
+// same request with its lists in another order is the same request.
+func (s *Service) replay(tx *store.Tx, scope, token string, sent, params any) (string, string, error) {
+	fp := fingerprint(params)
 	prev, err := tx.GetIdempotent(scope, token)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && s.clock().Sub(prev.Created) > idempotencyWindow) {
 		return "", fp, nil
@@ -222,15 +222,73 @@ func (s *Service) replay(tx *store.Tx, scope, token string, params any) (string,
 	if err != nil {
 		return "", "", err
 	}
-	if prev.Fingerprint != fp {
+	// A token remembered by an earlier build carries the fingerprint of its
+	// time: the request as sent (up to dbb700f), then with its lists sorted.
+	if prev.Fingerprint != fp && prev.Fingerprint != rawFingerprint(sent) && prev.Fingerprint != rawFingerprint(params) {
 		return "", "", chime.Errorf(chime.KindConflict, "The ClientRequestToken %q was already used with different parameters.", token)
 	}
 	return prev.Result, fp, nil
 }
 
+// fingerprint identifies a request's parameters: its JSON with every empty
+// value left out (null, "", 0, false, empty lists and objects) and object
+// keys in order, so that a field added to an input later, empty in every
+// request made before, leaves the fingerprints remembered before as they
+// were.
+func fingerprint(params any) string {
+	b, _ := json.Marshal(params)
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) == nil {
+		v, _ = withoutEmpty(v)
+		b, _ = json.Marshal(v)
+	}
+	sum := sha256.Sum256(b)
+	return "v2:" + hex.EncodeToString(sum[:])
+}
+
+// withoutEmpty returns v with the empty members of its objects removed, at
+// every depth, and whether v itself is empty. List elements stay where they
+// are: their positions count.
+func withoutEmpty(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return x, x == ""
+	case bool:
+		return x, !x
+	case json.Number:
+		return x, x == "0"
+	case []any:
+		for i, e := range x {
+			x[i], _ = withoutEmpty(e)
+		}
+		return x, len(x) == 0
+	case map[string]any:
+		for k, e := range x {
+			if e, empty := withoutEmpty(e); empty {
+				delete(x, k)
+			} else {
+				x[k] = e
+			}
+		}
+		return x, len(x) == 0
+	}
+	return v, false
+}
+
+// rawFingerprint is the fingerprint earlier builds remembered: the hash of
+// the JSON of the input struct.
+func rawFingerprint(params any) string {
+	b, _ := json.Marshal(params)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // sortedTags returns tags in key order (then value) for a fingerprint: the
-// order a request lists its tags in means nothing. A list already in order
-// comes back unchanged, so that fingerprints stored before stay the same.
+// order a request lists its tags in means nothing.
 func sortedTags(tags []chime.Tag) []chime.Tag {
 	if len(tags) < 2 {
 		return tags
