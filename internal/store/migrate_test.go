@@ -489,3 +489,31 @@ func testOrphanRepairMigration(t *testing.T, target string) {
 		t.Fatal(err)
 	}
 }
+
+// TestNewerSchemaRefused: a build does not start on a database that a newer
+// build migrated (a migration it does not know is recorded): it would answer
+// wrongly or 500 on columns it does not know, where a rollback must stop.
+func TestNewerSchemaRefused(t *testing.T) { onBothStores(t, testNewerSchemaRefused) }
+
+func testNewerSchemaRefused(t *testing.T, target string) {
+	ctx := context.Background()
+	st, err := Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO schema_migrations (name) VALUES ('9999_from_the_future.sql')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = Open(ctx, target)
+	if err == nil {
+		st.Close()
+		t.Fatal("a database with an unknown migration opened")
+	}
+	if !strings.Contains(err.Error(), "9999_from_the_future.sql") || !strings.Contains(err.Error(), "newer Belfry") {
+		t.Errorf("error %q does not name the unknown migration and say what to do", err)
+	}
+}

@@ -361,6 +361,32 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
 	ctx = context.WithValue(ctx, migrationKey{}, true)
+	// A database a newer build migrated has columns and meanings this one
+	// does not know: serving it would answer wrongly, or 500, not refuse.
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n.Name()] = true
+	}
+	err = retryMigration(func() error {
+		return s.Write(ctx, func(tx *Tx) error {
+			if _, err := tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+				return err
+			}
+			applied, err := tx.strings(`SELECT name FROM schema_migrations ORDER BY name`)
+			if err != nil {
+				return err
+			}
+			for _, a := range applied {
+				if !known[a] {
+					return fmt.Errorf("%w: the database has migration %s; a newer Belfry upgraded it: run that version or a later one", errNewerSchema, a)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	for _, n := range names {
 		// Each migration is one transaction that also records it; a node that
 		// loses the race to apply it (a unique violation, a deadlock) retries,
@@ -396,13 +422,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// errNewerSchema: the database holds a migration this build does not know.
+var errNewerSchema = errors.New("this build is older than the database's schema")
+
 // retryMigration runs apply again while it fails, a few times: concurrent
 // starts make the losers fail once; a broken migration still fails, later.
 func retryMigration(apply func() error) error {
 	var err error
 	for attempt := 1; attempt <= 10; attempt++ {
-		if err = apply(); err == nil {
-			return nil
+		if err = apply(); err == nil || errors.Is(err, errNewerSchema) {
+			return err
 		}
 		time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
 	}
