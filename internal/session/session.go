@@ -10,6 +10,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -380,6 +381,16 @@ func (c *conn) drop(code websocket.StatusCode, reason string, abort bool) {
 	})
 }
 
+// ended reports whether the session has been dropped or ended.
+func (c *conn) ended() bool {
+	select {
+	case <-c.kicked:
+		return true
+	default:
+		return false
+	}
+}
+
 // end closes the session with code once the frames already queued are sent.
 func (c *conn) end(code websocket.StatusCode, reason string) {
 	c.once.Do(func() {
@@ -535,15 +546,27 @@ func (s *Server) remove(c *conn) {
 
 // prefetch reads c's CHANNEL_DETAILS, cfg.Prefetches sessions at most at
 // once, so that a burst of connects leaves store readers to the API; none
-// for a client that has gone (c.ctx done), waiting or between channels.
+// for a client that has gone (c.ctx done) or a session ended meanwhile
+// (c.kicked: its user deleted, its key revoked, the server closing), waiting
+// or between channels. c.ctx itself is not cancelled for the end: the
+// session's close frame must still be written.
 func (s *Server) prefetch(c *conn, sortBy string) ([]chime.Event, error) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.kicked:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	select {
 	case s.prefetching <- struct{}{}:
-	case <-c.ctx.Done():
-		return nil, c.ctx.Err()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	defer func() { <-s.prefetching }()
-	return s.svc.Prefetch(c.ctx, c.user, sortBy)
+	return s.svc.Prefetch(ctx, c.user, sortBy)
 }
 
 // run writes SESSION_ESTABLISHED, the prefetch, then the queue, and pings,
@@ -595,10 +618,13 @@ func (s *Server) run(c *conn, ws *websocket.Conn, log *slog.Logger, prefetch boo
 	}
 	if prefetch {
 		events, err := s.prefetch(c, sortBy)
-		if err != nil && c.ctx.Err() == nil {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("prefetch failed", "err", err)
 		}
 		for _, ev := range events {
+			if c.ended() {
+				break // what was read before the end is not sent after it
+			}
 			b, err := encode(ev)
 			if err != nil {
 				log.Error("prefetch encode", "err", err)
