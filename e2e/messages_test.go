@@ -1538,3 +1538,28 @@ func TestAppInstanceUserExpiration_Reaper(t *testing.T) {
 		t.Errorf("the expired user's session: close code %d after %d frames, want %d after its removal", code, len(frames), session.CloseUnauthorized)
 	}
 }
+
+// TestSendChannelMessageTokenAttributesWithoutValues_D12: two messages that
+// differ only in the name of an attribute without values are different
+// requests: the same ClientRequestToken on the second is a 409.
+func TestSendChannelMessageTokenAttributesWithoutValues_D12(t *testing.T) {
+	e := newEnv(t)
+	ai := e.appInstance("attrs")
+	u := e.user(ai, "u")
+	ch := e.channel(ai, u, "UNRESTRICTED", "PUBLIC")
+	tok := token()
+	send := func(attr string) (*chimesdkmessaging.SendChannelMessageOutput, error) {
+		return e.Msg.SendChannelMessage(e.ctx, &chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(ch), ChimeBearer: aws.String(u),
+			Content: aws.String("hi"), Type: types.ChannelMessageTypeStandard, Persistence: types.ChannelMessagePersistenceTypePersistent,
+			ClientRequestToken: aws.String(tok), MessageAttributes: map[string]types.MessageAttributeValue{attr: {}}})
+	}
+	first, err := send("urgent")
+	noErr(t, err)
+	again, err := send("urgent")
+	noErr(t, err)
+	if aws.ToString(again.MessageId) != aws.ToString(first.MessageId) {
+		t.Errorf("the same request replayed as %s, want %s", aws.ToString(again.MessageId), aws.ToString(first.MessageId))
+	}
+	_, err = send("silent")
+	wantErr(t, err, "ConflictException")
+}

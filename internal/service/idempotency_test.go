@@ -55,6 +55,15 @@ func TestReplayKeepsStoredFingerprints(t *testing.T) {
 		t.Errorf("CreateAppInstance, tags as sent: %q, %v; want the stored stored-sent", got, err)
 	}
 
+	// As c9c27ab remembered it: the request with its lists sorted; the
+	// request comes again with them in another order.
+	sorted := CreateAppInstanceInput{Name: "sorted", ClientRequestToken: "t-sorted", Tags: tags}
+	remember("CreateAppInstance:"+owner(p), sorted.ClientRequestToken, sorted, "stored-sorted")
+	sorted.Tags = unordered
+	if got, err := svc.CreateAppInstance(ctx, p, sorted); err != nil || got != "stored-sorted" {
+		t.Errorf("CreateAppInstance, remembered sorted, sent unordered: %q, %v; want the stored stored-sorted", got, err)
+	}
+
 	app := CreateAppInstanceInput{Name: "app", ClientRequestToken: "t-app", Tags: tags}
 	remember("CreateAppInstance:"+owner(p), app.ClientRequestToken, app, "stored-app")
 	if got, err := svc.CreateAppInstance(ctx, p, app); err != nil || got != "stored-app" {
@@ -93,6 +102,11 @@ func TestFingerprintIgnoresEmptyFields(t *testing.T) {
 	tags := []chime.Tag{{Key: "k", Value: "v"}}
 	if a, b := fingerprint(before{Name: "n", Tags: tags}), fingerprint(after{Name: "n", Tags: tags}); a != b {
 		t.Errorf("fingerprints differ by empty fields: %s, %s", a, b)
+	}
+	// Inside a field, an empty value is data: a message attribute with no values.
+	type message struct{ Attributes map[string][]string }
+	if fingerprint(message{map[string][]string{"urgent": {}}}) == fingerprint(message{map[string][]string{"silent": {}}}) {
+		t.Error("two messages with different attributes without values fingerprint alike")
 	}
 	for _, changed := range []after{{Name: "n", Tags: tags, Extra: "x"}, {Name: "n", Tags: tags, Count: 1}, {Name: "n", Tags: tags, On: true},
 		{Name: "n", Tags: []chime.Tag{{Key: "k", Value: "w"}}}, {Name: "n"}} {

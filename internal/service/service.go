@@ -230,53 +230,46 @@ func (s *Service) replay(tx *store.Tx, scope, token string, sent, params any) (s
 	return prev.Result, fp, nil
 }
 
-// fingerprint identifies a request's parameters: its JSON with every empty
-// value left out (null, "", 0, false, empty lists and objects) and object
-// keys in order, so that a field added to an input later, empty in every
-// request made before, leaves the fingerprints remembered before as they
-// were.
+// fingerprint identifies a request's parameters: its JSON with the fields
+// of the input left out when empty (null, "", 0, false, an empty list or
+// object) and keys in order, so that a field added to an input later, empty
+// in every request made before, leaves the fingerprints remembered before as
+// they were. Only the input's own fields are left out: inside them an empty
+// value may be data (a message attribute with no values).
 func fingerprint(params any) string {
 	b, _ := json.Marshal(params)
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
-	var v any
-	if d.Decode(&v) == nil {
-		v, _ = withoutEmpty(v)
-		b, _ = json.Marshal(v)
+	var fields map[string]any
+	if d.Decode(&fields) == nil {
+		for k, v := range fields {
+			if empty(v) {
+				delete(fields, k)
+			}
+		}
+		b, _ = json.Marshal(fields)
 	}
 	sum := sha256.Sum256(b)
 	return "v2:" + hex.EncodeToString(sum[:])
 }
 
-// withoutEmpty returns v with the empty members of its objects removed, at
-// every depth, and whether v itself is empty. List elements stay where they
-// are: their positions count.
-func withoutEmpty(v any) (any, bool) {
+// empty reports whether a JSON value is its type's zero value.
+func empty(v any) bool {
 	switch x := v.(type) {
 	case nil:
-		return nil, true
+		return true
 	case string:
-		return x, x == ""
+		return x == ""
 	case bool:
-		return x, !x
+		return !x
 	case json.Number:
-		return x, x == "0"
+		return x == "0"
 	case []any:
-		for i, e := range x {
-			x[i], _ = withoutEmpty(e)
-		}
-		return x, len(x) == 0
+		return len(x) == 0
 	case map[string]any:
-		for k, e := range x {
-			if e, empty := withoutEmpty(e); empty {
-				delete(x, k)
-			} else {
-				x[k] = e
-			}
-		}
-		return x, len(x) == 0
+		return len(x) == 0
 	}
-	return v, false
+	return false
 }
 
 // rawFingerprint is the fingerprint earlier builds remembered: the hash of
