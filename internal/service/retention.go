@@ -92,7 +92,7 @@ var reapBatch = 1000 // a variable for its tests
 // retentionBatch is how many messages, or token uses, one reaper
 // transaction deletes at most (DeleteMessagesBefore, DeleteIdempotentBefore).
 // A variable for its tests.
-var retentionBatch = 10_000
+var retentionBatch = 2_000
 
 // Reap deletes, as of the service clock, the messages older than their app
 // instance's retention, the channels past their expiration (telling their
@@ -132,36 +132,46 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		u, ch := users[:min(len(users), reapBatch)], channels[:min(len(channels), reapBatch)]
 		users, channels = users[len(u):], channels[len(ch):]
 		out, err := s.reap(ctx, now, u, ch)
-		total.Channels += out.Channels
-		total.Users += out.Users
 		if err == nil {
 			err = ctx.Err()
 		}
 		if err != nil {
 			return total, err
 		}
+		total.Channels += out.Channels
+		total.Users += out.Users
 	}
 	// Retention last: it locks the channels whose messages it deletes
 	// (DeleteMessagesBefore), after the users, as every writer does. Each
 	// transaction locks the app instance and reads its retention again: a
 	// change committed since the first read wins, as if it came first.
 	for _, ai := range slices.Sorted(maps.Keys(retention)) {
-		n, err := s.inBatches(ctx, retentionBatch, func(tx *store.Tx) (int64, error) {
-			if err := tx.LockAppInstance(ai); err != nil {
-				return 0, err
-			}
-			days, _, err := tx.Retention(ai)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && days == 0) {
-				return 0, nil // deleted, or its retention removed, since
+		for after, done := "", false; !done; {
+			var n int64
+			var next string
+			err := s.store.Write(ctx, func(tx *store.Tx) error {
+				n, next, done = 0, "", true
+				if err := tx.LockAppInstance(ai); err != nil {
+					return err
+				}
+				days, _, err := tx.Retention(ai)
+				if errors.Is(err, store.ErrNotFound) || (err == nil && days == 0) {
+					return nil // deleted, or its retention removed, since
+				}
+				if err != nil {
+					return err
+				}
+				n, next, done, err = tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch, after)
+				return err
+			})
+			if err == nil {
+				err = ctx.Err()
 			}
 			if err != nil {
-				return 0, err
+				return total, err
 			}
-			return tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch)
-		})
-		total.Messages += n
-		if err != nil {
-			return total, err
+			total.Messages += n
+			after = next
 		}
 	}
 	// ClientRequestToken uses past the window they replay in (rule D12).
@@ -184,12 +194,14 @@ func (s *Service) inBatches(ctx context.Context, limit int, batch func(*store.Tx
 			n, err = batch(tx)
 			return err
 		})
-		total += n
 		if err == nil {
 			err = ctx.Err()
 		}
-		if err != nil || n < int64(limit) {
+		if err != nil {
 			return total, err
+		}
+		if total += n; n < int64(limit) {
+			return total, nil
 		}
 	}
 }

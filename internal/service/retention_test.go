@@ -141,6 +141,7 @@ func TestReapersOfOneStoreNeverDeadlock(t *testing.T) {
 // API created.
 func TestReapInBatches(t *testing.T) {
 	n, channels, msgs := 40, 25, 20
+	const keptCopies = 9 // channels kept besides "kept", each with as many old messages
 	if v := os.Getenv("BELFRY_REAP_MANY"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d,%d,%d", &n, &channels, &msgs); err != nil || n < 1 || channels < 1 || msgs < 1 {
 			t.Fatalf("BELFRY_REAP_MANY=%q is not users,channels,messages", v)
@@ -226,7 +227,18 @@ func TestReapInBatches(t *testing.T) {
 				INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn, redacted, created_ms, updated_ms, edited_ms, sub_channel_id)
 				SELECT m.channel_arn, m.message_id || '-' || n.i, m.sender_arn, m.type, m.content, m.metadata, m.content_type, m.attributes, m.push, m.target_arn, m.redacted, m.created_ms + n.i, m.updated_ms, m.edited_ms, m.sub_channel_id
 				FROM n, messages m WHERE m.message_id = '` + old.MessageID + `'`,
-				`UPDATE app_instances SET user_count = user_count + ` + fmt.Sprint(n) + `, channel_count = channel_count + ` + fmt.Sprint(channels) + ` WHERE arn = '` + ai + `'`,
+				// More channels kept than a retention batch deletes messages,
+				// with keptCopies old messages each: the batches go from
+				// channel to channel.
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(keptCopies) + `)
+				INSERT INTO channels (arn, app_instance_arn, name, mode, privacy, metadata, created_by, expiration, created_ms, updated_ms)
+				SELECT c.arn || '-' || n.i, c.app_instance_arn, c.name, c.mode, c.privacy, c.metadata, c.created_by, c.expiration, c.created_ms, c.updated_ms
+				FROM n, channels c WHERE c.arn = '` + kept + `'`,
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(keptCopies) + `)
+				INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn, redacted, created_ms, updated_ms, edited_ms, sub_channel_id)
+				SELECT m.channel_arn || '-' || n.i, m.message_id || '-' || n.i || '-' || k.i, m.sender_arn, m.type, m.content, m.metadata, m.content_type, m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms, m.sub_channel_id
+				FROM n, n k, messages m WHERE m.message_id = '` + old.MessageID + `'`,
+				`UPDATE app_instances SET user_count = user_count + ` + fmt.Sprint(n) + `, channel_count = channel_count + ` + fmt.Sprint(channels+keptCopies) + ` WHERE arn = '` + ai + `'`,
 			} {
 				if _, err := raw.Exec(q); err != nil {
 					t.Fatal(err)
@@ -243,8 +255,8 @@ func TestReapInBatches(t *testing.T) {
 				t.Fatalf("reaping %d users: %v", n+1, err)
 			}
 			t.Logf("%s: reaped %d users, %d channels and %d messages in %v", db, reaped.Users, reaped.Channels, reaped.Messages, time.Since(start))
-			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1) {
-				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1)
+			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1+keptCopies*keptCopies) {
+				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1+keptCopies*keptCopies)
 			}
 			// The tokens of the app instance, the two users, the two channels
 			// and the old message are past their 24 hours; the recent one's

@@ -208,33 +208,56 @@ func (t *Tx) SetIdentityExpiration(arn string, e *chime.ExpirationSettings) erro
 }
 
 // DeleteMessagesBefore deletes at most limit of the messages of an app
-// instance's channels created before cutoff, in no order; it returns how
-// many (fewer than limit: none is left). A last message time before cutoff
-// is that of a message deleted by this call or one to come, with all those
-// before it: it goes (lastmessage.go), in the first call. Those times are
+// instance's channels created before cutoff, channel by channel in ARN order
+// from the first after channel after ("" for the first); it returns how many,
+// the channel to go on after, and whether none is left. Each channel's and
+// subchannel's are found by an index range (messages_history), so a batch
+// costs what it deletes, however much history is kept. A last message time
+// before cutoff is that of a message deleted by this call or one to come,
+// with all those before it: it goes (lastmessage.go). Those times are
 // cleared first: on PostgreSQL that locks the channels concerned before
 // their messages, as an edit or a send does; the messages of a channel whose
 // time stays need no channel lock. A retention set on a large history
 // deletes it over several transactions, each short: one statement for
 // millions of messages held the SQLite writer (every write) for as long, and
 // on PostgreSQL could outlast a transaction's 30 s every time.
-func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time, limit int) (int64, error) {
+func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time, limit int, after string) (n int64, next string, done bool, err error) {
 	for _, q := range []string{
 		`UPDATE channels SET last_message_ms = NULL WHERE app_instance_arn = ? AND last_message_ms < ?`,
 		`UPDATE sub_channels SET last_message_ms = NULL WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND last_message_ms < ?`,
 		`DELETE FROM last_targeted WHERE channel_id IN (SELECT seq FROM channels WHERE app_instance_arn = ?) AND last_ms < ?`,
 	} {
 		if _, err := t.exec(q, appInstance, ms(cutoff)); err != nil {
-			return 0, err
+			return 0, "", false, err
 		}
 	}
-	res, err := t.exec(`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
-		WHERE channel_arn IN (SELECT arn FROM channels WHERE app_instance_arn = ?) AND created_ms < ?`+limitParam+`)`,
-		appInstance, ms(cutoff), limit)
+	channels, err := t.strings(`SELECT arn FROM channels WHERE app_instance_arn = ? AND arn > ? ORDER BY arn`+limitParam, appInstance, after, limit)
 	if err != nil {
-		return 0, err
+		return 0, "", false, err
 	}
-	return res.RowsAffected()
+	next = after
+	for _, ch := range channels {
+		subs, err := t.strings(`SELECT sub_channel_id FROM sub_channels WHERE channel_arn = ?`, ch)
+		if err != nil {
+			return n, "", false, err
+		}
+		for _, sub := range append([]string{""}, subs...) {
+			res, err := t.exec(`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
+				WHERE channel_arn = ? AND sub_channel_id = ? AND created_ms < ?`+limitParam+`)`, ch, sub, ms(cutoff), int64(limit)-n)
+			if err != nil {
+				return n, "", false, err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return n, "", false, err
+			}
+			if n += k; n >= int64(limit) {
+				return n, next, false, nil // this channel may hold more: it comes again
+			}
+		}
+		next = ch
+	}
+	return n, next, len(channels) < limit, nil
 }
 
 // AppInstancesWithRetention lists the app instances that set a retention, with their days.
