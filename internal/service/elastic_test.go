@@ -41,6 +41,20 @@ func newTestService(t *testing.T) (*Service, *store.Store) {
 	return svc, st
 }
 
+// seedUser stores an app instance of account 123456789012 in us-east-1 and
+// one user of it, straight in the store, as of t0.
+func seedUser(t *testing.T, st *store.Store, ai, user string, t0 time.Time) {
+	t.Helper()
+	if err := st.Write(context.Background(), func(tx *store.Tx) error {
+		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "seeded", Created: t0, Updated: t0}); err != nil {
+			return err
+		}
+		return tx.InsertIdentity(chime.AppInstanceUser{Arn: user, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: t0, Updated: t0})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newElasticFixture(t *testing.T, cfg chime.ElasticConfig, n int) *elasticFixture {
 	t.Helper()
 	ctx := context.Background()

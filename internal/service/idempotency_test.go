@@ -23,14 +23,7 @@ func TestReplayKeepsStoredFingerprints(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/fp"
 	bearer := ai + "/user/u"
-	if err := st.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertAppInstance(owner(p), chime.AppInstance{Arn: ai, Name: "fp", Created: t0, Updated: t0}); err != nil {
-			return err
-		}
-		return tx.InsertIdentity(chime.AppInstanceUser{Arn: bearer, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: t0, Updated: t0})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	seedUser(t, st, ai, bearer, t0)
 	// remember stores the result of a request as the server did before.
 	remember := func(scope, token string, params any, result string) {
 		t.Helper()

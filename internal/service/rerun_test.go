@@ -22,14 +22,7 @@ func TestCreateChannelRunTwiceKeepsItsToken(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/rerun"
 	caller := chime.Caller{Bearer: ai + "/user/u"}
-	if err := st.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "r", Created: t0, Updated: t0}); err != nil {
-			return err
-		}
-		return tx.InsertIdentity(chime.AppInstanceUser{Arn: caller.Bearer, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: t0, Updated: t0})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	seedUser(t, st, ai, caller.Bearer, t0)
 	in := CreateChannelInput{AppInstanceArn: ai, Name: "e", ClientRequestToken: "token-1",
 		Elastic: &chime.ElasticConfig{MaximumSubChannels: 2, TargetMembershipsPerSubChannel: 2, MinimumMembershipPercentage: 10}}
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/internal/chime"
-	"github.com/belfry/belfry/internal/store"
 )
 
 // TestPrefetchStopsForAGoneClient: the prefetch of a session whose client
@@ -22,14 +21,7 @@ func TestPrefetchStopsForAGoneClient(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ai := "arn:aws:chime:us-east-1:123456789012:app-instance/prefetch"
 	user := chime.Caller{Bearer: ai + "/user/u"}
-	if err := st.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertAppInstance("us-east-1:123456789012", chime.AppInstance{Arn: ai, Name: "p", Created: t0, Updated: t0}); err != nil {
-			return err
-		}
-		return tx.InsertIdentity(chime.AppInstanceUser{Arn: user.Bearer, AppInstanceArn: ai, Kind: chime.KindUser, Name: "u", Created: t0, Updated: t0})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	seedUser(t, st, ai, user.Bearer, t0)
 	for i := range 5 {
 		if _, err := svc.CreateChannel(ctx, user, CreateChannelInput{AppInstanceArn: ai, Name: fmt.Sprint(i), ClientRequestToken: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
