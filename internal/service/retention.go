@@ -132,14 +132,14 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 		u, ch := users[:min(len(users), reapBatch)], channels[:min(len(channels), reapBatch)]
 		users, channels = users[len(u):], channels[len(ch):]
 		out, err := s.reap(ctx, now, u, ch)
-		if err == nil {
-			err = ctx.Err()
-		}
 		if err != nil {
 			return total, err
 		}
 		total.Channels += out.Channels
 		total.Users += out.Users
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
 	}
 	// Retention last: it locks the channels whose messages it deletes
 	// (DeleteMessagesBefore), after the users, as every writer does. Each
@@ -164,46 +164,34 @@ func (s *Service) Reap(ctx context.Context) (Reaped, error) {
 				n, next, done, err = tx.DeleteMessagesBefore(ai, now.Add(-time.Duration(days)*day), retentionBatch, after)
 				return err
 			})
-			if err == nil {
-				err = ctx.Err()
-			}
 			if err != nil {
 				return total, err
 			}
 			total.Messages += n
 			after = next
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
 		}
 	}
 	// ClientRequestToken uses past the window they replay in (rule D12).
-	n, err := s.inBatches(ctx, retentionBatch, func(tx *store.Tx) (int64, error) {
-		return tx.DeleteIdempotentBefore(now.Add(-idempotencyWindow), retentionBatch)
-	})
-	total.Tokens = n
-	return total, err
-}
-
-// inBatches runs batch in one write transaction after another until one
-// deletes fewer than limit rows, or ctx is done; it returns how many they
-// deleted in all.
-func (s *Service) inBatches(ctx context.Context, limit int, batch func(*store.Tx) (int64, error)) (int64, error) {
-	var total int64
-	for {
+	for more := true; more; {
 		var n int64
 		err := s.store.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			n, err = batch(tx)
+			n, err = tx.DeleteIdempotentBefore(now.Add(-idempotencyWindow), retentionBatch)
 			return err
 		})
-		if err == nil {
-			err = ctx.Err()
-		}
 		if err != nil {
 			return total, err
 		}
-		if total += n; n < int64(limit) {
-			return total, nil
+		total.Tokens += n
+		if err := ctx.Err(); err != nil {
+			return total, err
 		}
+		more = n == int64(retentionBatch)
 	}
+	return total, nil
 }
 
 // reap is one transaction of Reap: it deletes those of users and channels

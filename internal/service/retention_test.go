@@ -141,7 +141,7 @@ func TestReapersOfOneStoreNeverDeadlock(t *testing.T) {
 // API created.
 func TestReapInBatches(t *testing.T) {
 	n, channels, msgs := 40, 25, 20
-	const keptCopies = 9 // channels kept besides "kept", each with as many old messages
+	const keptCopies = 9 // channels kept besides "kept", each with as many old messages (one also in a subchannel)
 	if v := os.Getenv("BELFRY_REAP_MANY"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d,%d,%d", &n, &channels, &msgs); err != nil || n < 1 || channels < 1 || msgs < 1 {
 			t.Fatalf("BELFRY_REAP_MANY=%q is not users,channels,messages", v)
@@ -238,6 +238,12 @@ func TestReapInBatches(t *testing.T) {
 				INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn, redacted, created_ms, updated_ms, edited_ms, sub_channel_id)
 				SELECT m.channel_arn || '-' || n.i, m.message_id || '-' || n.i || '-' || k.i, m.sender_arn, m.type, m.content, m.metadata, m.content_type, m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms, m.sub_channel_id
 				FROM n, n k, messages m WHERE m.message_id = '` + old.MessageID + `'`,
+				// And one of them a subchannel, with as many old messages again.
+				`INSERT INTO sub_channels (channel_arn, sub_channel_id, member_count, created_ms) VALUES ('` + kept + `-1', 's1', 0, 1)`,
+				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + fmt.Sprint(keptCopies) + `)
+				INSERT INTO messages (channel_arn, message_id, sender_arn, type, content, metadata, content_type, attributes, push, target_arn, redacted, created_ms, updated_ms, edited_ms, sub_channel_id)
+				SELECT m.channel_arn || '-1', m.message_id || '-s1-' || n.i, m.sender_arn, m.type, m.content, m.metadata, m.content_type, m.attributes, m.push, m.target_arn, m.redacted, m.created_ms, m.updated_ms, m.edited_ms, 's1'
+				FROM n, messages m WHERE m.message_id = '` + old.MessageID + `'`,
 				`UPDATE app_instances SET user_count = user_count + ` + fmt.Sprint(n) + `, channel_count = channel_count + ` + fmt.Sprint(channels+keptCopies) + ` WHERE arn = '` + ai + `'`,
 			} {
 				if _, err := raw.Exec(q); err != nil {
@@ -255,8 +261,8 @@ func TestReapInBatches(t *testing.T) {
 				t.Fatalf("reaping %d users: %v", n+1, err)
 			}
 			t.Logf("%s: reaped %d users, %d channels and %d messages in %v", db, reaped.Users, reaped.Channels, reaped.Messages, time.Since(start))
-			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1+keptCopies*keptCopies) {
-				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1+keptCopies*keptCopies)
+			if reaped.Users != n+1 || reaped.Channels != channels+1 || reaped.Messages != int64(msgs+1+keptCopies*keptCopies+keptCopies) {
+				t.Errorf("reaped %d users, %d channels and %d messages, want %d, %d and %d", reaped.Users, reaped.Channels, reaped.Messages, n+1, channels+1, msgs+1+keptCopies*keptCopies+keptCopies)
 			}
 			// The tokens of the app instance, the two users, the two channels
 			// and the old message are past their 24 hours; the recent one's

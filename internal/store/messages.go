@@ -236,12 +236,29 @@ func (t *Tx) DeleteMessagesBefore(appInstance string, cutoff time.Time, limit in
 		return 0, "", false, err
 	}
 	next = after
-	for _, ch := range channels {
-		subs, err := t.strings(`SELECT sub_channel_id FROM sub_channels WHERE channel_arn = ?`, ch)
-		if err != nil {
-			return n, "", false, err
+	if len(channels) == 0 {
+		return 0, next, true, nil
+	}
+	// The subchannels of the page's elastic channels, in one query.
+	subs := map[string][]string{}
+	rows, err := t.query(`SELECT channel_arn, sub_channel_id FROM sub_channels WHERE channel_arn IN
+		(SELECT arn FROM channels WHERE app_instance_arn = ? AND arn > ? AND arn <= ?)`, appInstance, after, channels[len(channels)-1])
+	if err != nil {
+		return 0, "", false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ch, sub string
+		if err := rows.Scan(&ch, &sub); err != nil {
+			return 0, "", false, err
 		}
-		for _, sub := range append([]string{""}, subs...) {
+		subs[ch] = append(subs[ch], sub)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", false, err
+	}
+	for _, ch := range channels {
+		for _, sub := range append([]string{""}, subs[ch]...) {
 			res, err := t.exec(`DELETE FROM messages WHERE seq IN (SELECT seq FROM messages
 				WHERE channel_arn = ? AND sub_channel_id = ? AND created_ms < ?`+limitParam+`)`, ch, sub, ms(cutoff), int64(limit)-n)
 			if err != nil {
@@ -342,9 +359,8 @@ func (t *Tx) LockChannels(arns []string) error {
 	if !t.pg || !t.write {
 		return nil
 	}
-	for len(arns) > 0 {
-		n := min(len(arns), 512)
-		in, args := inList(arns[:n])
+	for chunk := range slices.Chunk(arns, lockChunk) {
+		in, args := inList(chunk)
 		rows, err := t.query(`SELECT arn FROM channels WHERE arn IN `+in+` ORDER BY seq FOR UPDATE`, args...)
 		if err != nil {
 			return err
@@ -352,7 +368,6 @@ func (t *Tx) LockChannels(arns []string) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		arns = arns[n:]
 	}
 	return nil
 }
