@@ -831,9 +831,15 @@ func TestSessionPrefetchBurst(t *testing.T) {
 			ChimeBearer: aws.String(owner), ClientRequestToken: aws.String(token()), MemberArns: users})
 		noErr(t, err)
 	}
-	// Clients that leave at once, before their prefetch is read.
+	// Clients that leave before their prefetch is read: each reads
+	// SESSION_ESTABLISHED first, which the server writes once the session
+	// holds its slot. A client that closed before that could still take the
+	// slot after the wait below saw it free, and the reconnect would get 4429.
 	for _, u := range users {
 		c := e.dial(e.presignedURL(u, time.Now().UTC(), url.Values{"prefetch-on": {"connect"}}))
+		if f := c.next(); f.Type() != "SESSION_ESTABLISHED" {
+			t.Fatalf("first frame for %s: %s", u, f.Raw)
+		}
 		c.conn.CloseNow()
 	}
 	var clients []*wsClient
