@@ -1000,15 +1000,31 @@ func TestSessionPing(t *testing.T) {
 		u := e.user(e.appInstance("ping"), "u")
 		ctx, cancel := context.WithTimeout(e.ctx, patience)
 		defer cancel()
-		conn, _, err := websocket.Dial(ctx, e.presignedURL(u, time.Now().UTC(), nil), nil) // never read: never pongs
+		conn, _, err := websocket.Dial(ctx, e.presignedURL(u, time.Now().UTC(), nil), nil)
 		noErr(t, err)
 		defer conn.CloseNow()
+		// SESSION_ESTABLISHED, which the server writes once the session is
+		// registered (else no session counted below could mean one not
+		// registered yet). Then the client stops reading: it never pongs.
+		if _, b, err := conn.Read(ctx); err != nil || !strings.Contains(string(b), "SESSION_ESTABLISHED") {
+			t.Fatalf("first frame: %s, %v", b, err)
+		}
 		eventually(t, patience, func() error {
 			if e.Ses.Sessions(u) != 0 {
 				return fmt.Errorf("still connected")
 			}
 			return nil
 		})
+		// And the server has ended the connection: reading again answers
+		// pings, so a session still alive would stay and the read time out.
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				if ctx.Err() != nil {
+					t.Fatalf("the connection was not ended: %v", err)
+				}
+				break
+			}
+		}
 	})
 }
 
