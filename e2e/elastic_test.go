@@ -10,6 +10,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkidentity"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging"
 	"github.com/aws/aws-sdk-go-v2/service/chimesdkmessaging/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/belfry/belfry/internal/service"
 )
@@ -1148,6 +1150,56 @@ func TestElasticMessages_SubChannelId(t *testing.T) {
 	noErr(t, err)
 	if ids := elasticHistory(t, e, f.ch, b, ""); !slices.Equal(ids, []string{aws.ToString(mm2.MessageId)}) {
 		t.Errorf("s2 after the delete: %v", ids)
+	}
+}
+
+// TestElasticMessages_NextTokenAfterMove: a member lists its subchannel's
+// history a page at a time, and between two pages a SCALE_OUT moves it to a
+// new subchannel (SEMANTICS.md §6). Its NextToken is then refused with a 400
+// that says why and what to do, not one that calls the token invalid; a
+// member that stayed goes on with its own token.
+func TestElasticMessages_NextTokenAfterMove(t *testing.T) {
+	e := newEnv(t)
+	f := newElastic(t, e, 4, 3, 40, 4)
+	u0, u2 := f.users[0], f.users[2]
+	var first string
+	for _, u := range f.users[:3] {
+		first = f.join(u) // all three in one subchannel
+	}
+	for i := range 3 {
+		_, err := e.sendIn(chimesdkmessaging.SendChannelMessageInput{ChannelArn: aws.String(f.ch), ChimeBearer: aws.String(u0),
+			Content: aws.String(fmt.Sprint("m", i))})
+		noErr(t, err)
+	}
+	page := func(bearer string, next *string) (*chimesdkmessaging.ListChannelMessagesOutput, error) {
+		return e.Msg.ListChannelMessages(e.ctx, &chimesdkmessaging.ListChannelMessagesInput{ChannelArn: aws.String(f.ch),
+			ChimeBearer: aws.String(bearer), MaxResults: aws.Int32(1), NextToken: next})
+	}
+	p0, err := page(u0, nil)
+	noErr(t, err)
+	p2, err := page(u2, nil)
+	noErr(t, err)
+	if p0.NextToken == nil || p2.NextToken == nil {
+		t.Fatal("a first page of 1 of 3 messages answered no NextToken")
+	}
+	f.join(f.users[3]) // every subchannel is full: the newest member of the first, u2, moves
+	if l := f.layout(); l.of[u2] == first || l.of[u0] != first {
+		t.Fatalf("after SCALE_OUT u2 is in %s and u0 in %s; want u2 moved out of %s and u0 kept", l.of[u2], l.of[u0], first)
+	}
+	_, err = page(u2, p2.NextToken)
+	wantErr(t, err, "BadRequestException")
+	var ae smithy.APIError
+	errors.As(err, &ae) // wantErr has checked it is one
+	if !strings.Contains(ae.ErrorMessage(), "SubChannel "+first) || !strings.Contains(ae.ErrorMessage(), "without a NextToken") {
+		t.Errorf("the refusal of a NextToken of the subchannel u2 left says %q", ae.ErrorMessage())
+	}
+	out, err := page(u2, nil)
+	noErr(t, err)
+	if len(out.ChannelMessages) != 0 || aws.ToString(out.SubChannelId) == first {
+		t.Errorf("u2 lists again: %d messages of %s, want none of its new subchannel", len(out.ChannelMessages), aws.ToString(out.SubChannelId))
+	}
+	if out, err := page(u0, p0.NextToken); err != nil || len(out.ChannelMessages) != 1 {
+		t.Errorf("u0, not moved, goes on with its NextToken: %v", err)
 	}
 }
 

@@ -200,6 +200,13 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		filter = fmt.Sprintf("%s|%s|%s|%v|%v|%v", r.channelKey(), sub, r.bearer.Arn, in.Ascending, notBeforeOrNil(in.NotBefore), msOrNil(in.NotAfter))
 		tb, err := s.readToken("ListChannelMessages", filter, in.NextToken)
 		if err != nil {
+			if was, ok := s.decodeToken(in.NextToken); ok && was.Op == "ListChannelMessages" && was.Sub != "" && was.Sub != sub {
+				// The pages before were of another subchannel: the bearer's
+				// (SubChannelId not given) changed, as a rebalance moves
+				// members (SEMANTICS.md §6).
+				return chime.Errorf(chime.KindBadRequest, "The NextToken is for SubChannel %s; this request lists SubChannel %s "+
+					"(an elastic channel moves members between its SubChannels). List again without a NextToken.", was.Sub, sub)
+			}
 			return err
 		}
 		q := store.MessageQuery{Channel: in.ChannelArn, Sub: sub, Viewer: r.bearer.Arn, Ascending: in.Ascending, NotBefore: in.NotBefore,
@@ -214,7 +221,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, c chime.Caller, in Li
 		return nil, "", nil, err
 	}
 	if cursor != nil {
-		next = s.writeToken(tokenBody{Op: "ListChannelMessages", Filter: filter, After: cursor.Seq, Time: cursor.Created})
+		next = s.writeToken(tokenBody{Op: "ListChannelMessages", Filter: filter, After: cursor.Seq, Time: cursor.Created, Sub: subChannelID})
 	}
 	return page.Items, subChannelID, next, nil
 }

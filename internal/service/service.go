@@ -129,6 +129,7 @@ type tokenBody struct {
 	Filter string `json:"f"`
 	After  int64  `json:"a"`           // the seq of the last item returned
 	Time   int64  `json:"t,omitempty"` // for message history, its creation time in ms
+	Sub    string `json:"s,omitempty"` // for an elastic channel's history, the subchannel listed
 }
 
 // PageRequest is the paging part of a List input.
@@ -157,22 +158,27 @@ func (s *Service) readToken(op, filter, token string) (tokenBody, error) {
 	if token == "" {
 		return tokenBody{}, nil
 	}
-	bad := chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
+	tb, ok := s.decodeToken(token)
+	if !ok || tb.Op != op || tb.Filter != filterHash(filter) || tb.After <= 0 {
+		return tokenBody{}, chime.Errorf(chime.KindBadRequest, "The NextToken is invalid or does not belong to this request.")
+	}
+	return tb, nil
+}
+
+// decodeToken returns the body of a token this server signed.
+func (s *Service) decodeToken(token string) (tokenBody, bool) {
 	// The decoder skips CR and LF: a token is the one issued only if it
 	// encodes back to itself.
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) < sha256.Size || base64.RawURLEncoding.EncodedLen(len(raw)) != len(token) {
-		return tokenBody{}, bad
+		return tokenBody{}, false
 	}
 	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
-	if !hmac.Equal(mac, s.sign(body)) {
-		return tokenBody{}, bad
-	}
 	var tb tokenBody
-	if json.Unmarshal(body, &tb) != nil || tb.Op != op || tb.Filter != filterHash(filter) || tb.After <= 0 {
-		return tokenBody{}, bad
+	if !hmac.Equal(mac, s.sign(body)) || json.Unmarshal(body, &tb) != nil {
+		return tokenBody{}, false
 	}
-	return tb, nil
+	return tb, true
 }
 
 // token returns the NextToken for a page ending at cursor next, nil on the last page.
