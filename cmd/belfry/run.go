@@ -54,6 +54,7 @@ type config struct {
 	tlsListen       string // where the TLS listener answers when TLS is on
 	sessionEndpoint string // what GetMessagingSessionEndpoint returns, "" to derive it
 	maxSessions     int
+	prefetches      int // sessions reading their prefetch at once
 
 	quotas service.Quotas // --quotas over service.DefaultQuotas (rule D17)
 
@@ -100,6 +101,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	maxSessions := env("BELFRY_MAX_SESSIONS_PER_USER", "10")
 	fs.Func("max-sessions-per-user", "concurrent messaging sessions per user (BELFRY_MAX_SESSIONS_PER_USER, default 10)", func(v string) error {
 		maxSessions = v
+		return nil
+	})
+	prefetches := env("BELFRY_SESSION_PREFETCHES", "3")
+	fs.Func("session-prefetches", "messaging sessions reading their prefetch-on=connect at once, per node (BELFRY_SESSION_PREFETCHES, default 3)", func(v string) error {
+		prefetches = v
 		return nil
 	})
 	quotas := env("BELFRY_QUOTAS", "")
@@ -164,7 +170,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if _, ok := logLevels[c.logLevel]; !ok {
 		problems = append(problems, fmt.Sprintf("--log-level %q is not debug, info, warn or error", c.logLevel))
 	}
-	problems = append(problems, c.parseSessionConfig(selfSigned, maxSessions)...)
+	problems = append(problems, c.parseSessionConfig(selfSigned, maxSessions, prefetches)...)
 	var err error
 	if c.quotas, err = parseQuotas(quotas); err != nil {
 		problems = append(problems, err.Error())
@@ -178,7 +184,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // parseSessionConfig checks the TLS and messaging session settings and
 // returns every problem.
-func (c *config) parseSessionConfig(selfSigned, maxSessions string) []string {
+func (c *config) parseSessionConfig(selfSigned, maxSessions, prefetches string) []string {
 	var problems []string
 	var err error
 	if c.tlsSelfSigned, err = strconv.ParseBool(selfSigned); err != nil {
@@ -218,6 +224,11 @@ func (c *config) parseSessionConfig(selfSigned, maxSessions string) []string {
 		problems = append(problems, fmt.Sprintf("--max-sessions-per-user %q is not a positive number", maxSessions))
 	} else {
 		c.maxSessions = n
+	}
+	if n, err := strconv.Atoi(prefetches); err != nil || n < 1 {
+		problems = append(problems, fmt.Sprintf("--session-prefetches %q is not a positive number", prefetches))
+	} else {
+		c.prefetches = n
 	}
 	return problems
 }
@@ -303,7 +314,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		auth = sigAuth
 	}
 	apiOpts := []api.Option{api.WithSessionEndpoint(sessionEndpoint(cfg.sessionEndpoint, sessionAddr)), api.WithWriteHealth(busHealth), api.WithObserver(m)}
-	sesCfg := session.Config{MaxSessionsPerUser: cfg.maxSessions}
+	sesCfg := session.Config{MaxSessionsPerUser: cfg.maxSessions, Prefetches: cfg.prefetches}
 	if cfg.sec.rateLimits == "aws" {
 		limits := api.NewAWSRateLimits(nil)
 		apiOpts = append(apiOpts, api.WithRateLimits(limits))

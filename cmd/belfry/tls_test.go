@@ -30,33 +30,34 @@ func TestParseConfigSessionFlags(t *testing.T) {
 	os.Rename(filepath.Join(dir, selfSignedKey), keyPath)
 
 	c, err := parseConfig([]string{"--listen", "0.0.0.0:9000", "--tls-cert", certPath, "--tls-key", keyPath, "--session-endpoint", "chat.example.com:443",
-		"--max-sessions-per-user", "3"}, envOf(nil), nil)
+		"--max-sessions-per-user", "3", "--session-prefetches", "8"}, envOf(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.tls() || c.tlsPair == nil || c.tlsListen != "0.0.0.0:8443" || c.sessionEndpoint != "chat.example.com:443" || c.maxSessions != 3 {
+	if !c.tls() || c.tlsPair == nil || c.tlsListen != "0.0.0.0:8443" || c.sessionEndpoint != "chat.example.com:443" || c.maxSessions != 3 || c.prefetches != 8 {
 		t.Fatalf("flags: %+v", c)
 	}
 	c, err = parseConfig(nil, envOf(map[string]string{"BELFRY_LISTEN": "127.0.0.1:0", "BELFRY_TLS_SELF_SIGNED": "true",
-		"BELFRY_TLS_LISTEN": "127.0.0.1:9443", "BELFRY_SESSION_ENDPOINT": "localhost:9443", "BELFRY_MAX_SESSIONS_PER_USER": "4"}), nil)
+		"BELFRY_TLS_LISTEN": "127.0.0.1:9443", "BELFRY_SESSION_ENDPOINT": "localhost:9443", "BELFRY_MAX_SESSIONS_PER_USER": "4", "BELFRY_SESSION_PREFETCHES": "5"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.tlsSelfSigned || c.tlsListen != "127.0.0.1:9443" || c.sessionEndpoint != "localhost:9443" || c.maxSessions != 4 {
+	if !c.tlsSelfSigned || c.tlsListen != "127.0.0.1:9443" || c.sessionEndpoint != "localhost:9443" || c.maxSessions != 4 || c.prefetches != 5 {
 		t.Fatalf("env: %+v", c)
 	}
 	c, err = parseConfig([]string{"--listen", "127.0.0.1:0", "--tls-self-signed=false"}, envOf(map[string]string{"BELFRY_TLS_SELF_SIGNED": "1"}), nil)
-	if err != nil || c.tls() || c.maxSessions != 10 || c.tlsListen != "127.0.0.1:0" {
+	if err != nil || c.tls() || c.maxSessions != 10 || c.prefetches != 3 || c.tlsListen != "127.0.0.1:0" {
 		t.Fatalf("flag over env and defaults: %+v, %v", c, err)
 	}
 
 	_, err = parseConfig([]string{"--tls-cert", certPath, "--tls-self-signed", "--session-endpoint", "wss://x:1/connect",
-		"--max-sessions-per-user", "0"}, envOf(map[string]string{"BELFRY_TLS_LISTEN": "nowhere"}), nil)
+		"--max-sessions-per-user", "0", "--session-prefetches", "x"}, envOf(map[string]string{"BELFRY_TLS_LISTEN": "nowhere"}), nil)
 	if err == nil {
 		t.Fatal("bad session flags accepted")
 	}
 	for _, want := range []string{"--tls-cert and --tls-key go together", "--tls-listen \"nowhere\" is not host:port",
-		"--session-endpoint \"wss://x:1/connect\" is not a bare host:port", "--max-sessions-per-user \"0\" is not a positive number"} {
+		"--session-endpoint \"wss://x:1/connect\" is not a bare host:port", "--max-sessions-per-user \"0\" is not a positive number",
+		"--session-prefetches \"x\" is not a positive number"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
